@@ -1,0 +1,236 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+
+/** Options every emulator accepts (CLI `emulate` flags map onto these). */
+export interface EmulatorOptions {
+  /** Credential variables the emulator accepts, as the adapter reads them. */
+  env: Record<string, string>;
+  /** Added delay before each answer, in ms. @default 0 */
+  latencyMs?: number;
+  /** Override the vendor rate limit (requests per window). */
+  rateLimit?: number;
+  /** Fault injection, each a probability 0..1 per request. */
+  faults?: FaultOptions;
+  /** Seed of the fault RNG, for repeatable runs. @default 1 */
+  seed?: number;
+}
+
+export interface FaultOptions {
+  /** Answer the vendor's server error (5xx) without processing. */
+  error?: number;
+  /** Process the request, then never answer (the client times out; the users DO exist). */
+  timeout?: number;
+  /** Answer the vendor's throttling response without processing. */
+  throttle?: number;
+  /** Destroy the connection before processing. */
+  drop?: number;
+}
+
+export interface EmuRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage["headers"];
+  body: string;
+  /** Arrival time, ms (performance.now clock). */
+  at: number;
+}
+
+export interface EmuResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** Serialised as JSON unless a string. */
+  body?: unknown;
+}
+
+export interface EmulatorStats {
+  /** Requests that reached a rate-limited route. */
+  requests: number;
+  /** Requests answered with the vendor's throttling response by the rate limit. */
+  throttled: number;
+  /** Faults injected, by kind. */
+  faults: Record<keyof FaultOptions, number>;
+  /** Number of records in each request accepted for processing. */
+  batchSizes: number[];
+  /** Arrival times of rate-limited requests (ms). */
+  arrivals: number[];
+}
+
+export interface Emulator {
+  readonly name: string;
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+  /** Base URL once listening. */
+  readonly url: string;
+  readonly stats: EmulatorStats;
+  /** Users stored, in insertion order. */
+  users(): Record<string, unknown>[];
+}
+
+export interface EmulatorSpec {
+  name: string;
+  /** Requests allowed per `intervalMs` over any sliding window. */
+  rate: { limit: number; intervalMs: number };
+  /** `true` if the route counts against the rate limit and can get faults. */
+  isLimited(req: EmuRequest): boolean;
+  throttled(req: EmuRequest): EmuResponse;
+  serverError(req: EmuRequest): EmuResponse;
+  handle(req: EmuRequest): EmuResponse | Promise<EmuResponse>;
+  /** Number of records in a request, for stats. */
+  batchSize?(req: EmuRequest): number;
+  users(): Record<string, unknown>[];
+}
+
+/** Small seeded PRNG (mulberry32) so fault runs repeat. */
+export function createRng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Sliding-window log: at most `limit` arrivals within any `intervalMs`. */
+export function createWindow(limit: number, intervalMs: number) {
+  const times: number[] = [];
+  return {
+    /** Records the arrival and says whether it is within the limit (rejected arrivals count too). */
+    admit(at: number): boolean {
+      while (times.length && at - times[0]! >= intervalMs) times.shift();
+      times.push(at);
+      return times.length <= limit;
+    },
+  };
+}
+
+export function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+}
+
+export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** node:http server on loopback that wraps a vendor spec with rate limit, latency and faults. */
+export function createEmulator(spec: EmulatorSpec, opts: EmulatorOptions): Emulator {
+  const rng = createRng(opts.seed ?? 1);
+  const window = createWindow(opts.rateLimit ?? spec.rate.limit, spec.rate.intervalMs);
+  const faults = opts.faults ?? {};
+  const latency = opts.latencyMs ?? 0;
+  const stats: EmulatorStats = {
+    requests: 0,
+    throttled: 0,
+    faults: { error: 0, timeout: 0, throttle: 0, drop: 0 },
+    batchSizes: [],
+    arrivals: [],
+  };
+  const sockets = new Set<Socket>();
+  let url = "";
+
+  const pickFault = (): keyof FaultOptions | undefined => {
+    const r = rng();
+    let acc = 0;
+    for (const k of ["error", "timeout", "throttle", "drop"] as const) {
+      acc += faults[k] ?? 0;
+      if (r < acc) return k;
+    }
+    return undefined;
+  };
+
+  const send = async (res: ServerResponse, out: EmuResponse) => {
+    if (latency > 0) await delay(latency);
+    if (res.destroyed) return;
+    const body = out.body === undefined ? "" : typeof out.body === "string" ? out.body : JSON.stringify(out.body);
+    res.writeHead(out.status, {
+      ...(body && typeof out.body !== "string" ? { "content-type": "application/json; charset=utf-8" } : {}),
+      ...out.headers,
+    });
+    res.end(body);
+  };
+
+  const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
+    const at = performance.now();
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const u = new URL(req.url ?? "/", "http://emulator");
+    const ereq: EmuRequest = {
+      method: req.method ?? "GET",
+      path: u.pathname,
+      query: u.searchParams,
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString("utf8"),
+      at,
+    };
+    if (ereq.method === "GET" && ereq.path === "/_emulator/users") return send(res, { status: 200, body: spec.users() });
+    if (ereq.method === "GET" && ereq.path === "/_emulator/stats") return send(res, { status: 200, body: stats });
+    if (!spec.isLimited(ereq)) return send(res, await spec.handle(ereq));
+
+    stats.requests++;
+    stats.arrivals.push(at);
+    if (!window.admit(at)) {
+      stats.throttled++;
+      return send(res, spec.throttled(ereq));
+    }
+    const fault = pickFault();
+    if (fault) stats.faults[fault]++;
+    if (fault === "drop") return void req.socket.destroy();
+    if (fault === "error") return send(res, spec.serverError(ereq));
+    if (fault === "throttle") return send(res, spec.throttled(ereq));
+    const out = await spec.handle(ereq);
+    if (out.status < 300 && spec.batchSize) stats.batchSizes.push(spec.batchSize(ereq));
+    // Processed but the answer is lost: the client must not create these users twice on retry.
+    if (fault === "timeout") return;
+    return send(res, out);
+  };
+
+  const server: Server = createServer((req, res) => {
+    onRequest(req, res).catch((e: unknown) => {
+      if (!res.headersSent) res.writeHead(500).end(String(e));
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+
+  return {
+    name: spec.name,
+    get url() {
+      return url;
+    },
+    stats,
+    users: () => spec.users(),
+    listen(port = 0, host = "127.0.0.1") {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          const a = server.address();
+          if (a && typeof a === "object") url = `http://${host}:${a.port}`;
+          resolve(url);
+        });
+      });
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Definition a provider's emulator module default-exports. */
+export interface EmulatorDefinition {
+  name: string;
+  /** Throwaway credentials (env variable → value) accepted by a new emulator. */
+  sandboxEnv(): Record<string, string>;
+  create(opts: EmulatorOptions): Emulator;
+}
+
+export function defineEmulator(d: EmulatorDefinition): EmulatorDefinition {
+  return d;
+}

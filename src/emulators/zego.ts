@@ -1,0 +1,106 @@
+import { randomBytes } from "node:crypto";
+import { ZEGO_CODES, ZEGO_USER_ID_PATTERN, zegoSignature } from "../providers/zego.js";
+import { createEmulator, defineEmulator, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
+
+const MAX_USERS = 100;
+const TIMESTAMP_WINDOW_S = 600;
+
+export interface ZegoEmulatorOptions extends EmulatorOptions {}
+
+interface ZegoUser {
+  UserId: string;
+  UserName?: string;
+  UserAvatar?: string;
+}
+
+const bytes = (s: string) => Buffer.byteLength(s, "utf8");
+
+/** ZIM UserRegister as documented, strict about signature, limits and field rules. */
+export function createZegoEmulator(opts: ZegoEmulatorOptions) {
+  const appId = opts.env.ZEGO_APP_ID;
+  const secret = opts.env.ZEGO_SERVER_SECRET;
+  if (!appId || !secret) throw new Error("zego emulator needs ZEGO_APP_ID and ZEGO_SERVER_SECRET");
+  const users = new Map<string, ZegoUser>();
+  let seq = 0;
+  const requestId = () => String(343649807833778782n + BigInt(++seq));
+  const answer = (Code: number, Message: string, ErrorList: unknown[] = []): EmuResponse => ({
+    status: 200,
+    body: { Code, Message, RequestId: requestId(), ErrorList },
+  });
+  let errors = 0;
+
+  const handle = (req: EmuRequest): EmuResponse => {
+    const q = req.query;
+    if (req.method !== "POST") return { status: 405, body: "method not allowed" };
+    if (q.get("Action") !== "UserRegister") return answer(100000007, "unsupported Action");
+    const nonce = q.get("SignatureNonce");
+    const ts = q.get("Timestamp");
+    const sig = q.get("Signature");
+    if (!q.get("AppId") || !/^\d+$/.test(q.get("AppId")!)) return answer(100000001, "AppId format error");
+    if (!ts) return answer(100000002, "Timestamp is empty");
+    if (!/^\d+$/.test(ts)) return answer(100000003, "Timestamp format error");
+    if (!nonce) return answer(100000008, "SignatureNonce is empty");
+    if (!sig) return answer(100000009, "Signature is empty");
+    if (q.get("SignatureVersion") !== "2.0") return answer(100000014, "unsupported SignatureVersion");
+    if (q.get("AppId") !== appId) return answer(100000010, "failed to get ServerSecret");
+    if (Math.abs(Date.now() / 1000 - Number(ts)) > TIMESTAMP_WINDOW_S) return answer(100000004, "signature expired");
+    if (sig !== zegoSignature(appId, nonce, secret, Number(ts))) return answer(100000005, "signature error");
+
+    const body = parseJson(req.body) as { UserInfo?: unknown } | undefined;
+    const list = body?.UserInfo;
+    if (!Array.isArray(list) || list.length === 0) return answer(ZEGO_CODES.INVALID_PARAMETER, "UserInfo is required");
+    if (list.length > MAX_USERS) return answer(ZEGO_CODES.INVALID_PARAMETER, `at most ${MAX_USERS} users a request`);
+    for (const u of list) {
+      if (!u || typeof u !== "object") return answer(ZEGO_CODES.INVALID_PARAMETER, "UserInfo entries must be objects");
+      const o = u as Record<string, unknown>;
+      if (typeof o.UserId !== "string" || o.UserId === "") return answer(ZEGO_CODES.INVALID_PARAMETER, "UserId is required");
+      for (const k of ["UserName", "UserAvatar"])
+        if (o[k] !== undefined && typeof o[k] !== "string") return answer(ZEGO_CODES.INVALID_PARAMETER, `${k} must be a string`);
+    }
+
+    const failed: { UserId: string; SubCode: number; SubMessage: string }[] = [];
+    let registered = 0;
+    for (const o of list as ZegoUser[]) {
+      const fail = (SubCode: number, SubMessage: string) => failed.push({ UserId: o.UserId, SubCode, SubMessage });
+      if (bytes(o.UserId) > 32) fail(ZEGO_CODES.USER_ID_TOO_LONG, "user length limit");
+      else if (!ZEGO_USER_ID_PATTERN.test(o.UserId)) fail(ZEGO_CODES.INVALID_PARAMETER, "UserId has characters outside the allowed set");
+      else if (o.UserName !== undefined && bytes(o.UserName) > 64) fail(ZEGO_CODES.USER_NAME_TOO_LONG, "user name length limit");
+      else if (o.UserAvatar !== undefined && bytes(o.UserAvatar) > 500) fail(ZEGO_CODES.AVATAR_TOO_LONG, "user avatar length limit");
+      else if (users.has(o.UserId)) fail(ZEGO_CODES.USER_EXISTS, "user already exists");
+      else {
+        users.set(o.UserId, { UserId: o.UserId, UserName: o.UserName, UserAvatar: o.UserAvatar });
+        registered++;
+      }
+    }
+    if (registered > 0) return answer(0, "success", failed);
+    const allExist = failed.every((f) => f.SubCode === ZEGO_CODES.USER_EXISTS);
+    return answer(allExist ? ZEGO_CODES.USER_EXISTS : ZEGO_CODES.INVALID_PARAMETER, "register failed", failed);
+  };
+
+  return createEmulator(
+    {
+      name: "zego",
+      rate: { limit: 20, intervalMs: 1000 },
+      isLimited: (req) => req.query.get("Action") === "UserRegister",
+      throttled: () => answer(ZEGO_CODES.TOO_MANY_REQUESTS, "too many requests"),
+      // Alternate the two shapes a server failure takes: a service-error code and a bare 5xx.
+      serverError: () => (++errors % 2 ? answer(ZEGO_CODES.SERVICE_ERROR, "service error") : { status: 503, body: "Service Unavailable" }),
+      handle,
+      batchSize: (req) => {
+        const b = parseJson(req.body) as { UserInfo?: unknown[] } | undefined;
+        return Array.isArray(b?.UserInfo) ? b.UserInfo.length : 0;
+      },
+      users: () => [...users.values()] as unknown as Record<string, unknown>[],
+    },
+    opts,
+  );
+}
+
+export default defineEmulator({
+  name: "zego",
+  sandboxEnv: () => ({
+    ZEGO_APP_ID: String(1_000_000_000 + Math.floor(Math.random() * 1_000_000_000)),
+    ZEGO_SERVER_SECRET: randomBytes(16).toString("hex"),
+  }),
+  create: (opts) => createZegoEmulator(opts),
+});

@@ -1,0 +1,135 @@
+import { createHash, randomBytes } from "node:crypto";
+import { defineProvider, type BatchResult, type RecordResult } from "./define.js";
+
+const PROVIDER_NAME = "zego";
+
+// vendor-docs/zego-zim-user-register.txt; codes in providers.md.
+export const ZEGO_CODES = {
+  SERVICE_ERROR: 660000001,
+  INVALID_PARAMETER: 660000002,
+  USER_ID_TOO_LONG: 660000012,
+  TOO_MANY_REQUESTS: 660700001,
+  USER_EXISTS: 660700002,
+  USER_NAME_TOO_LONG: 660700006,
+  AVATAR_TOO_LONG: 660700007,
+} as const;
+
+/**
+ * Common ZEGO server-API codes (public "Return codes" page): 3 authentication failed,
+ * 100000001 bad AppId, 100000004 signature expired, 100000005 signature error,
+ * 100000010 no ServerSecret for the AppId. The run stops on these: retrying cannot help.
+ */
+export const ZEGO_AUTH_CODES = new Set([3, 100000001, 100000004, 100000005, 100000010]);
+/** 1: server busy; 7: over the per-second limit (common codes). */
+const ZEGO_BUSY = 1;
+const ZEGO_COMMON_THROTTLE = 7;
+
+export const ZEGO_USER_ID_PATTERN = /^[A-Za-z0-9!#$%&()+\-:;<=.>?@[\]^_,|~]+$/;
+
+export interface ZegoOptions {}
+
+/** Signature = md5(AppId + SignatureNonce + ServerSecret + Timestamp), lowercase hex. */
+export function zegoSignature(appId: string, nonce: string, secret: string, timestamp: number): string {
+  return createHash("md5").update(`${appId}${nonce}${secret}${timestamp}`).digest("hex");
+}
+
+interface ZegoResponse {
+  Code?: number;
+  Message?: string;
+  RequestId?: string;
+  ErrorList?: { UserId?: string; SubCode?: number; SubMessage?: string }[] | null;
+}
+
+export default defineProvider<ZegoOptions>({
+  name: PROVIDER_NAME,
+  title: "ZEGOCLOUD ZIM (UserRegister)",
+  docs: "https://www.zegocloud.com/docs/zim-server/user-manage/batch-register-users",
+  key: "UserId",
+  maxBatch: 100,
+  rate: { limit: 20, intervalMs: 1000 },
+  fields: {
+    UserId: {
+      type: "string",
+      required: true,
+      maxBytes: 32,
+      pattern: ZEGO_USER_ID_PATTERN,
+      patternHint: "letters, digits and ! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ , | ~",
+      description: "User ID, unique in the app",
+      vendorCode: String(ZEGO_CODES.USER_ID_TOO_LONG),
+    },
+    UserName: { type: "string", maxBytes: 64, description: "Display name", vendorCode: String(ZEGO_CODES.USER_NAME_TOO_LONG) },
+    UserAvatar: { type: "string", maxBytes: 500, description: "Avatar URL", vendorCode: String(ZEGO_CODES.AVATAR_TOO_LONG) },
+  },
+  env: [
+    { name: "ZEGO_APP_ID", description: "ZIM AppId (a number)", required: true, secret: false },
+    { name: "ZEGO_SERVER_SECRET", description: "ServerSecret (32 characters)", required: true, secret: true },
+  ],
+  defaultEndpoint: () => "https://zim-api.zego.im",
+  exampleMapping: `fields:
+  UserId: user_id
+  UserName: { template: "{first_name} {last_name}", transform: [trim] }
+  UserAvatar: { column: avatar, default: "https://example.com/avatar.png" }
+`,
+
+  buildRequest(users, ctx) {
+    const appId = ctx.env.ZEGO_APP_ID!;
+    const nonce = randomBytes(8).toString("hex");
+    const ts = Math.floor(ctx.now() / 1000);
+    const sig = zegoSignature(appId, nonce, ctx.env.ZEGO_SERVER_SECRET!, ts);
+    const q = new URLSearchParams({
+      Action: "UserRegister",
+      AppId: appId,
+      SignatureNonce: nonce,
+      Timestamp: String(ts),
+      Signature: sig,
+      SignatureVersion: "2.0",
+    });
+    const UserInfo = users.map((u) => {
+      const o: Record<string, unknown> = { UserId: u.UserId };
+      if (u.UserName !== undefined) o.UserName = u.UserName;
+      if (u.UserAvatar !== undefined) o.UserAvatar = u.UserAvatar;
+      return o;
+    });
+    return {
+      method: "POST",
+      url: `${ctx.endpoint.replace(/\/+$/, "")}/?${q}`,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ UserInfo }),
+    };
+  },
+
+  parseResponse(res, users): BatchResult {
+    const body = res.json as ZegoResponse | undefined;
+    if (res.status >= 500 || !body || typeof body.Code !== "number") {
+      return { kind: "retry", code: `HTTP_${res.status}`, message: `unexpected answer: ${res.text.slice(0, 200)}` };
+    }
+    const code = body.Code;
+    const msg = body.Message ?? "";
+    const errors = Array.isArray(body.ErrorList) ? body.ErrorList : [];
+    if (code !== 0 && errors.length === 0) {
+      if (code === ZEGO_CODES.TOO_MANY_REQUESTS || code === ZEGO_COMMON_THROTTLE) return { kind: "retry", code: String(code), message: msg, throttled: true };
+      if (code === ZEGO_CODES.SERVICE_ERROR || code === ZEGO_BUSY) return { kind: "retry", code: String(code), message: msg };
+      if (ZEGO_AUTH_CODES.has(code)) return { kind: "auth", code: String(code), message: msg };
+      return { kind: "failed", code: String(code), message: msg };
+    }
+    // Code 0 (some registered) or non-zero with entries (all failed): entries name the failures.
+    const byId = new Map<string, { SubCode?: number; SubMessage?: string }>();
+    for (const e of errors) if (typeof e.UserId === "string") byId.set(e.UserId, e);
+    const results: RecordResult[] = users.map((u) => {
+      const e = byId.get(String(u.UserId));
+      if (!e) {
+        // Code ≠ 0 means none registered; an unnamed user then cannot be called created.
+        return code === 0
+          ? { status: "created" }
+          : { status: "retry", code: String(code), message: `${msg} (user not in ErrorList)` };
+      }
+      const sub = e.SubCode ?? code;
+      const m = e.SubMessage ?? msg;
+      if (sub === ZEGO_CODES.USER_EXISTS) return { status: "exists", code: String(sub), message: m };
+      if (sub === ZEGO_CODES.SERVICE_ERROR || sub === ZEGO_CODES.TOO_MANY_REQUESTS)
+        return { status: "retry", code: String(sub), message: m };
+      return { status: "failed", code: String(sub), message: m };
+    });
+    return { kind: "records", results };
+  },
+});
