@@ -1,3 +1,5 @@
+import { BulkUsersError, ErrorCode } from "../errors.js";
+import { closest } from "../util/suggest.js";
 import type { Provider } from "./define.js";
 
 /** Provider name → lazily loaded adapter, so start-up loads none of them. */
@@ -6,3 +8,14 @@ export const providers: Record<string, () => Promise<Provider>> = {
 };
 
 export const providerNames = (): string[] => Object.keys(providers).sort();
+
+export async function loadProvider(name: string): Promise<Provider> {
+  const load = providers[name];
+  if (!load) {
+    const guess = closest(name, providerNames());
+    throw new BulkUsersError(ErrorCode.PROVIDER_UNKNOWN, `Unknown provider \`${name}\``, {
+      hint: `${guess ? `Did you mean \`${guess}\`? ` : ""}Providers: ${providerNames().join(", ")}.`,
+    });
+  }
+  return load();
+}

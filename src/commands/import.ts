@@ -1,0 +1,155 @@
+import { Command, Option } from "commander";
+import type { ImportOptions, ImportSummary } from "../core/import.js";
+import { BulkUsersError, ErrorCode } from "../errors.js";
+import type { CliIO } from "../ui/io.js";
+import { createLogger } from "../ui/logger.js";
+import { createProgress } from "../ui/progress.js";
+import { formatSummary } from "../ui/summary.js";
+
+const int = (name: string, min = 0) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new BulkUsersError(ErrorCode.USAGE, `${name} takes a whole number ≥ ${min}, got \`${v}\``);
+  return n;
+};
+const positive = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!(n > 0)) throw new BulkUsersError(ErrorCode.USAGE, `${name} takes a number > 0, got \`${v}\``);
+  return n;
+};
+
+function parseShard(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index < 1 || index > count) throw new BulkUsersError(ErrorCode.USAGE, `--shard takes K/N with 1 ≤ K ≤ N, got \`${v}\``);
+  return { index, count };
+}
+
+function parseFaults(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of v.split(",")) {
+    const [k, n] = part.split("=");
+    if (!k || !["error", "timeout", "throttle", "drop"].includes(k) || !(Number(n) >= 0 && Number(n) <= 1))
+      throw new BulkUsersError(ErrorCode.USAGE, `--sandbox-faults takes kind=probability pairs (error, timeout, throttle, drop), got \`${part}\``);
+    out[k] = Number(n);
+  }
+  return out;
+}
+
+/** Options shared by `import` and `validate`. */
+export function addRunOptions(cmd: Command, sending: boolean): Command {
+  cmd
+    .argument("<files...>", "CSV or JSONL files (- for standard input)")
+    .requiredOption("-p, --provider <name>", "provider: zego, imkit, genauth, royalti, huawei-workspace")
+    .option("-m, --mapping <file>", "mapping file (YAML or JSON); default: columns named like provider fields")
+    .addOption(new Option("--format <format>", "input format, instead of guessing from the extension").choices(["csv", "jsonl"]))
+    .option("--delimiter <char>", "CSV delimiter", ",")
+    .option("--report <file>", "report path (.jsonl or .csv)", undefined)
+    .option("--failed-out <file>", "write invalid and failed rows, in the input's format, with an _error column")
+    .option("--max-errors <n>", "stop (exit 3) after this many invalid or failed rows", int("--max-errors", 1))
+    .option("--shard <K/N>", "process only the rows whose key hashes to shard K of N", parseShard)
+    .option("--json", "print the summary as one JSON object on stdout")
+    .option("--no-progress", "no progress bar or progress lines")
+    .option("--send-email", "royalti: send invite emails (sets options.sendEmail)")
+    .option("--no-send-email", "royalti: do not send invite emails");
+  if (sending)
+    cmd
+      .option("--dry-run", "read, map and validate only; send nothing")
+      .option("--sandbox", "start the provider's emulator in-process with throwaway credentials and import into it")
+      .option("--endpoint <url>", "base URL of the API (an emulator, a proxy, another region)")
+      .option("--env-file <file>", "dotenv file with the credential variables")
+      .option("--allow-insecure-endpoint", "allow plain http to a non-loopback endpoint")
+      .option("--rate <n>", "requests per second (default: the provider's documented limit)", positive("--rate"))
+      .option("--concurrency <n>", "requests in flight at once", int("--concurrency", 1), 4)
+      .option("--retries <n>", "retries of a failed request", int("--retries"), 5)
+      .option("--timeout <ms>", "per-request timeout in ms", int("--timeout", 1), 30000)
+      .option("--resume <report>", "finish an earlier run from its report: done rows are not sent again")
+      .option("--force", "resume even though the input or mapping changed")
+      .addOption(new Option("--sandbox-latency <ms>", "emulator answer delay (testing)").argParser(int("--sandbox-latency")).hideHelp())
+      .addOption(new Option("--sandbox-faults <spec>", "emulator faults, e.g. error=0.1,timeout=0.05 (testing)").argParser(parseFaults).hideHelp())
+      .addOption(new Option("--sandbox-seed <n>", "emulator fault seed (testing)").argParser(int("--sandbox-seed")).hideHelp())
+      .addOption(new Option("--backoff-base <ms>", "retry backoff base (testing)").argParser(int("--backoff-base")).hideHelp())
+      .addOption(new Option("--grace <ms>", "wait for requests in flight after Ctrl-C").argParser(int("--grace")).default(10000));
+  return cmd;
+}
+
+/** Runs an import or dry run from parsed commander options; returns the exit code. */
+export async function runImportCommand(files: string[], o: Record<string, any>, io: CliIO, dryRun: boolean, argv: string[]): Promise<number> {
+  const log = createLogger(io, o.json === true);
+  const ctl = new AbortController();
+  const onSig = () => {
+    if (ctl.signal.aborted) return;
+    log.warn("Stopping: no new rows are read; waiting for requests in flight…");
+    ctl.abort();
+  };
+  if (io.handleSignals) {
+    process.on("SIGINT", onSig);
+    process.on("SIGTERM", onSig);
+  }
+  const progress = await createProgress(io, { enabled: o.progress !== false && o.json !== true });
+  const { runImport } = await import("../core/import.js");
+  const opts: ImportOptions = {
+    files,
+    provider: o.provider,
+    mapping: o.mapping,
+    format: o.format,
+    delimiter: o.delimiter,
+    dryRun: dryRun || o.dryRun === true,
+    report: o.report,
+    failedOut: o.failedOut,
+    env: io.env,
+    envFile: o.envFile,
+    endpoint: o.endpoint,
+    allowInsecureEndpoint: o.allowInsecureEndpoint,
+    sandbox: o.sandbox ? { latencyMs: o.sandboxLatency, faults: o.sandboxFaults, seed: o.sandboxSeed } : false,
+    rate: o.rate,
+    concurrency: o.concurrency,
+    retries: o.retries,
+    timeoutMs: o.timeout,
+    backoffBaseMs: o.backoffBase,
+    maxErrors: o.maxErrors,
+    resume: o.resume,
+    force: o.force,
+    shard: o.shard,
+    options: o.sendEmail === undefined ? undefined : { sendEmail: o.sendEmail },
+    signal: ctl.signal,
+    graceMs: o.grace,
+    stdin: io.stdin,
+    onProgress: (p) => progress.update(p),
+    log: (level, m) => (level === "warn" ? log.warn(m) : log.info(m)),
+  };
+  let summary: ImportSummary;
+  try {
+    summary = await runImport(opts);
+  } catch (e) {
+    progress.stop();
+    if (e instanceof BulkUsersError && e.code === ErrorCode.AUTH_REJECTED && opts.report)
+      log.info(`Nothing more was sent. After fixing the credentials, finish with: ${resumeCommand(argv, opts.report)}`);
+    throw e;
+  } finally {
+    if (io.handleSignals) {
+      process.off("SIGINT", onSig);
+      process.off("SIGTERM", onSig);
+    }
+  }
+  progress.stop();
+  if (o.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
+  else io.stdout.write(formatSummary(summary, log.c));
+  if (summary.stopped && summary.report && !summary.dryRun) log.info(`Finish the job with: ${resumeCommand(argv, summary.report)}`);
+  return summary.exitCode;
+}
+
+/** The same command line with `--resume REPORT` (and no --report/--resume of its own). */
+function resumeCommand(argv: string[], report: string): string {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--resume" || a === "--report") {
+      i++;
+      continue;
+    }
+    if (a.startsWith("--resume=") || a.startsWith("--report=")) continue;
+    out.push(/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  }
+  return `bulk-users ${out.join(" ")} --resume ${report}`;
+}

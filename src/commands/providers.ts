@@ -1,0 +1,70 @@
+import { Command } from "commander";
+import type { CliIO } from "../ui/io.js";
+import { colors } from "../ui/logger.js";
+
+export function providersCommand(io: CliIO): Command {
+  return new Command("providers")
+    .description("list providers, or show one's fields, limits, credentials and an example mapping")
+    .argument("[name]", "provider name")
+    .option("--json", "machine-readable output")
+    .addHelpText("after", "\nExamples:\n  $ bulk-users providers\n  $ bulk-users providers zego\n  $ bulk-users providers genauth --json")
+    .action(async (name: string | undefined, o: { json?: boolean }) => {
+      const { providers, providerNames, loadProvider } = await import("../providers/index.js");
+      const c = colors(io);
+      const names = name ? [name] : providerNames();
+      const list = [];
+      for (const n of names) {
+        const p = await (name ? loadProvider(n) : providers[n]!());
+        list.push({
+          name: p.name,
+          title: p.title,
+          docs: p.docs,
+          key: p.key,
+          maxBatch: p.maxBatch,
+          rate: { requests: p.rate.limit, perMs: p.rate.intervalMs },
+          endpoint: p.defaultEndpoint({}) ?? null,
+          endpointEnv: p.endpointEnv ?? null,
+          env: p.env.map((e) => ({ name: e.name, required: e.required, secret: e.secret, description: e.description })),
+          fields: Object.fromEntries(
+            Object.entries(p.fields).map(([f, s]) => [
+              f,
+              {
+                type: s.type,
+                required: s.required === true,
+                ...(s.maxBytes !== undefined && { maxBytes: s.maxBytes }),
+                ...(s.maxLength !== undefined && { maxLength: s.maxLength }),
+                ...(s.minLength !== undefined && { minLength: s.minLength }),
+                ...(s.patternHint !== undefined && { allowed: s.patternHint }),
+                ...(s.enum && { enum: s.enum }),
+                ...(s.format && { format: s.format }),
+                ...(s.maxItems !== undefined && { maxItems: s.maxItems }),
+                ...((s.unique || s.uniqueIgnoreCase) && { unique: true }),
+                ...(s.secret && { secret: true }),
+                description: s.description,
+              },
+            ]),
+          ),
+          exampleMapping: p.exampleMapping,
+        });
+      }
+      if (o.json) return void io.stdout.write(`${JSON.stringify(name ? list[0] : list, null, 2)}\n`);
+      if (!name) {
+        for (const p of list) io.stdout.write(`${c.bold(p.name.padEnd(18))}${p.title} — ${p.maxBatch}/request, ${p.rate.requests} req/${p.rate.perMs / 1000}s\n`);
+        io.stdout.write("\nDetails: bulk-users providers <name>\n");
+        return;
+      }
+      const p = list[0]!;
+      const out: string[] = [c.bold(`${p.name}: ${p.title}`), `docs: ${p.docs}`, `unique key: ${p.key}`, `batch: at most ${p.maxBatch} users a request`, `rate: ${p.rate.requests} requests per ${p.rate.perMs} ms`];
+      out.push(`endpoint: ${p.endpoint ?? `(none: set ${p.endpointEnv} or --endpoint)`}`, "", c.bold("credentials (environment or --env-file):"));
+      for (const e of p.env) out.push(`  ${e.name.padEnd(26)}${e.required === true ? "required" : typeof e.required === "string" ? `required unless ${e.required}` : "optional"}${e.secret ? ", secret" : ""} — ${e.description}`);
+      out.push("", c.bold("fields:"));
+      for (const [f, s] of Object.entries(p.fields)) {
+        const rules = Object.entries(s)
+          .filter(([k]) => k !== "description" && k !== "type")
+          .map(([k, v]) => (v === true ? k : `${k} ${Array.isArray(v) ? v.join("|") : v}`));
+        out.push(`  ${f.padEnd(22)}${s.type}${rules.length ? ` (${rules.join(", ")})` : ""} — ${s.description}`);
+      }
+      out.push("", c.bold("example mapping:"), ...p.exampleMapping.trimEnd().split("\n").map((l) => `  ${l}`));
+      io.stdout.write(`${out.join("\n")}\n`);
+    });
+}

@@ -1,0 +1,469 @@
+import type { Readable } from "node:stream";
+import { z } from "zod";
+import { emulators, type Emulator, type FaultOptions } from "../emulators/index.js";
+import { BulkUsersError, ErrorCode, where } from "../errors.js";
+import { autoMapping, checkMapping, loadMapping, type LoadedMapping } from "../mapping/load.js";
+import { checkColumns, compileMapping } from "../mapping/apply.js";
+import type { FieldIssue, Provider, ProviderContext } from "../providers/define.js";
+import { loadProvider } from "../providers/index.js";
+import { checkInput, formatOf, readInputs, type InputFormat } from "../readers/index.js";
+import { createFailedOut, type FailedOutWriter } from "../report/failed-out.js";
+import { Redactor } from "../report/redact.js";
+import { createReportWriter, defaultReportPath, type ReportWriter } from "../report/writer.js";
+import type { MappedUser, ReportRow, SourceRecord, Status } from "../types.js";
+import { batches } from "./batch.js";
+import { checkEndpoint, readEnvFile, resolveCredentials } from "./credentials.js";
+import { httpSend } from "./http.js";
+import { KeySet } from "./key-set.js";
+import { RateLimiter } from "./rate-limiter.js";
+import { compareMeta, loadResumeState, readMeta, rowId, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta } from "./resume.js";
+import { createSender, type SendItem, type SendOutcome } from "./sender.js";
+import { validateUser } from "./validate.js";
+
+export interface SandboxOptions {
+  /** Emulator answer delay, ms. */
+  latencyMs?: number;
+  faults?: FaultOptions;
+  seed?: number;
+  /** Called with the running emulator (tests inspect its users and stats). */
+  onEmulator?(emu: Emulator): void;
+}
+
+export interface ImportOptions {
+  /** Input files (`-` = standard input). */
+  files: string[];
+  /** Provider name, e.g. `zego`. */
+  provider: string;
+  /** Mapping file path, or a mapping object; default: columns named like provider fields. */
+  mapping?: string | Record<string, unknown>;
+  format?: InputFormat;
+  /** CSV delimiter. @default "," */
+  delimiter?: string;
+  /** Read, map and validate only: send nothing, need no credentials. */
+  dryRun?: boolean;
+  /** Report path (`.jsonl` or `.csv`); `false` writes none. @default bulk-users-report-<timestamp>.jsonl */
+  report?: string | false;
+  /** Writes invalid and failed rows, in the input's format, with an `_error` column. */
+  failedOut?: string;
+  /** Environment to read credentials from. @default process.env */
+  env?: Record<string, string | undefined>;
+  /** dotenv file with credentials (values in `env` win). */
+  envFile?: string;
+  /** Base URL of the vendor API (or an emulator, a proxy, another region). */
+  endpoint?: string;
+  allowInsecureEndpoint?: boolean;
+  /** Start the provider's emulator in-process with throwaway credentials and send there. */
+  sandbox?: boolean | SandboxOptions;
+  /** Requests per second. @default the provider's documented rate */
+  rate?: number;
+  /** Requests in flight at once. @default 4 */
+  concurrency?: number;
+  /** Retries of a request after its first attempt. @default 5 */
+  retries?: number;
+  /** Per-request timeout, ms. @default 30000 */
+  timeoutMs?: number;
+  /** Base of the retry backoff, ms. @default 500 */
+  backoffBaseMs?: number;
+  /** Stop (exit 3) once this many rows are invalid or failed. */
+  maxErrors?: number;
+  /** Report of an earlier run to finish. */
+  resume?: string;
+  /** Resume even if the inputs or mapping changed. */
+  force?: boolean;
+  /** Provider options; override the mapping's `options`. */
+  options?: Record<string, unknown>;
+  /** Process only rows whose key hashes to shard `index` (1-based) of `count`. */
+  shard?: { index: number; count: number };
+  /** Aborting stops reading, lets requests in flight finish for `graceMs`, then cancels them. */
+  signal?: AbortSignal;
+  /** @default 10000 */
+  graceMs?: number;
+  stdin?: Readable;
+  onProgress?(p: Progress): void;
+  /** Warnings and notices (already redacted). */
+  log?(level: "info" | "warn", message: string): void;
+}
+
+export type Counts = Record<Status, number>;
+
+export interface Progress {
+  read: number;
+  sent: number;
+  counts: Counts;
+  requests: number;
+  retries: number;
+  throttled: number;
+  elapsedMs: number;
+}
+
+export interface ImportSummary {
+  provider: string;
+  dryRun: boolean;
+  rows: number;
+  counts: Counts;
+  /** Rows carried over from the resumed report. */
+  resumed: number;
+  /** Rows of other shards, skipped. */
+  otherShards: number;
+  requests: number;
+  retries: number;
+  throttled: number;
+  splits: number;
+  durationMs: number;
+  /** Users confirmed by the vendor per second of the run. */
+  usersPerSecond: number;
+  report?: string;
+  failedOut?: string;
+  /** `interrupted` (signal), `max-errors`, or undefined for a full run. */
+  stopped?: "interrupted" | "max-errors";
+  /** Most frequent error codes with one example row each. */
+  topErrors: { code: string; count: number; example: { file: string; line: number; key: string; message: string } }[];
+  exitCode: 0 | 1 | 3;
+}
+
+const emptyCounts = (): Counts => ({ created: 0, updated: 0, upserted: 0, exists: 0, invalid: 0, duplicate: 0, failed: 0, valid: 0 });
+
+function fnv(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** Provider options from the mapping and flags, parsed by the provider's schema. */
+function resolveOptions(provider: Provider, mapping: LoadedMapping | undefined, overrides: Record<string, unknown> | undefined): unknown {
+  const raw = { ...(mapping?.options ?? {}), ...Object.fromEntries(Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined)) };
+  if (!provider.optionsSchema) {
+    const extra = Object.keys(raw);
+    if (extra.length)
+      throw new BulkUsersError(ErrorCode.PROVIDER_OPTIONS, `Invalid mapping: provider ${provider.name} takes no options, got \`${extra[0]}\` (${mapping?.source ?? "flags"}, options.${extra[0]})`, {
+        context: { file: mapping?.source, field: `options.${extra[0]}` },
+      });
+    return {};
+  }
+  const parsed = (provider.optionsSchema as z.ZodType).safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = `options.${issue.path.map(String).join(".")}`;
+    throw new BulkUsersError(ErrorCode.PROVIDER_OPTIONS, `Invalid mapping: ${issue.message} (${mapping?.source ?? "flags"}, ${key})`, {
+      context: { file: mapping?.source, field: key },
+    });
+  }
+  return parsed.data;
+}
+
+/** Streams the inputs through map → validate → dedupe → batch → send → report. */
+export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
+  const started = performance.now();
+  const provider = await loadProvider(opts.provider);
+  const dryRun = opts.dryRun === true;
+  const log = opts.log ?? (() => {});
+  const redactor = new Redactor();
+  const say = (level: "info" | "warn", m: string) => log(level, redactor.redact(m));
+
+  if (!opts.files.length) throw new BulkUsersError(ErrorCode.USAGE, "No input file given", { hint: "Pass one or more CSV/JSONL files, or - for standard input." });
+  let mapping: LoadedMapping | undefined;
+  if (typeof opts.mapping === "string") mapping = loadMapping(opts.mapping, provider);
+  else if (opts.mapping) mapping = checkMapping(opts.mapping, provider);
+  const options = resolveOptions(provider, mapping, opts.options);
+  const verdict = provider.checkOptions?.(options, { dryRun }) ?? {};
+  if (verdict.error) throw new BulkUsersError(ErrorCode.USAGE, verdict.error);
+  if (verdict.warning) say("warn", verdict.warning);
+  for (const f of opts.files) {
+    await checkInput(f);
+    if (f !== "-") formatOf(f, opts.format);
+  }
+
+  // Credentials and endpoint, before anything is read.
+  let env: Record<string, string> = {};
+  let endpoint = "";
+  let emulator: Emulator | undefined;
+  if (!dryRun) {
+    if (opts.sandbox) {
+      const sb = typeof opts.sandbox === "object" ? opts.sandbox : {};
+      const def = await emulators[provider.name]!();
+      env = def.sandboxEnv();
+      emulator = def.create({ env, latencyMs: sb.latencyMs, faults: sb.faults, seed: sb.seed });
+      endpoint = await emulator.listen(0);
+      sb.onEmulator?.(emulator);
+    } else {
+      const merged = { ...(opts.envFile ? readEnvFile(opts.envFile) : {}), ...(opts.env ?? process.env) };
+      env = resolveCredentials(provider, merged);
+      const ep = opts.endpoint ?? provider.defaultEndpoint(merged as Record<string, string>);
+      if (!ep)
+        throw new BulkUsersError(ErrorCode.CREDENTIALS_MISSING, `Missing endpoint: ${provider.endpointEnv ?? "the base URL"} is not set`, {
+          hint: `Set ${provider.endpointEnv ?? "it"} or pass --endpoint URL.`,
+        });
+      endpoint = ep;
+      checkEndpoint(endpoint, opts.allowInsecureEndpoint === true);
+    }
+    for (const v of provider.env) if (v.secret) redactor.add(env[v.name]);
+  }
+
+  const stopCtl = new AbortController();
+  const abortCtl = new AbortController();
+  let stopped: ImportSummary["stopped"];
+  const onSignal = () => {
+    stopped ??= "interrupted";
+    stopCtl.abort();
+    setTimeout(() => abortCtl.abort(), opts.graceMs ?? 10_000).unref();
+  };
+  if (opts.signal?.aborted) onSignal();
+  opts.signal?.addEventListener("abort", onSignal, { once: true });
+
+  const counts = emptyCounts();
+  const errorCodes = new Map<string, { count: number; example: ImportSummary["topErrors"][number]["example"] }>();
+  let report: ReportWriter | undefined;
+  let failedOut: FailedOutWriter | undefined;
+  let resume: ResumeState | undefined;
+  let read = 0;
+  let sent = 0;
+  let otherShards = 0;
+  let lastProgress = 0;
+  let sender: ReturnType<typeof createSender> | undefined;
+
+  const progress = (force = false) => {
+    if (!opts.onProgress) return;
+    const now = performance.now();
+    if (!force && now - lastProgress < 100) return;
+    lastProgress = now;
+    const s = sender?.stats;
+    opts.onProgress({ read, sent, counts: { ...counts }, requests: s?.requests ?? 0, retries: s?.retries ?? 0, throttled: s?.throttled ?? 0, elapsedMs: now - started });
+  };
+
+  const record = (rec: SourceRecord, row: ReportRow) => {
+    counts[row.status]++;
+    if (row.status === "invalid" || row.status === "failed" || row.status === "duplicate") {
+      const code = row.code ?? row.status;
+      const e = errorCodes.get(code);
+      if (e) e.count++;
+      else errorCodes.set(code, { count: 1, example: { file: row.file, line: row.line, key: row.key, message: redactor.redact(row.message ?? "") } });
+      if (row.status !== "duplicate") failedOut?.write(rec, `${row.field ? `${row.field}: ` : ""}${row.message ?? row.code ?? row.status}`);
+      if (opts.maxErrors !== undefined && counts.invalid + counts.failed >= opts.maxErrors && !stopped) {
+        stopped = "max-errors";
+        say("warn", `Stopping: ${counts.invalid + counts.failed} rows invalid or failed (--max-errors ${opts.maxErrors})`);
+        stopCtl.abort();
+      }
+    }
+    report?.write(row);
+  };
+
+  try {
+    let meta: RunMeta | undefined;
+    if (!dryRun && opts.report !== false) {
+      if (opts.files.includes("-") && opts.resume) throw new BulkUsersError(ErrorCode.USAGE, "Cannot resume a run that read standard input", { hint: "Import from a file to be able to resume." });
+      const inputs = [];
+      for (const f of opts.files) inputs.push(f === "-" ? { file: f, sha256: "stdin", size: 0 } : { file: f, ...(await sha256File(f)) });
+      meta = {
+        version: 1,
+        provider: provider.name,
+        inputs,
+        mapping: { source: mapping?.source ?? "<automatic mapping>", sha256: sha256Text(JSON.stringify(mapping?.fields ?? null) + JSON.stringify(options)) },
+        startedAt: new Date().toISOString(),
+      };
+    }
+    const reportPath = opts.report === false ? undefined : (opts.report ?? defaultReportPath());
+    if (opts.resume) {
+      if (dryRun) throw new BulkUsersError(ErrorCode.USAGE, "--resume finishes an import; it cannot be combined with --dry-run");
+      const old = readMeta(opts.resume);
+      compareMeta(old, meta!, opts.force === true);
+      if (reportPath === opts.resume) throw new BulkUsersError(ErrorCode.USAGE, "The resumed run needs a new report path", { hint: "Omit --report, or give a different file." });
+    }
+    if (reportPath) report = createReportWriter(reportPath, redactor);
+    if (reportPath && meta) writeMeta(reportPath, meta);
+    if (opts.resume && meta) {
+      resume = await loadResumeState(opts.resume, meta, (row) => report?.write(row));
+      report?.flush();
+      if (resume.unreadable) say("warn", `${resume.unreadable} unreadable line(s) in ${opts.resume} ignored (a torn last line after a crash is normal); those rows are processed again`);
+      say("info", `Resuming: ${resume.carried} row(s) already done are not sent again`);
+    }
+    if (opts.failedOut) failedOut = createFailedOut(opts.failedOut, redactor);
+
+    const ctx: ProviderContext = {
+      env,
+      endpoint,
+      options: options as Record<string, unknown>,
+      fetch: (req, signal) => httpSend(req, { timeoutMs: opts.timeoutMs, signal: signal ?? abortCtl.signal }),
+      addSecret: (s) => redactor.add(s),
+      now: Date.now,
+    };
+
+    // Duplicate detection: the key, plus every field the vendor wants unique.
+    const keyField = provider.key;
+    const uniqueFields = Object.entries(provider.fields)
+      .filter(([name, spec]) => name !== keyField && (spec.unique || spec.uniqueIgnoreCase))
+      .map(([name, spec]) => ({ name, lower: spec.uniqueIgnoreCase === true, seen: new KeySet() }));
+    const keyLower = provider.fields[keyField]?.uniqueIgnoreCase === true;
+    const keys = new KeySet();
+    const compiled = new Map<number, ReturnType<typeof compileMapping>>();
+    const fileNames: string[] = [];
+    const keyOf = (u: MappedUser): string => {
+      const k = u[keyField];
+      if (k !== undefined && k !== "") return String(k);
+      for (const f of uniqueFields) if (u[f.name] !== undefined) return String(u[f.name]);
+      return "";
+    };
+    // Line and file of a first occurrence, packed in 32 bits (64 files, 67M lines).
+    const pack = (rec: SourceRecord) => ((rec.fileIndex & 63) << 26) | (rec.line & 0x3ffffff);
+    const unpack = (p: number) => `${fileNames[p >>> 26] ?? "?"} line ${p & 0x3ffffff}`;
+
+    const onColumns = (file: string, columns: string[]) => {
+      const idx = opts.files.indexOf(file);
+      fileNames[idx] = file;
+      const fmt = file === "-" ? (opts.format ?? "csv") : formatOf(file, opts.format);
+      let m = mapping;
+      if (!m) {
+        m = autoMapping(provider, columns);
+        if (!(keyField in m.fields) && !uniqueFields.some((f) => f.name in m!.fields) && columns.length)
+          throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `No mapping given and no column of ${file} is named like the key field ${keyField}`, {
+            context: { file },
+            hint: `Pass --mapping FILE (see \`bulk-users providers ${provider.name}\`), or run \`bulk-users mapping init ${file} --provider ${provider.name}\`.`,
+          });
+        say("info", `No --mapping: mapped ${Object.entries(m.fields).map(([f, c]) => `${c} → ${f}`).join(", ") || "nothing"} (${file})`);
+      } else if (fmt === "csv") checkColumns(m, file, columns);
+      if (fmt === "csv") failedOut?.setColumns(columns);
+      compiled.set(idx, compileMapping(m));
+    };
+
+    const invalid = (rec: SourceRecord, key: string, issues: FieldIssue[]) => {
+      const first = issues[0]!;
+      record(rec, {
+        file: rec.file,
+        line: rec.line,
+        key,
+        status: "invalid",
+        code: first.code,
+        field: first.field,
+        message: issues.map((i) => i.message).join("; ") + where({ file: rec.file, line: rec.line, field: first.field }),
+      });
+    };
+
+    async function* validItems(): AsyncGenerator<SendItem> {
+      const source = readInputs(opts.files, { format: opts.format, delimiter: opts.delimiter, stdin: opts.stdin, onColumns });
+      for await (const rec of source) {
+        if (stopCtl.signal.aborted) break;
+        read++;
+        if ((read & 255) === 0) progress();
+        if (rec.error) {
+          invalid(rec, "", [{ field: "", code: rec.error.code, message: rec.error.message }]);
+          continue;
+        }
+        let apply = compiled.get(rec.fileIndex);
+        if (!apply) {
+          onColumns(rec.file, Object.keys(rec.data));
+          apply = compiled.get(rec.fileIndex)!;
+        }
+        const { user, issues } = apply(rec.data);
+        const key = keyOf(user);
+        if (opts.shard && (fnv(key || `${rec.fileIndex}:${rec.line}`) % opts.shard.count) + 1 !== opts.shard.index) {
+          otherShards++;
+          continue;
+        }
+        issues.push(...validateUser(provider, user, options));
+        if (issues.length) {
+          invalid(rec, key, issues);
+          continue;
+        }
+        const first = keys.add(keyLower ? key.toLowerCase() : key, pack(rec));
+        let dup = first === -1 ? undefined : `${keyField} \`${key}\` already appears at ${unpack(first)}`;
+        if (!dup) {
+          for (const f of uniqueFields) {
+            const v = user[f.name];
+            if (v === undefined) continue;
+            const p = f.seen.add(f.lower ? String(v).toLowerCase() : String(v), pack(rec));
+            if (p !== -1) {
+              dup = `${f.name} \`${provider.fields[f.name]?.secret ? "***" : String(v)}\` already appears at ${unpack(p)}`;
+              break;
+            }
+          }
+        }
+        if (dup) {
+          record(rec, { file: rec.file, line: rec.line, key, status: "duplicate", code: "DUPLICATE", message: dup });
+          continue;
+        }
+        if (resume?.done.has(rowId(rec.fileIndex, rec.line))) continue;
+        if (dryRun) {
+          record(rec, { file: rec.file, line: rec.line, key, status: "valid" });
+          continue;
+        }
+        yield { record: rec, user, key, attempts: 0 };
+      }
+    }
+
+    if (dryRun) {
+      for await (const _ of validItems()) {
+        /* dry run: validItems reports every row itself */
+      }
+    } else {
+      const limiter = new RateLimiter({ limit: opts.rate ?? provider.rate.limit, intervalMs: opts.rate ? 1000 : provider.rate.intervalMs });
+      const session = provider.createSession?.(ctx) ?? {};
+      sender = createSender({
+        provider,
+        ctx,
+        session,
+        limiter,
+        concurrency: opts.concurrency,
+        retries: opts.retries,
+        timeoutMs: opts.timeoutMs,
+        backoffBaseMs: opts.backoffBaseMs,
+        stop: stopCtl.signal,
+        abort: abortCtl.signal,
+        log: (m) => say("info", m),
+        onOutcomes(items, outcomes) {
+          items.forEach((it, i) => {
+            const o = outcomes[i] as SendOutcome;
+            const row: ReportRow = { file: it.record.file, line: it.record.line, key: it.key, status: o.status, attempts: it.attempts };
+            if (o.code) row.code = o.code;
+            if (o.message) row.message = o.message;
+            if (o.status !== "failed" && o.id) row.id = o.id;
+            if (o.status === "failed") row.retryable = o.retryable;
+            sent++;
+            record(it.record, row);
+          });
+          report?.flush();
+          progress();
+        },
+      });
+      const conflictKey = provider.conflictKey;
+      await sender.run(batches(validItems(), provider.maxBatch, conflictKey ? (it: SendItem) => conflictKey(it.user) : undefined));
+    }
+
+    const durationMs = performance.now() - started;
+    const confirmed = counts.created + counts.updated + counts.upserted + counts.exists;
+    const bad = counts.invalid + counts.duplicate + counts.failed;
+    const summary: ImportSummary = {
+      provider: provider.name,
+      dryRun,
+      rows: read,
+      counts,
+      resumed: resume?.carried ?? 0,
+      otherShards,
+      requests: sender?.stats.requests ?? 0,
+      retries: sender?.stats.retries ?? 0,
+      throttled: sender?.stats.throttled ?? 0,
+      splits: sender?.stats.splits ?? 0,
+      durationMs: Math.round(durationMs),
+      usersPerSecond: durationMs > 0 ? Math.round((confirmed / durationMs) * 1000 * 10) / 10 : 0,
+      report: reportPath,
+      failedOut: opts.failedOut,
+      stopped,
+      topErrors: [...errorCodes.entries()]
+        .sort((a, b) => b[1].count - a[1].count)
+        .slice(0, 10)
+        .map(([code, e]) => ({ code, count: e.count, example: e.example })),
+      exitCode: stopped ? 3 : bad > 0 ? 1 : 0,
+    };
+    progress(true);
+    if (reportPath && meta) writeMeta(reportPath, { ...meta, summary } as RunMeta);
+    return summary;
+  } finally {
+    opts.signal?.removeEventListener("abort", onSignal);
+    report?.close();
+    failedOut?.close();
+    await emulator?.close();
+  }
+}
+
+/** Dry run: read, map and validate; send nothing, need no credentials. */
+export function validate(opts: Omit<ImportOptions, "dryRun">): Promise<ImportSummary> {
+  return runImport({ ...opts, dryRun: true });
+}

@@ -1,0 +1,115 @@
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { extname } from "node:path";
+import { createInterface } from "node:readline";
+import { parse } from "csv-parse";
+import { BulkUsersError, ErrorCode } from "../errors.js";
+import { SUCCESS_STATUSES, type ReportRow } from "../types.js";
+import { KeySet } from "./key-set.js";
+
+/** What a run records beside its report so `--resume` can check it continues the same job. */
+export interface RunMeta {
+  version: 1;
+  provider: string;
+  inputs: { file: string; sha256: string; size: number }[];
+  mapping: { source: string; sha256: string };
+  startedAt: string;
+}
+
+export const metaPath = (report: string) => `${report}.meta.json`;
+
+export async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
+  const h = createHash("sha256");
+  let size = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    h.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: h.digest("hex"), size };
+}
+
+export const sha256Text = (s: string) => createHash("sha256").update(s).digest("hex");
+
+export function writeMeta(report: string, meta: RunMeta): void {
+  writeFileSync(metaPath(report), `${JSON.stringify(meta, null, 2)}\n`);
+}
+
+export function readMeta(report: string): RunMeta {
+  const p = metaPath(report);
+  if (!existsSync(report))
+    throw new BulkUsersError(ErrorCode.RESUME_UNREADABLE, `Cannot resume: report not found: ${report}`, { context: { file: report }, hint: "Pass the report file the earlier run wrote." });
+  if (!existsSync(p))
+    throw new BulkUsersError(ErrorCode.RESUME_UNREADABLE, `Cannot resume: ${p} is missing (it is written beside the report of every import)`, {
+      context: { file: p },
+    });
+  try {
+    return JSON.parse(readFileSync(p, "utf8")) as RunMeta;
+  } catch (e) {
+    throw new BulkUsersError(ErrorCode.RESUME_UNREADABLE, `Cannot resume: ${p} is not valid JSON: ${(e as Error).message}`, { context: { file: p } });
+  }
+}
+
+/** Refuses to resume a different job: other provider, inputs or mapping (unless forced). */
+export function compareMeta(old: RunMeta, cur: RunMeta, force: boolean): void {
+  const diffs: string[] = [];
+  if (old.provider !== cur.provider) diffs.push(`provider was ${old.provider}, now ${cur.provider}`);
+  if (old.inputs.length !== cur.inputs.length) diffs.push(`${old.inputs.length} input file(s) before, ${cur.inputs.length} now`);
+  old.inputs.forEach((o, i) => {
+    const c = cur.inputs[i];
+    if (c && c.sha256 !== o.sha256) diffs.push(`input ${c.file} changed since the earlier run (checksum)`);
+  });
+  if (old.mapping.sha256 !== cur.mapping.sha256) diffs.push(`mapping ${cur.mapping.source} changed since the earlier run (checksum)`);
+  if (diffs.length && !(force && old.provider === cur.provider && old.inputs.length === cur.inputs.length))
+    throw new BulkUsersError(ErrorCode.RESUME_MISMATCH, `Cannot resume: ${diffs.join("; ")}`, {
+      hint: force ? "The provider and the number of inputs must match even with --force." : "Resume with the same files, or pass --force if the change is deliberate.",
+    });
+}
+
+/** Successful rows of an earlier report: carried into the new report, never sent again. */
+export interface ResumeState {
+  done: KeySet;
+  carried: number;
+  /** Lines that could not be read (a torn last line after a kill). */
+  unreadable: number;
+}
+
+export const rowId = (fileIndex: number, line: number) => `${fileIndex}:${line}`;
+
+async function* reportRows(report: string): AsyncGenerator<ReportRow | undefined> {
+  if (extname(report).toLowerCase() === ".csv") {
+    const parser = createReadStream(report).pipe(parse({ columns: true, relax_column_count: true, skip_records_with_error: true }));
+    for await (const r of parser as AsyncIterable<Record<string, string>>) {
+      yield { ...(r as unknown as ReportRow), line: Number(r.line), key: String(r.key ?? "").replace(/^'/, "") };
+    }
+    return;
+  }
+  const rl = createInterface({ input: createReadStream(report), crlfDelay: Infinity });
+  for await (const text of rl) {
+    if (!text.trim()) continue;
+    try {
+      yield JSON.parse(text) as ReportRow;
+    } catch {
+      yield undefined;
+    }
+  }
+}
+
+/** Streams the earlier report; each successful row goes to `carry` (the new report) once. */
+export async function loadResumeState(report: string, meta: RunMeta, carry: (row: ReportRow) => void): Promise<ResumeState> {
+  const fileIndex = new Map(meta.inputs.map((f, i) => [f.file, i]));
+  const done = new KeySet();
+  let carried = 0;
+  let unreadable = 0;
+  for await (const r of reportRows(report)) {
+    if (!r || typeof r.line !== "number" || !fileIndex.has(r.file)) {
+      unreadable++;
+      continue;
+    }
+    if (!SUCCESS_STATUSES.has(r.status)) continue;
+    if (done.add(rowId(fileIndex.get(r.file)!, r.line)) === -1) {
+      carry(r);
+      carried++;
+    }
+  }
+  return { done, carried, unreadable };
+}

@@ -1,0 +1,202 @@
+import pLimit from "p-limit";
+import { BulkUsersError, ErrorCode } from "../errors.js";
+import type { BatchResult, HttpRequest, Provider, ProviderContext, ProviderSession, RecordResult } from "../providers/define.js";
+import type { MappedUser, SourceRecord, SuccessStatus } from "../types.js";
+import { HttpError, httpSend } from "./http.js";
+import { type RateLimiter, sleep } from "./rate-limiter.js";
+import { backoffMs } from "./retry.js";
+
+export interface SendItem {
+  record: SourceRecord;
+  user: MappedUser;
+  key: string;
+  attempts: number;
+}
+
+/** Final outcome of one item. */
+export type SendOutcome =
+  | { status: SuccessStatus; id?: string; code?: string; message?: string }
+  | { status: "failed"; code: string; message: string; retryable: boolean };
+
+export interface SenderStats {
+  requests: number;
+  retries: number;
+  throttled: number;
+  splits: number;
+}
+
+export interface SenderOptions {
+  provider: Provider;
+  ctx: ProviderContext;
+  session: ProviderSession;
+  limiter: RateLimiter;
+  /** Requests in flight at once. @default 4 */
+  concurrency?: number;
+  /** Retries of a request after its first attempt. @default 5 */
+  retries?: number;
+  /** Per-request timeout, ms. @default 30000 */
+  timeoutMs?: number;
+  /** Base of the exponential backoff, ms. @default 500 */
+  backoffBaseMs?: number;
+  /** Graceful stop: take no new batch and start no retry. */
+  stop: AbortSignal;
+  /** Hard stop: cancel requests in flight. */
+  abort: AbortSignal;
+  onOutcomes(items: SendItem[], outcomes: SendOutcome[]): void;
+  /** Called around every request (for the throughput/retry timeline). */
+  onRequest?(e: { size: number; attempt: number; result: BatchResult["kind"] | "error"; throttled: boolean }): void;
+  log?(msg: string): void;
+}
+
+type Transient = { code: string; message: string; retryAfterMs?: number };
+
+/** Sends batches through the rate limiter with bounded concurrency, retries and bisection. */
+export function createSender(o: SenderOptions) {
+  const concurrency = o.concurrency ?? 4;
+  const retries = o.retries ?? 5;
+  const limit = pLimit(concurrency);
+  const stats: SenderStats = { requests: 0, retries: 0, throttled: 0, splits: 0 };
+  let fatal: unknown;
+  const fatalCtl = new AbortController();
+  const hard = AbortSignal.any([o.abort, fatalCtl.signal]);
+  const soft = AbortSignal.any([o.stop, hard]);
+
+  const finish = (items: SendItem[], outcomes: SendOutcome[]) => o.onOutcomes(items, outcomes);
+  const failAll = (items: SendItem[], code: string, message: string, retryable: boolean) =>
+    finish(items, items.map(() => ({ status: "failed" as const, code, message, retryable })));
+
+  /** One HTTP exchange → what it means. Network failures and timeouts are transient. */
+  async function exchange(items: SendItem[]): Promise<BatchResult> {
+    const users = items.map((i) => i.user);
+    let req: HttpRequest;
+    try {
+      req = await o.provider.buildRequest(users, o.ctx, o.session);
+    } catch (e) {
+      if (e instanceof BulkUsersError) throw e;
+      if (e instanceof HttpError) return { kind: "retry", code: `TOKEN_${e.reason.toUpperCase()}`, message: e.message };
+      throw e;
+    }
+    for (const i of items) i.attempts++;
+    stats.requests++;
+    try {
+      const res = await httpSend(req, { timeoutMs: o.timeoutMs, signal: hard });
+      const result = o.provider.parseResponse(res, users, o.ctx);
+      if (result.kind === "reauth") o.session.invalidate?.(req.authToken);
+      return result;
+    } catch (e) {
+      if (e instanceof HttpError && e.reason !== "abort") return { kind: "retry", code: e.reason === "timeout" ? "TIMEOUT" : "NETWORK", message: e.message };
+      throw e;
+    }
+  }
+
+  async function sendGroup(initial: SendItem[]): Promise<void> {
+    let pending = initial;
+    let attempt = 0;
+    let reauths = 0;
+    while (pending.length && !soft.aborted) {
+      attempt++;
+      await o.limiter.acquire(soft);
+      const result = await exchange(pending);
+      const throttled = result.kind === "retry" && result.throttled === true;
+      o.onRequest?.({ size: pending.length, attempt, result: result.kind, throttled });
+      let again: SendItem[] = [];
+      let transient: Transient | undefined;
+      switch (result.kind) {
+        case "records": {
+          const done: SendItem[] = [];
+          const outs: SendOutcome[] = [];
+          result.results.forEach((r: RecordResult | undefined, i) => {
+            const item = pending[i]!;
+            if (!r) {
+              again.push(item);
+              transient = { code: "NO_RESULT", message: "the answer did not mention this user" };
+            } else if (r.status === "retry") {
+              again.push(item);
+              transient = { code: r.code, message: r.message };
+            } else {
+              done.push(item);
+              outs.push(r.status === "failed" ? { ...r, retryable: false } : r);
+            }
+          });
+          if (done.length) finish(done, outs);
+          break;
+        }
+        case "retry":
+          if (throttled) {
+            stats.throttled++;
+            o.limiter.throttled();
+          }
+          again = pending;
+          transient = result;
+          break;
+        case "reauth":
+          // A fresh token is fetched on the next attempt; twice in a row means the token is refused.
+          if (++reauths > 2) {
+            fatalCtl.abort();
+            throw new BulkUsersError(ErrorCode.AUTH_REJECTED, `[${o.provider.name}] authentication failed: ${result.code} ${result.message}`, {
+              hint: "Check the credential variables; the vendor refused fresh tokens.",
+            });
+          }
+          again = pending;
+          attempt--;
+          break;
+        case "auth":
+          fatalCtl.abort();
+          throw new BulkUsersError(ErrorCode.AUTH_REJECTED, `[${o.provider.name}] authentication failed: ${result.code} ${result.message}`, {
+            hint: `Check the credential variables (${o.provider.env.map((e) => e.name).join(", ")}).`,
+          });
+        case "split": {
+          if (pending.length === 1) {
+            failAll(pending, result.code, result.message, false);
+            break;
+          }
+          stats.splits++;
+          const mid = Math.ceil(pending.length / 2);
+          await sendGroup(pending.slice(0, mid));
+          await sendGroup(pending.slice(mid));
+          return;
+        }
+        case "failed":
+          failAll(pending, result.code, result.message, false);
+          break;
+      }
+      pending = again;
+      if (!pending.length) break;
+      if (attempt > retries) {
+        failAll(pending, transient?.code ?? "RETRIES_EXHAUSTED", `gave up after ${attempt} attempts: ${transient?.message ?? ""}`.trim(), true);
+        return;
+      }
+      if (result.kind === "reauth") continue;
+      stats.retries++;
+      const wait = Math.max(backoffMs(attempt, { baseMs: o.backoffBaseMs }), transient?.retryAfterMs ?? 0);
+      try {
+        await sleep(wait, soft);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  const run = async (groups: AsyncIterable<SendItem[]>): Promise<void> => {
+    const tasks = new Set<Promise<void>>();
+    const start = (g: SendItem[]) => {
+      const t = limit(() => sendGroup(g)).catch((e: unknown) => {
+        if (soft.aborted && !(e instanceof BulkUsersError)) return;
+        fatal ??= e;
+        fatalCtl.abort();
+      });
+      tasks.add(t);
+      void t.finally(() => tasks.delete(t));
+    };
+    for await (const g of groups) {
+      if (soft.aborted) break;
+      start(g);
+      // p-limit queues without bound: wait for a free slot before reading further (backpressure).
+      while (limit.activeCount + limit.pendingCount >= concurrency && !soft.aborted) await Promise.race(tasks);
+    }
+    await Promise.all(tasks);
+    if (fatal) throw fatal;
+  };
+
+  return { run, stats };
+}

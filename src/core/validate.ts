@@ -1,0 +1,97 @@
+import type { FieldIssue, FieldSpec, Provider } from "../providers/define.js";
+import type { MappedUser } from "../types.js";
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const PHONE = /^\+?[0-9][0-9 ()-]{3,24}$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:?\d{2})$/;
+const TRUE = new Set(["true", "1", "yes", "y"]);
+const FALSE = new Set(["false", "0", "no", "n"]);
+
+const FORMATS: Record<NonNullable<FieldSpec["format"]>, (s: string) => boolean> = {
+  email: (s) => EMAIL.test(s),
+  phone: (s) => PHONE.test(s),
+  url: (s) => URL.canParse(s),
+  date: (s) => DATE.test(s) && !Number.isNaN(Date.parse(s)),
+  datetime: (s) => DATETIME.test(s) && !Number.isNaN(Date.parse(s)),
+};
+
+function codePoints(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdbff) n++;
+  }
+  return n;
+}
+
+function checkString(field: string, spec: FieldSpec, s: string, out: FieldIssue[]): void {
+  const issue = (code: string, message: string): void => void out.push({ field, code: spec.vendorCode && code === "TOO_LONG" ? spec.vendorCode : code, message });
+  if (spec.maxBytes !== undefined) {
+    const b = Buffer.byteLength(s, "utf8");
+    if (b > spec.maxBytes) return issue("TOO_LONG", `${field} is ${b} bytes, at most ${spec.maxBytes} allowed`);
+  }
+  if (spec.maxLength !== undefined || spec.minLength !== undefined) {
+    const n = codePoints(s);
+    if (spec.maxLength !== undefined && n > spec.maxLength) return issue("TOO_LONG", `${field} is ${n} characters, at most ${spec.maxLength} allowed`);
+    if (spec.minLength !== undefined && n < spec.minLength) return issue("TOO_SHORT", `${field} is ${n} characters, at least ${spec.minLength} needed`);
+  }
+  if (spec.pattern && !spec.pattern.test(s)) return issue("BAD_CHARACTERS", `${field} may hold only ${spec.patternHint ?? spec.pattern.source}`);
+  if (spec.enum && !spec.enum.includes(s)) return issue("NOT_ALLOWED", `${field} must be one of ${spec.enum.join(", ")}, got \`${spec.secret ? "***" : s}\``);
+  if (spec.format && !FORMATS[spec.format](s)) return issue("BAD_FORMAT", `${field} is not a valid ${spec.format}`);
+}
+
+/**
+ * Checks a mapped user against the provider's field rules, coercing CSV text to the declared types
+ * (booleans, lists split on commas, numbers to text). Mutates `user`; returns the problems found.
+ */
+export function validateUser(provider: Provider, user: MappedUser, options: unknown): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  for (const [field, spec] of Object.entries(provider.fields)) {
+    let v = user[field];
+    if (v === undefined) {
+      if (spec.required) out.push({ field, code: "REQUIRED", message: `${field} is required` });
+      continue;
+    }
+    switch (spec.type) {
+      case "string":
+        if (typeof v === "number" || typeof v === "boolean") v = user[field] = String(v);
+        if (typeof v !== "string") {
+          out.push({ field, code: "WRONG_TYPE", message: `${field} must be text, got ${Array.isArray(v) ? "a list" : typeof v}` });
+          break;
+        }
+        checkString(field, spec, v, out);
+        break;
+      case "boolean":
+        if (typeof v === "string") {
+          const s = v.trim().toLowerCase();
+          if (TRUE.has(s)) v = user[field] = true;
+          else if (FALSE.has(s)) v = user[field] = false;
+        }
+        if (typeof v !== "boolean") out.push({ field, code: "WRONG_TYPE", message: `${field} must be true or false` });
+        break;
+      case "string[]":
+        if (typeof v === "string") v = user[field] = v.split(",").map((s) => s.trim()).filter(Boolean);
+        if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+          out.push({ field, code: "WRONG_TYPE", message: `${field} must be a list of texts` });
+          break;
+        }
+        if (spec.maxItems !== undefined && v.length > spec.maxItems)
+          out.push({ field, code: "TOO_MANY", message: `${field} has ${v.length} items, at most ${spec.maxItems} allowed` });
+        else for (const x of v as string[]) checkString(field, spec, x, out);
+        break;
+      case "object":
+        if (typeof v === "string") {
+          try {
+            v = user[field] = JSON.parse(v);
+          } catch {
+            /* reported below */
+          }
+        }
+        if (!v || typeof v !== "object" || Array.isArray(v)) out.push({ field, code: "WRONG_TYPE", message: `${field} must be a JSON object` });
+        break;
+    }
+  }
+  if (provider.validateUser) out.push(...provider.validateUser(user, options));
+  return out;
+}

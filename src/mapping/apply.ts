@@ -1,0 +1,96 @@
+import { BulkUsersError, ErrorCode } from "../errors.js";
+import type { FieldIssue } from "../providers/define.js";
+import type { MappedUser } from "../types.js";
+import type { LoadedMapping } from "./load.js";
+import { applyTransform } from "./transforms.js";
+
+const PLACEHOLDER = /\{([^{}]+)\}/g;
+
+/** Value of a column, or of a dotted path into nested JSON (`user_metadata.team`). */
+export function lookup(data: Record<string, unknown>, column: string): unknown {
+  if (column in data) return data[column];
+  if (column.indexOf(".") === -1) return undefined;
+  let cur: unknown = data;
+  for (const part of column.split(".")) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** Columns a mapping reads, for checking them against a CSV header. */
+export function columnsUsed(m: LoadedMapping): { field: string; column: string }[] {
+  const out: { field: string; column: string }[] = [];
+  for (const [field, def] of Object.entries(m.fields)) {
+    if (typeof def === "string") out.push({ field, column: def });
+    else if (def.column !== undefined) out.push({ field, column: def.column });
+    else if (def.template !== undefined) for (const [, c] of def.template.matchAll(PLACEHOLDER)) out.push({ field, column: c! });
+  }
+  return out;
+}
+
+/** Refuses a CSV header that lacks a column the mapping reads (nothing has been sent yet). */
+export function checkColumns(m: LoadedMapping, file: string, columns: string[]): void {
+  const have = new Set(columns);
+  for (const { field, column } of columnsUsed(m)) {
+    if (have.has(column) || have.has(column.split(".")[0]!)) continue;
+    throw new BulkUsersError(
+      ErrorCode.MAPPING_MISSING_COLUMN,
+      `Invalid mapping: column \`${column}\` is not in the header of ${file} (${m.source}, fields.${field})`,
+      { context: { file: m.source, field: `fields.${field}` }, hint: `Columns in ${file}: ${columns.join(", ") || "(none)"}.` },
+    );
+  }
+}
+
+type Getter = (data: Record<string, unknown>) => unknown;
+
+const isEmpty = (v: unknown) => v === undefined || v === null || v === "";
+
+/** Compiles a mapping into one function per field; a row's value errors become issues. */
+export function compileMapping(m: LoadedMapping): (data: Record<string, unknown>) => { user: MappedUser; issues: FieldIssue[] } {
+  const steps: { field: string; get: Getter; def: unknown; transforms: NonNullable<Exclude<LoadedMapping["fields"][string], string>["transform"]> }[] = [];
+  for (const [field, def] of Object.entries(m.fields)) {
+    if (typeof def === "string") {
+      steps.push({ field, get: (d) => lookup(d, def), def: undefined, transforms: [] });
+      continue;
+    }
+    let get: Getter;
+    if (def.column !== undefined) {
+      const col = def.column;
+      get = (d) => lookup(d, col);
+    } else if (def.template !== undefined) {
+      const tpl = def.template;
+      get = (d) => {
+        let any = false;
+        const s = tpl.replace(PLACEHOLDER, (_, c: string) => {
+          const v = lookup(d, c);
+          if (isEmpty(v)) return "";
+          any = true;
+          return String(v);
+        });
+        return any ? s : undefined;
+      };
+    } else {
+      const value = def.value;
+      get = () => value;
+    }
+    steps.push({ field, get, def: def.default, transforms: def.transform ?? [] });
+  }
+  return (data) => {
+    const user: MappedUser = {};
+    const issues: FieldIssue[] = [];
+    for (const s of steps) {
+      let v = s.get(data);
+      if (isEmpty(v)) v = s.def;
+      try {
+        for (const t of s.transforms) v = applyTransform(v, t);
+      } catch (e) {
+        issues.push({ field: s.field, code: "TRANSFORM", message: (e as Error).message });
+        continue;
+      }
+      if (typeof v === "string" && v === "") v = undefined;
+      if (v !== undefined && v !== null) user[s.field] = v;
+    }
+    return { user, issues };
+  };
+}

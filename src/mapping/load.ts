@@ -1,0 +1,80 @@
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { BulkUsersError, ErrorCode } from "../errors.js";
+import type { Provider } from "../providers/define.js";
+import { closest } from "../util/suggest.js";
+import { MappingSchema, type MappingFile } from "./schema.js";
+
+/** A mapping after loading: where it came from, for error messages. */
+export interface LoadedMapping extends MappingFile {
+  source: string;
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
+}
+
+/** Reads and validates a YAML or JSON mapping file against the schema and the provider's fields. */
+export function loadMapping(file: string, provider: Provider): LoadedMapping {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Mapping file not found: ${file}`, { context: { file }, hint: "Check the --mapping path, or write one with `bulk-users mapping init`." });
+  }
+  let raw: unknown;
+  try {
+    raw = extname(file).toLowerCase() === ".json" ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Invalid mapping: not valid ${extname(file) === ".json" ? "JSON" : "YAML"}: ${(e as Error).message.split("\n")[0]} (${file})`, {
+      context: { file },
+    });
+  }
+  return checkMapping(raw, provider, file);
+}
+
+/** Validates a mapping object (from a file or the library API). */
+export function checkMapping(raw: unknown, provider: Provider, source = "<mapping>"): LoadedMapping {
+  const parsed = MappingSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = pathOf(issue.path) || "(top level)";
+    throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Invalid mapping: ${issue.message} (${source}, ${key})`, {
+      context: { file: source, field: key },
+      hint: "See the README section \"Mapping file\" or run `bulk-users providers " + provider.name + "` for an example.",
+    });
+  }
+  const m = parsed.data;
+  if (m.provider && m.provider !== provider.name)
+    throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Invalid mapping: written for provider \`${m.provider}\`, not ${provider.name} (${source}, provider)`, {
+      context: { file: source, field: "provider" },
+    });
+  for (const field of Object.keys(m.fields)) {
+    if (!(field in provider.fields)) {
+      const guess = closest(field, Object.keys(provider.fields));
+      throw new BulkUsersError(
+        ErrorCode.MAPPING_UNKNOWN_FIELD,
+        `Invalid mapping: unknown field \`${field}\` for provider ${provider.name} (${source}, fields.${field})`,
+        {
+          context: { file: source, field: `fields.${field}` },
+          hint: guess ? `Did you mean \`${guess}\`?` : `Fields of ${provider.name}: ${Object.keys(provider.fields).join(", ")}.`,
+        },
+      );
+    }
+  }
+  return { ...m, source };
+}
+
+const norm = (s: string) => s.toLowerCase().replace(/[_\-\s.]/g, "");
+
+/** Without a mapping file: a column whose name equals a provider field (case and `_`/`-` ignored). */
+export function autoMapping(provider: Provider, columns: string[]): LoadedMapping {
+  const fields: Record<string, string> = {};
+  const byNorm = new Map(columns.map((c) => [norm(c), c]));
+  for (const f of Object.keys(provider.fields)) {
+    const col = byNorm.get(norm(f));
+    if (col !== undefined) fields[f] = col;
+  }
+  return { fields, source: "<automatic mapping>" };
+}

@@ -1,0 +1,74 @@
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { extname } from "node:path";
+import type { Readable } from "node:stream";
+import { BulkUsersError, ErrorCode } from "../errors.js";
+import type { SourceRecord } from "../types.js";
+import { readCsv } from "./csv.js";
+import { readJsonl } from "./jsonl.js";
+
+export type InputFormat = "csv" | "jsonl";
+
+export interface ReadOptions {
+  /** Force the format instead of guessing from the extension. */
+  format?: InputFormat;
+  delimiter?: string;
+  /** Standard input, for `-`. */
+  stdin?: Readable;
+  /** Called with each file's columns (CSV header, or keys of the first JSONL record). */
+  onColumns?: (file: string, columns: string[]) => void;
+}
+
+export function formatOf(file: string, forced?: InputFormat): InputFormat {
+  if (forced) return forced;
+  const ext = extname(file).toLowerCase();
+  if (ext === ".csv" || ext === ".tsv" || ext === ".txt") return "csv";
+  if (ext === ".jsonl" || ext === ".ndjson" || ext === ".json") return "jsonl";
+  throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Unknown input format: cannot tell CSV from JSONL by the name \`${file}\``, {
+    context: { file },
+    hint: "Pass --format csv or --format jsonl.",
+  });
+}
+
+/** Run-level checks before reading: the file exists, is not empty and is not UTF-16. */
+export async function checkInput(file: string): Promise<void> {
+  if (file === "-") return;
+  if (!existsSync(file) || !statSync(file).isFile())
+    throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Input file not found: ${file}`, { context: { file }, hint: "Check the path." });
+  const fh = await open(file, "r");
+  try {
+    const buf = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(buf, 0, 4, 0);
+    if (bytesRead === 0)
+      throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input file is empty: ${file}`, { context: { file, line: 1 }, hint: "Export the users again." });
+    const utf16 = (buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff) || (bytesRead >= 2 && (buf[0] === 0 || buf[1] === 0));
+    if (utf16)
+      throw new BulkUsersError(ErrorCode.INPUT_ENCODING, `Input file is UTF-16, not UTF-8: ${file}`, {
+        context: { file, line: 1 },
+        hint: "Save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`).",
+      });
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads every input in turn as one stream of records; never holds a whole file. */
+export async function* readInputs(files: string[], opts: ReadOptions = {}): AsyncGenerator<SourceRecord> {
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i]!;
+    const format = file === "-" ? (opts.format ?? "csv") : formatOf(file, opts.format);
+    const src: Readable = file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 });
+    if (format === "csv") {
+      yield* readCsv(src, file, i, { delimiter: opts.delimiter }, (cols) => opts.onColumns?.(file, cols));
+    } else {
+      let first = true;
+      for await (const rec of readJsonl(src, file, i)) {
+        if (first && !rec.error) {
+          first = false;
+          opts.onColumns?.(file, Object.keys(rec.data));
+        }
+        yield rec;
+      }
+    }
+  }
+}

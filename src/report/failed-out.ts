@@ -1,0 +1,49 @@
+import { closeSync, openSync, writeSync } from "node:fs";
+import { extname } from "node:path";
+import type { SourceRecord } from "../types.js";
+import type { Redactor } from "./redact.js";
+import { csvCell } from "./writer.js";
+
+/** Writes rows to fix in the input's own format: original cells plus `_error`. */
+export interface FailedOutWriter {
+  write(rec: SourceRecord, error: string): void;
+  /** The input's columns (CSV header), so rows unreadable as records still line up. */
+  setColumns(columns: string[]): void;
+  close(): void;
+}
+
+const plainCell = (v: unknown): string => {
+  const s = v === undefined || v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/**
+ * The file is a copy of the user's own input rows (passwords included, so a fixed row re-imports
+ * whole), so it is created readable by the owner only. Cells are written as they were, without the
+ * report's formula guard, because the file is meant to be imported again; `_error` is guarded.
+ */
+export function createFailedOut(path: string, redactor: Redactor): FailedOutWriter {
+  const csv = extname(path).toLowerCase() === ".csv";
+  const fd = openSync(path, "w", 0o600);
+  let header: string[] | undefined;
+  return {
+    setColumns(columns) {
+      header ??= columns.length ? columns : undefined;
+    },
+    write(rec, error) {
+      const note = `line ${rec.line}: ${redactor.redact(error)}`;
+      if (!csv) {
+        writeSync(fd, `${JSON.stringify({ ...rec.data, _error: note })}\n`);
+        return;
+      }
+      let out = "";
+      if (!header) {
+        header = Object.keys(rec.data);
+        out += `${[...header, "_error"].map(plainCell).join(",")}\n`;
+      }
+      out += `${[...header.map((h) => plainCell(rec.data[h])), csvCell(note)].join(",")}\n`;
+      writeSync(fd, out);
+    },
+    close: () => closeSync(fd),
+  };
+}

@@ -1,0 +1,61 @@
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { extname } from "node:path";
+import type { ReportRow } from "../types.js";
+import type { Redactor } from "./redact.js";
+
+export const REPORT_COLUMNS = ["file", "line", "key", "status", "code", "message", "field", "id", "attempts", "retryable"] as const;
+
+/** Cells a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection). */
+export function csvCell(v: unknown): string {
+  if (v === undefined || v === null) return "";
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export interface ReportWriter {
+  readonly path: string;
+  write(row: ReportRow): void;
+  /** Writes buffered rows to the file (outcomes of sent requests are flushed at once). */
+  flush(): void;
+  close(): void;
+}
+
+/**
+ * Appends one line per outcome, JSONL or CSV by extension. Writes are synchronous so a crash or
+ * kill loses nothing that was flushed; local outcomes (invalid, duplicate) are buffered up to 64 KiB.
+ */
+export function createReportWriter(path: string, redactor: Redactor, opts: { append?: boolean } = {}): ReportWriter {
+  const csv = extname(path).toLowerCase() === ".csv";
+  const fd = openSync(path, opts.append ? "a" : "w");
+  let buf = "";
+  if (csv && !opts.append) buf = `${REPORT_COLUMNS.join(",")}\n`;
+  const flush = () => {
+    if (!buf) return;
+    writeSync(fd, buf);
+    buf = "";
+  };
+  return {
+    path,
+    write(row) {
+      const r: ReportRow = row.message ? { ...row, message: redactor.redact(row.message) } : row;
+      if (csv) buf += `${REPORT_COLUMNS.map((c) => csvCell(r[c])).join(",")}\n`;
+      else buf += `${JSON.stringify(r)}\n`;
+      if (buf.length > 65536) flush();
+    },
+    flush,
+    close() {
+      flush();
+      try {
+        fsyncSync(fd);
+      } catch {
+        /* not every file system syncs */
+      }
+      closeSync(fd);
+    },
+  };
+}
+
+export function defaultReportPath(now = new Date()): string {
+  return `bulk-users-report-${now.toISOString().replace(/[:.]/g, "-").replace(/Z$/, "")}.jsonl`;
+}
