@@ -3,25 +3,29 @@ export interface RateLimiterOptions {
   limit: number;
   /** @default 1000 */
   intervalMs?: number;
-  /**
-   * Extra spacing, ms, added to the window so that arrival jitter on the network cannot squeeze
-   * `limit + 1` requests into one vendor-side window. @default 15
-   */
+  /** Extra spacing added to the window, ms. @default 5 */
   marginMs?: number;
   now?: () => number;
 }
 
 /**
- * Sliding-window log limiter: the n-th request starts no earlier than the (n - limit)-th plus the
- * window, so the limit holds over every window, not only on average (a token bucket would allow a
- * double burst). It also adapts: throttling answers halve the effective limit, which then climbs
- * back by one per clean window.
+ * Sliding-window log limiter: the n-th request starts no earlier than one window after the
+ * (n - limit)-th ARRIVED at the vendor, so the limit holds over every window as the vendor counts
+ * it, not only on average (a token bucket would allow a double burst). Arrival is bounded by what
+ * the client sees: a request arrives after it is sent and at least the fastest round trip seen
+ * before its answer, so a slow request (new connection, cold server) pushes the window back
+ * instead of letting network jitter squeeze limit + 1 arrivals into one window.
+ * It also adapts: throttling answers halve the effective limit, which then climbs back by one per
+ * clean window.
  */
 export class RateLimiter {
   readonly limit: number;
   private readonly window: number;
   private readonly now: () => number;
   private readonly starts: number[];
+  /** When the answer of the request in each slot came back (NaN while in flight). */
+  private readonly ends: number[];
+  private minRtt = Infinity;
   private head = 0;
   private chain: Promise<void> = Promise.resolve();
   private effective: number;
@@ -30,9 +34,10 @@ export class RateLimiter {
   constructor(opts: RateLimiterOptions) {
     if (!(opts.limit >= 1)) throw new TypeError(`Expected a rate limit of at least 1, got ${opts.limit}`);
     this.limit = Math.floor(opts.limit);
-    this.window = (opts.intervalMs ?? 1000) + (opts.marginMs ?? 15);
+    this.window = (opts.intervalMs ?? 1000) + (opts.marginMs ?? 5);
     this.now = opts.now ?? (() => performance.now());
     this.starts = new Array<number>(this.limit).fill(-Infinity);
+    this.ends = new Array<number>(this.limit).fill(Number.NaN);
     this.effective = this.limit;
   }
 
@@ -41,25 +46,49 @@ export class RateLimiter {
     return this.effective;
   }
 
-  /** Waits for a slot and takes it. Calls are served in order. */
-  acquire(signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits for a slot and takes it; calls are served in order. Call the returned function when the
+   * request's answer (or failure) comes back.
+   */
+  acquire(signal?: AbortSignal): Promise<() => void> {
     const next = this.chain.then(() => this.take(signal));
-    this.chain = next.catch(() => {});
+    this.chain = next.then(
+      () => {},
+      () => {},
+    );
     return next;
   }
 
-  private async take(signal?: AbortSignal): Promise<void> {
+  /** Latest moment the request in slot i can have reached the vendor, as far as we can tell. */
+  private arrivedBy(i: number): number {
+    const start = this.starts[i]!;
+    const end = this.ends[i]!;
+    if (Number.isNaN(end) || !Number.isFinite(this.minRtt)) return start;
+    return Math.max(start, end - this.minRtt);
+  }
+
+  private async take(signal?: AbortSignal): Promise<() => void> {
     for (;;) {
       signal?.throwIfAborted();
       this.recover();
-      // Start time of the request `effective` places back.
       const idx = (this.head - this.effective + this.limit * 2) % this.limit;
-      const wait = this.starts[idx]! + this.window - this.now();
+      const wait = this.arrivedBy(idx) + this.window - this.now();
       if (wait <= 0) break;
       await sleep(wait, signal);
     }
-    this.starts[this.head] = this.now();
+    const slot = this.head;
+    const start = this.now();
+    this.starts[slot] = start;
+    this.ends[slot] = Number.NaN;
     this.head = (this.head + 1) % this.limit;
+    let done = false;
+    return () => {
+      if (done || this.starts[slot] !== start) return;
+      done = true;
+      const end = this.now();
+      this.ends[slot] = end;
+      this.minRtt = Math.min(this.minRtt, end - start);
+    };
   }
 
   /** The vendor said "too many requests": slow down. */

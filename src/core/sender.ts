@@ -66,7 +66,7 @@ export function createSender(o: SenderOptions) {
     finish(items, items.map(() => ({ status: "failed" as const, code, message, retryable })));
 
   /** One HTTP exchange → what it means. Network failures and timeouts are transient. */
-  async function exchange(items: SendItem[]): Promise<BatchResult> {
+  async function exchange(items: SendItem[], signal: AbortSignal): Promise<BatchResult> {
     const users = items.map((i) => i.user);
     let req: HttpRequest;
     try {
@@ -76,10 +76,11 @@ export function createSender(o: SenderOptions) {
       if (e instanceof HttpError) return { kind: "retry", code: `TOKEN_${e.reason.toUpperCase()}`, message: e.message };
       throw e;
     }
+    const release = await o.limiter.acquire(signal);
     for (const i of items) i.attempts++;
     stats.requests++;
     try {
-      const res = await httpSend(req, { timeoutMs: o.timeoutMs, signal: hard });
+      const res = await httpSend(req, { timeoutMs: o.timeoutMs, signal: hard }).finally(release);
       const result = o.provider.parseResponse(res, users, o.ctx);
       if (result.kind === "reauth") o.session.invalidate?.(req.authToken);
       return result;
@@ -95,8 +96,7 @@ export function createSender(o: SenderOptions) {
     let reauths = 0;
     while (pending.length && !soft.aborted) {
       attempt++;
-      await o.limiter.acquire(soft);
-      const result = await exchange(pending);
+      const result = await exchange(pending, soft);
       const throttled = result.kind === "retry" && result.throttled === true;
       o.onRequest?.({ size: pending.length, attempt, result: result.kind, throttled });
       let again: SendItem[] = [];
