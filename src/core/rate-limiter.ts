@@ -29,7 +29,7 @@ export class RateLimiter {
   private head = 0;
   private chain: Promise<void> = Promise.resolve();
   private effective: number;
-  private lastChange = 0;
+  private lastChange = -Infinity;
 
   constructor(opts: RateLimiterOptions) {
     if (!(opts.limit >= 1)) throw new TypeError(`Expected a rate limit of at least 1, got ${opts.limit}`);

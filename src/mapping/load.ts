@@ -11,6 +11,26 @@ export interface LoadedMapping extends MappingFile {
   source: string;
 }
 
+interface Issue {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  errors?: Issue[][];
+}
+
+/** The most specific problem: inside a union, the branch that got furthest. */
+function specific(issue: Issue): { path: PropertyKey[]; message: string } {
+  if (issue.code === "invalid_union" && issue.errors?.length) {
+    const firsts = issue.errors.map((l) => l[0]).filter((x): x is Issue => x !== undefined);
+    const best = firsts.find((b) => !(b.code === "invalid_type" && b.path.length === 0)) ?? firsts[0];
+    if (best) {
+      const inner = specific(best);
+      return { path: [...issue.path, ...inner.path], message: inner.message };
+    }
+  }
+  return { path: issue.path, message: issue.message };
+}
+
 function pathOf(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
 }
@@ -38,7 +58,8 @@ export function loadMapping(file: string, provider: Provider): LoadedMapping {
 export function checkMapping(raw: unknown, provider: Provider, source = "<mapping>"): LoadedMapping {
   const parsed = MappingSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issues = parsed.error.issues as unknown as Issue[];
+    const issue = specific(issues.find((i) => i.code === "unrecognized_keys") ?? issues[0]!);
     const key = pathOf(issue.path) || "(top level)";
     throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Invalid mapping: ${issue.message} (${source}, ${key})`, {
       context: { file: source, field: key },

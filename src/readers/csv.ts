@@ -10,17 +10,25 @@ export interface CsvReadOptions {
   maxCellLength?: number;
 }
 
-/** Counts line breaks inside cells so a multi-line record reports the line it starts on. */
-function breaksIn(cells: string[]): number {
-  let n = 0;
+/**
+ * Line breaks inside a record's cells: `real` lines it spans beyond the first, and `crlf` pairs,
+ * which csv-parse's `info.lines` counts twice inside quotes.
+ */
+function breaksIn(cells: string[]): { real: number; crlf: number } {
+  let real = 0;
+  let crlf = 0;
   for (const c of cells) {
     if (c.indexOf("\n") === -1 && c.indexOf("\r") === -1) continue;
     for (let i = 0; i < c.length; i++) {
       const ch = c.charCodeAt(i);
-      if (ch === 10 || ch === 13) n++;
+      if (ch === 13 && c.charCodeAt(i + 1) === 10) {
+        crlf++;
+        real++;
+        i++;
+      } else if (ch === 10 || ch === 13) real++;
     }
   }
-  return n;
+  return { real, crlf };
 }
 
 function checkHeader(file: string, header: string[]): string[] {
@@ -72,9 +80,12 @@ export async function* readCsv(
   src.pipe(parser);
 
   let header: string[] | undefined;
+  let crlfSeen = 0;
   for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
     while (skipped.length) yield skipped.shift()!;
-    const line = info.lines - breaksIn(record);
+    const breaks = breaksIn(record);
+    crlfSeen += breaks.crlf;
+    const line = info.lines - crlfSeen - breaks.real;
     if (!header) {
       header = checkHeader(file, record);
       onHeader?.(header);

@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { checkColumns, compileMapping } from "../../src/mapping/apply.js";
+import { autoMapping, checkMapping, loadMapping } from "../../src/mapping/load.js";
+import { applyTransform } from "../../src/mapping/transforms.js";
+import { loadProvider } from "../../src/providers/index.js";
+import { tmp, write } from "../helpers.js";
+
+const zego = await loadProvider("zego");
+
+describe("transforms", () => {
+  it.each([
+    ["trim", "  a b ", "a b"],
+    ["lower", "AbC", "abc"],
+    ["upper", "abc", "ABC"],
+    ["split", "a, b,,c", ["a", "b", "c"]],
+    [{ split: ";" }, "a;b", ["a", "b"]],
+    [{ join: "|" }, ["a", "b"], "a|b"],
+    [{ date: "date" }, "2024-03-05T10:00:00Z", "2024-03-05"],
+    [{ date: "YYYY-MM-DDTHH:mm:ssZ" }, "1709632800", "2024-03-05T10:00:00Z"],
+    [{ e164: "GB" }, "020 7946 0001", "+442079460001"],
+    [{ e164: "US" }, "+1 (202) 555-0101", "+12025550101"],
+    ["trim", "", ""],
+  ] as const)("%j on %j → %j", (t, input, out) => {
+    expect(applyTransform(input, t as never)).toEqual(out);
+  });
+
+  it("a transform that cannot apply throws with the reason", () => {
+    expect(() => applyTransform("not a date", { date: "iso" })).toThrow(/not a date/);
+    expect(() => applyTransform("call me", { e164: "US" })).toThrow(/not a phone/);
+  });
+});
+
+describe("mapping files", () => {
+  const dir = tmp();
+
+  it("loads YAML with columns, templates, constants, defaults and transforms", () => {
+    const f = write(dir, "m.yaml", 'fields:\n  UserId: id\n  UserName: { template: "{first} {last}", transform: [trim, upper] }\n  UserAvatar: { column: pic, default: "https://x/a.png" }\n');
+    const apply = compileMapping(loadMapping(f, zego));
+    expect(apply({ id: "u1", first: "ada", last: "", pic: "" }).user).toEqual({ UserId: "u1", UserName: "ADA", UserAvatar: "https://x/a.png" });
+  });
+
+  it("reads nested JSON by dotted path", () => {
+    const apply = compileMapping(checkMapping({ fields: { UserId: "profile.id", UserName: { template: "{profile.name.first}" } } }, zego));
+    expect(apply({ profile: { id: "n1", name: { first: "Bo" } } }).user).toEqual({ UserId: "n1", UserName: "Bo" });
+  });
+
+  it.each([
+    ["fields:\n  UserNmae: name\n", /unknown field `UserNmae` for provider zego \(.*m2\.yaml, fields\.UserNmae\)/, "Did you mean `UserName`?"],
+    ["fields:\n  UserId: { column: id, transform: [capitalize] }\n", /fields\.UserId\.transform\[0\]/, undefined],
+    ["fields:\n  UserId: { column: id, value: x }\n", /exactly one of `column`, `template` or `value`/, undefined],
+    ["fields: [\n", /not valid YAML/, undefined],
+    ["fieldz:\n  UserId: id\n", /\(top level\)|fieldz/, undefined],
+  ])("refuses %j naming the file and key", (text, re, hint) => {
+    const f = write(dir, "m2.yaml", text);
+    let err: any;
+    try {
+      loadMapping(f, zego);
+    } catch (e) {
+      err = e;
+    }
+    expect(err?.message).toMatch(re);
+    if (hint) expect(err.hint).toBe(hint);
+  });
+
+  it("refuses a column missing from the CSV header", () => {
+    const m = checkMapping({ fields: { UserId: "id", UserName: { template: "{first} {lastname}" } } }, zego);
+    expect(() => checkColumns(m, "users.csv", ["id", "first", "last"])).toThrow(/column `lastname` is not in the header of users.csv \(<mapping>, fields.UserName\)/);
+  });
+
+  it("maps columns named like fields without a mapping file (case, _ and - ignored)", () => {
+    expect(autoMapping(zego, ["user_id", "USER-NAME", "other"]).fields).toEqual({ UserId: "user_id", UserName: "USER-NAME" });
+  });
+});
