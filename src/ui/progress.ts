@@ -26,13 +26,20 @@ export async function createProgress(io: CliIO, opts: { enabled: boolean; interv
     );
     const spin = ["|", "/", "-", "\\"];
     let i = 0;
-    bar.start(0, 0, { read: 0, sent: 0, ok: 0, failed: 0, rate: 0, retries: 0, spinner: spin[0] });
+    let started = false;
     return {
       update(p) {
+        // Drawn on the first progress, so a run refused up front leaves no empty bar.
+        if (!started) {
+          started = true;
+          bar.start(0, 0, { read: 0, sent: 0, ok: 0, failed: 0, rate: 0, retries: 0, spinner: spin[0] });
+        }
         const c = p.counts;
         bar.update(0, { read: p.read, sent: p.sent, ok: c.created + c.updated + c.upserted + c.exists + c.valid, failed: failed(p), rate: rate(p), retries: p.retries, spinner: spin[++i % 4] });
       },
-      stop: () => bar.stop(),
+      stop: () => {
+        if (started) bar.stop();
+      },
     };
   }
   const every = opts.intervalMs ?? 5000;

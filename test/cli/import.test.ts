@@ -1,0 +1,168 @@
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createZegoEmulator } from "../../src/emulators/zego.js";
+import type { Emulator } from "../../src/emulators/_base.js";
+import { csv, readReport, runCli, tmp, write } from "../helpers.js";
+
+const SECRET = "s3cr3t-zego-server-secret-000001";
+const env = { ZEGO_APP_ID: "1234567890", ZEGO_SERVER_SECRET: SECRET };
+
+describe("bulk-users import (CLI)", () => {
+  let emu: Emulator;
+  const dir = tmp();
+  const users = write(
+    dir,
+    "users.csv",
+    csv(
+      ["user_id", "first", "last"],
+      [
+        ["u1", "Ada", "Lovelace"],
+        ["u2", "=HYPERLINK(\"x\")", "Evil"],
+        ["bad id", "No", "Good"],
+        ["u1", "Ada", "Again"],
+      ],
+    ),
+  );
+  const mapping = write(dir, "m.yaml", 'fields:\n  UserId: user_id\n  UserName: { template: "{first} {last}" }\n');
+
+  beforeAll(async () => {
+    emu = createZegoEmulator({ env });
+    await emu.listen(0);
+  });
+  afterAll(() => emu.close());
+
+  it("imports, writes a per-row report, prints a summary and exits 1 when some rows are bad", async () => {
+    const report = `${dir}/r1.jsonl`;
+    const r = await runCli(["import", users, "-p", "zego", "-m", mapping, "--endpoint", emu.url, "--report", report], { env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/created 2, invalid 1, duplicate 1/);
+    const rows = readReport(report).sort((a, b) => a.line - b.line);
+    expect(rows.map((x) => [x.line, x.key, x.status])).toEqual([
+      [2, "u1", "created"],
+      [3, "u2", "created"],
+      [4, "bad id", "invalid"],
+      [5, "u1", "duplicate"],
+    ]);
+    expect(rows[2]).toMatchObject({ field: "UserId", code: "BAD_CHARACTERS" });
+    expect(rows[2]!.message).toMatch(/users\.csv, line 4, field UserId/);
+    expect(rows[3]!.message).toMatch(/already appears at .*users\.csv line 2/);
+  });
+
+  it("--json prints only the summary object on stdout; a rerun finds everyone already there (exit 1 for the bad rows)", async () => {
+    const r = await runCli(["import", users, "-p", "zego", "-m", mapping, "--endpoint", emu.url, "--report", `${dir}/r2.jsonl`, "--json"], { env });
+    const s = JSON.parse(r.stdout);
+    expect(s.counts).toMatchObject({ exists: 2, invalid: 1, duplicate: 1, created: 0 });
+    expect(r.stdout.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("writes a CSV report whose formula-like cells are defused", async () => {
+    const f = write(dir, "evil.csv", csv(["user_id"], [["+cmd"], ["u9"]]));
+    const report = `${dir}/r3.csv`;
+    await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--report", report], { env });
+    const text = readFileSync(report, "utf8");
+    expect(text.split("\n")[0]).toBe("file,line,key,status,code,message,field,id,attempts,retryable");
+    expect(text).toMatch(/\n[^\n]*,2,'\+cmd,created,/);
+  });
+
+  it("exits 0 when every row succeeds", async () => {
+    const f = write(dir, "ok.csv", csv(["user_id"], [["ok1"], ["ok2"]]));
+    const r = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/r4.jsonl`], { env });
+    expect(r.code).toBe(0);
+  });
+
+  it("a missing credential is exit 2 naming the variable, before anything is sent", async () => {
+    const before = emu.stats.requests;
+    const r = await runCli(["import", users, "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/r5.jsonl`], { env: { ZEGO_APP_ID: "1" } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/ZEGO_SERVER_SECRET is not set/);
+    expect(emu.stats.requests).toBe(before);
+  });
+
+  it("a refused signature stops the run with exit 2 and never prints the secret", async () => {
+    const r = await runCli(["import", users, "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/r6.jsonl`], {
+      env: { ZEGO_APP_ID: "1234567890", ZEGO_SERVER_SECRET: "wrong-secret-wrong-secret-000000" },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\[zego\] authentication failed: 100000005/);
+    expect(r.stderr + r.stdout).not.toContain("wrong-secret-wrong-secret-000000");
+  });
+
+  it("reads credentials from --env-file", async () => {
+    const envFile = write(dir, ".env", `ZEGO_APP_ID=1234567890\nZEGO_SERVER_SECRET=${SECRET}\n`);
+    const f = write(dir, "envfile.csv", csv(["user_id"], [["ef1"]]));
+    const r = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--env-file", envFile, "--report", `${dir}/r7.jsonl`], { env: {} });
+    expect(r.code).toBe(0);
+  });
+
+  it("reads standard input with -", async () => {
+    const r = await runCli(["import", "-", "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/r8.jsonl`, "--json"], {
+      env,
+      stdin: "user_id\nstdin1\nstdin2\n",
+    });
+    expect(JSON.parse(r.stdout).counts.created).toBe(2);
+  });
+
+  it("reads JSONL with nested paths and reports a bad line without stopping", async () => {
+    const f = write(dir, "u.jsonl", '{"p":{"id":"j1"}}\nnot json\n{"p":{"id":"j2"}}\n');
+    const m = write(dir, "mj.yaml", "fields:\n  UserId: p.id\n");
+    const report = `${dir}/r9.jsonl`;
+    const r = await runCli(["import", f, "-p", "zego", "-m", m, "--endpoint", emu.url, "--report", report], { env });
+    expect(r.code).toBe(1);
+    const rows = readReport(report).sort((a, b) => a.line - b.line);
+    expect(rows.map((x) => [x.line, x.status, x.code ?? ""])).toEqual([
+      [1, "created", ""],
+      [2, "invalid", "INPUT_BAD_JSON"],
+      [3, "created", ""],
+    ]);
+  });
+
+  it("refuses plain http to a non-loopback endpoint", async () => {
+    const r = await runCli(["import", users, "-p", "zego", "--endpoint", "http://10.0.0.1:9", "--report", `${dir}/r10.jsonl`], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Refusing to send credentials over http/);
+  });
+});
+
+describe("bulk-users validate / --dry-run", () => {
+  const dir = tmp();
+  it("needs no credentials, sends nothing, reports valid/invalid/duplicate", async () => {
+    const f = write(dir, "v.csv", csv(["user_id"], [["a"], ["b c"], ["a"]]));
+    const report = `${dir}/v.jsonl`;
+    const r = await runCli(["validate", f, "-p", "zego", "--report", report], { env: {} });
+    expect(r.code).toBe(1);
+    expect(readReport(report).map((x) => x.status).sort()).toEqual(["duplicate", "invalid", "valid"]);
+    const r2 = await runCli(["import", write(dir, "v2.csv", "user_id\nok\n"), "-p", "zego", "--dry-run", "--report", `${dir}/v2.jsonl`], { env: {} });
+    expect(r2.code).toBe(0);
+  });
+});
+
+describe("CLI usage", () => {
+  it("--help shows examples; unknown providers and options suggest the closest name", async () => {
+    const h = await runCli(["import", "--help"]);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/Examples:\n\s+\$ bulk-users import samples\/users.csv --provider zego --sandbox/);
+    const p = await runCli(["validate", "x.csv", "-p", "zgo"]);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toMatch(/Unknown provider `zgo`[\s\S]*Did you mean `zego`\?/);
+    const o = await runCli(["import", "x.csv", "-p", "zego", "--dryrun"]);
+    expect(o.code).toBe(2);
+    expect(o.stderr).toMatch(/--dry-run/);
+  });
+
+  it("a missing input file is exit 2 naming it", async () => {
+    const r = await runCli(["validate", "nope.csv", "-p", "zego"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Input file not found: nope\.csv/);
+  });
+
+  it("colours errors on a terminal, and NO_COLOR turns colour off", async () => {
+    const coloured = await runCli(["validate", "nope.csv", "-p", "zego"], { tty: true, env: { NO_COLOR: undefined } });
+    expect(coloured.stderr).toMatch(/\u001b\[31merror:/);
+  });
+
+  it("NO_COLOR output has no escape codes", async () => {
+    const r = await runCli(["validate", "nope.csv", "-p", "zego"], { tty: true });
+    expect(r.stderr).toMatch(/error:/);
+    expect(r.stderr).not.toMatch(/\u001b\[[0-9;]*m/);
+  });
+});
