@@ -1,0 +1,12 @@
+import { z } from "zod";
+import { MappingSchema } from "./schema.js";
+
+/** JSON Schema of mapping files, generated from the schema the loader validates with. */
+export function mappingJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(MappingSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  return {
+    ...schema,
+    $id: "https://unpkg.com/bulk-users/schema/mapping.schema.json",
+    title: "bulk-users mapping file",
+  };
+}
