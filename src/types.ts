@@ -40,4 +40,6 @@ export interface ReportRow {
   attempts?: number;
   /** For `failed`: whether a later run (or `--resume`) may succeed. */
   retryable?: boolean;
+  /** For rows that were sent: ms from the start of the run to the answer (throughput charts). */
+  t?: number;
 }

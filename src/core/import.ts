@@ -185,6 +185,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       emulator = def.create({ env, latencyMs: sb.latencyMs, faults: sb.faults, seed: sb.seed });
       endpoint = await emulator.listen(0);
       sb.onEmulator?.(emulator);
+      say("info", `Sandbox: ${provider.name} emulator on ${endpoint} with throwaway credentials (nothing leaves this machine)`);
     } else {
       const merged = { ...(opts.envFile ? readEnvFile(opts.envFile) : {}), ...(opts.env ?? process.env) };
       env = resolveCredentials(provider, merged);
@@ -409,9 +410,10 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         abort: abortCtl.signal,
         log: (m) => say("info", m),
         onOutcomes(items, outcomes) {
+          const t = Math.round(performance.now() - started);
           items.forEach((it, i) => {
             const o = outcomes[i] as SendOutcome;
-            const row: ReportRow = { file: it.record.file, line: it.record.line, key: it.key, status: o.status, attempts: it.attempts };
+            const row: ReportRow = { file: it.record.file, line: it.record.line, key: it.key, status: o.status, attempts: it.attempts, t };
             if (o.code) row.code = o.code;
             if (o.message) row.message = o.message;
             if (o.status !== "failed" && o.id) row.id = o.id;

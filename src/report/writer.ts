@@ -3,7 +3,7 @@ import { extname } from "node:path";
 import type { ReportRow } from "../types.js";
 import type { Redactor } from "./redact.js";
 
-export const REPORT_COLUMNS = ["file", "line", "key", "status", "code", "message", "field", "id", "attempts", "retryable"] as const;
+export const REPORT_COLUMNS = ["file", "line", "key", "status", "code", "message", "field", "id", "attempts", "retryable", "t"] as const;
 
 /** Cells a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection). */
 export function csvCell(v: unknown): string {

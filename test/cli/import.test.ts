@@ -60,7 +60,7 @@ describe("bulk-users import (CLI)", () => {
     const report = `${dir}/r3.csv`;
     await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--report", report], { env });
     const text = readFileSync(report, "utf8");
-    expect(text.split("\n")[0]).toBe("file,line,key,status,code,message,field,id,attempts,retryable");
+    expect(text.split("\n")[0]).toBe("file,line,key,status,code,message,field,id,attempts,retryable,t");
     expect(text).toMatch(/\n[^\n]*,2,'\+cmd,created,/);
   });
 
