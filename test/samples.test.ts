@@ -1,0 +1,33 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, unlinkSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { readReport, runCli, tmp } from "./helpers.js";
+
+/** The README's commands, run as a newcomer would (from the repository root). */
+describe("README commands on samples/", () => {
+  it("quick start: import samples/users.csv into the zego sandbox", () => {
+    const r = spawnSync(process.execPath, ["bin/bulk-users.js", "import", "samples/users.csv", "--provider", "zego", "--sandbox"], {
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1", CI: "true" },
+    });
+    // The sample holds deliberately bad rows, so the run ends 1 with 16 users created.
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/created 16, invalid 3, duplicate 1/);
+    const report = /report: (\S+)/.exec(r.stdout)?.[1];
+    expect(report && existsSync(report)).toBe(true);
+    expect(readReport(report!)).toHaveLength(20);
+    unlinkSync(report!);
+    unlinkSync(`${report}.meta.json`);
+  });
+
+  it.each([
+    [["import", "samples/users.csv", "-p", "zego", "-m", "samples/zego.mapping.yaml", "--sandbox"], 1, { created: 16, invalid: 3, duplicate: 1 }],
+    [["import", "samples/users.jsonl", "-p", "zego", "-m", "samples/zego.mapping.yaml", "--sandbox"], 1, { created: 16, invalid: 5, duplicate: 1 }],
+    [["validate", "samples/users.csv", "-p", "zego", "-m", "samples/zego.mapping.yaml"], 1, { valid: 16, invalid: 3, duplicate: 1 }],
+  ])("bulk-users %j", async (argv, code, counts) => {
+    const dir = tmp();
+    const r = await runCli([...argv, "--report", `${dir}/r.jsonl`, "--json"]);
+    expect(r.code).toBe(code);
+    expect(JSON.parse(r.stdout).counts).toMatchObject(counts);
+  });
+});
