@@ -1,0 +1,118 @@
+import { createServer, type Server } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RateLimiter } from "../../src/core/rate-limiter.js";
+import { createSender, type SendItem, type SendOutcome } from "../../src/core/sender.js";
+import { defineProvider, type BatchResult, type ProviderContext } from "../../src/providers/define.js";
+
+/** A fake vendor: the test decides the answer to each request from the ids it holds. */
+let decide: (ids: string[], n: number) => BatchResult = () => ({ kind: "records", results: [] });
+let calls: string[][] = [];
+let server: Server;
+let url = "";
+
+const fake = defineProvider({
+  name: "fake",
+  title: "fake",
+  docs: "",
+  key: "id",
+  maxBatch: 8,
+  rate: { limit: 1000, intervalMs: 1000 },
+  fields: { id: { type: "string", required: true, description: "id" } },
+  env: [],
+  exampleMapping: "",
+  defaultEndpoint: () => url,
+  buildRequest: (users, ctx) => ({ method: "POST", url: ctx.endpoint, headers: {}, body: JSON.stringify(users.map((u) => u.id)) }),
+  parseResponse: (res) => res.json as BatchResult,
+});
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      const ids = JSON.parse(body) as string[];
+      calls.push(ids);
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(decide(ids, calls.length)));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const a = server.address();
+  url = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}/`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+async function send(ids: string[], opts: { retries?: number } = {}) {
+  calls = [];
+  const out = new Map<string, SendOutcome>();
+  const ctx: ProviderContext = { env: {}, endpoint: url, options: {}, fetch: async () => { throw new Error("unused"); }, addSecret: () => {}, now: Date.now };
+  const sender = createSender({
+    provider: fake,
+    ctx,
+    session: {},
+    limiter: new RateLimiter({ limit: 1000 }),
+    retries: opts.retries ?? 3,
+    backoffBaseMs: 1,
+    stop: new AbortController().signal,
+    abort: new AbortController().signal,
+    onOutcomes: (items, outs) => items.forEach((it, i) => {
+      expect(out.has(it.key), `${it.key} reported twice`).toBe(false);
+      out.set(it.key, outs[i]!);
+    }),
+  });
+  const items: SendItem[] = ids.map((id, line) => ({ record: { file: "f", fileIndex: 0, line, data: {} }, user: { id }, key: id, attempts: 0 }));
+  async function* one() {
+    yield items;
+  }
+  await sender.run(one());
+  return { out, stats: sender.stats };
+}
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `u${i}`);
+const ok = (xs: string[]): BatchResult => ({ kind: "records", results: xs.map(() => ({ status: "created" as const })) });
+
+describe("sender", () => {
+  it("never retries a permanent failure", async () => {
+    decide = () => ({ kind: "failed", code: "BAD", message: "bad request" });
+    const { out } = await send(ids(3));
+    expect(calls).toHaveLength(1);
+    expect([...out.values()].every((o) => o.status === "failed" && !o.retryable)).toBe(true);
+  });
+
+  it("retries transient failures up to the cap, then reports them failed and retryable", async () => {
+    decide = () => ({ kind: "retry", code: "503", message: "busy" });
+    const { out } = await send(ids(2), { retries: 3 });
+    expect(calls).toHaveLength(4);
+    expect(out.get("u0")).toMatchObject({ status: "failed", code: "503", retryable: true });
+  });
+
+  it("resends only the records the vendor asked to retry", async () => {
+    decide = (xs, n) => (n === 1 ? { kind: "records", results: xs.map((x) => (x === "u1" ? { status: "retry" as const, code: "x", message: "later" } : { status: "created" as const })) } : ok(xs));
+    const { out } = await send(ids(4));
+    expect(calls).toEqual([["u0", "u1", "u2", "u3"], ["u1"]]);
+    expect([...out.values()].every((o) => o.status === "created")).toBe(true);
+  });
+
+  it("bisects a whole-request rejection down to each culprit in O(log n) requests", async () => {
+    const culprits = new Set(["u2", "u6"]);
+    decide = (xs) => {
+      const bad = xs.filter((x) => culprits.has(x));
+      if (!bad.length) return ok(xs);
+      if (xs.length > 1) return { kind: "split", code: "409", message: "conflict" };
+      return { kind: "records", results: [{ status: "exists" as const, code: "409", message: "conflict" }] };
+    };
+    const { out, stats } = await send(ids(8));
+    expect(out.get("u2")?.status).toBe("exists");
+    expect(out.get("u6")?.status).toBe("exists");
+    expect([...out.entries()].filter(([k]) => !culprits.has(k)).every(([, o]) => o.status === "created")).toBe(true);
+    expect(out.size).toBe(8);
+    // 8 → 4+4 → 2+2+2+2 → singles for the two culprits' pairs: 1 + 2 + 4 + 4 = 11 requests at most.
+    expect(calls.length).toBeLessThanOrEqual(1 + 2 * 2 * Math.log2(8));
+    expect(stats.splits).toBeGreaterThan(0);
+  });
+
+  it("stops everything on an authentication failure", async () => {
+    decide = () => ({ kind: "auth", code: "401", message: "bad key" });
+    await expect(send(ids(3))).rejects.toMatchObject({ code: "AUTH_REJECTED" });
+    expect(calls).toHaveLength(1);
+  });
+});
