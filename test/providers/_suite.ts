@@ -130,15 +130,19 @@ export function testProvider(c: ProviderCase, additionalTests?: (ctx: SuiteConte
       expect(s.exitCode).toBe(1);
     });
 
-    it("retries 5xx, timeouts, throttling and dropped connections: every user exactly once", async () => {
-      const { emu, env } = await ctx.start({ faults: { error: 0.15, timeout: 0.05, throttle: 0.05, drop: 0.05 }, seed: 7 });
-      const s = await ctx.run(emu, env, ctx.input(0, 600), { timeoutMs: 400, retries: 10 });
+    it("10% 5xx, 5% timeouts, 5% throttling, 3% dropped connections over 5,000 users: every user exactly once", async () => {
+      const { emu, env } = await ctx.start({ faults: { error: 0.1, timeout: 0.05, throttle: 0.05, drop: 0.03 }, seed: 7 });
+      const s = await ctx.run(emu, env, ctx.input(0, 5000), { timeoutMs: 300, retries: 12, concurrency: 8 });
       const report = readReport(s.report!);
-      expect(report).toHaveLength(600);
+      expect(report).toHaveLength(5000);
+      expect(new Set(report.map((r) => r.line)).size).toBe(5000);
       expect(report.filter((r) => r.status === "failed")).toEqual([]);
       const m = multiplicity(emu.users(), c.storedKey);
-      expect(m.size).toBe(600);
+      expect(m.size).toBe(5000);
       expect([...m.values()].every((v) => v === 1)).toBe(true);
+      const f = emu.stats.faults;
+      expect(f.error + f.timeout + f.throttle + f.drop).toBeGreaterThanOrEqual(5);
+      expect(f.error).toBeGreaterThan(0);
       expect(s.retries).toBeGreaterThan(0);
     });
 
