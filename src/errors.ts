@@ -45,7 +45,7 @@ export class BulkUsersError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: number;
   readonly context: ErrorContext;
-  readonly hint: string | undefined;
+  hint: string | undefined;
 
   constructor(
     code: ErrorCode,

@@ -237,7 +237,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       const code = row.code ?? row.status;
       const e = errorCodes.get(code);
       if (e) e.count++;
-      else errorCodes.set(code, { count: 1, example: { file: row.file, line: row.line, key: row.key, message: redactor.redact(row.message ?? "") } });
+      else errorCodes.set(code, { count: 1, example: { file: row.file, line: row.line, key: redactor.redact(row.key), message: redactor.redact(row.message ?? "") } });
       if (row.status !== "duplicate") failedOut?.write(rec, `${row.field ? `${row.field}: ` : ""}${row.message ?? row.code ?? row.status}`);
       if (opts.maxErrors !== undefined && counts.invalid + counts.failed >= opts.maxErrors && !stopped) {
         stopped = "max-errors";
@@ -457,6 +457,13 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     progress(true);
     if (reportPath && meta) writeMeta(reportPath, { ...meta, summary } as RunMeta);
     return summary;
+  } catch (e) {
+    // Vendor messages and echoed URLs pass through here: no secret leaves in an error either.
+    if (e instanceof Error) {
+      e.message = redactor.redact(e.message);
+      if (e instanceof BulkUsersError && e.hint) e.hint = redactor.redact(e.hint);
+    }
+    throw e;
   } finally {
     opts.signal?.removeEventListener("abort", onSignal);
     report?.close();

@@ -38,7 +38,8 @@ export function createReportWriter(path: string, redactor: Redactor, opts: { app
   return {
     path,
     write(row) {
-      const r: ReportRow = row.message ? { ...row, message: redactor.redact(row.message) } : row;
+      const r: ReportRow = { ...row, key: redactor.redact(row.key) };
+      if (row.message) r.message = redactor.redact(row.message);
       if (csv) buf += `${REPORT_COLUMNS.map((c) => csvCell(r[c])).join(",")}\n`;
       else buf += `${JSON.stringify(r)}\n`;
       if (buf.length > 65536) flush();
