@@ -43,7 +43,7 @@ export function addRunOptions(cmd: Command, sending: boolean): Command {
     .requiredOption("-p, --provider <name>", "provider: zego, imkit, genauth, royalti, huawei-workspace")
     .option("-m, --mapping <file>", "mapping file (YAML or JSON); default: columns named like provider fields")
     .addOption(new Option("--format <format>", "input format, instead of guessing from the extension").choices(["csv", "jsonl"]))
-    .option("--delimiter <char>", "CSV delimiter", ",")
+    .option("--delimiter <char>", "CSV delimiter (default: , or tab for .tsv)")
     .option("--report <file>", "report path (.jsonl or .csv)", undefined)
     .option("--failed-out <file>", "write invalid and failed rows, in the input's format, with an _error column")
     .option("--max-errors <n>", "stop (exit 3) after this many invalid or failed rows", int("--max-errors", 1))

@@ -59,7 +59,8 @@ export async function* readInputs(files: string[], opts: ReadOptions = {}): Asyn
     const format = file === "-" ? (opts.format ?? "csv") : formatOf(file, opts.format);
     const src: Readable = file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 });
     if (format === "csv") {
-      yield* readCsv(src, file, i, { delimiter: opts.delimiter }, (cols) => opts.onColumns?.(file, cols));
+      const delimiter = opts.delimiter ?? (extname(file).toLowerCase() === ".tsv" ? "\t" : undefined);
+      yield* readCsv(src, file, i, { delimiter }, (cols) => opts.onColumns?.(file, cols));
     } else {
       let first = true;
       for await (const rec of readJsonl(src, file, i)) {
