@@ -6,7 +6,7 @@ import { autoMapping, checkMapping, loadMapping, type LoadedMapping } from "../m
 import { checkColumns, compileMapping } from "../mapping/apply.js";
 import type { FieldIssue, Provider, ProviderContext } from "../providers/define.js";
 import { loadProvider } from "../providers/index.js";
-import { checkInput, formatOf, readInputs, type InputFormat } from "../readers/index.js";
+import { checkInput, formatOf, readInputBatches, type InputFormat } from "../readers/index.js";
 import { createFailedOut, type FailedOutWriter } from "../report/failed-out.js";
 import { Redactor } from "../report/redact.js";
 import { createReportWriter, defaultReportPath, type ReportWriter } from "../report/writer.js";
@@ -338,61 +338,75 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       });
     };
 
-    async function* validItems(): AsyncGenerator<SendItem> {
-      const source = readInputs(opts.files, { format: opts.format, delimiter: opts.delimiter, stdin: opts.stdin, onColumns });
-      for await (const rec of source) {
-        if (stopCtl.signal.aborted) break;
-        read++;
-        if ((read & 255) === 0) progress();
-        if (rec.error) {
-          invalid(rec, "", [{ field: "", code: rec.error.code, message: rec.error.message }]);
-          continue;
-        }
-        let apply = compiled.get(rec.fileIndex);
-        if (!apply) {
-          onColumns(rec.file, Object.keys(rec.data));
-          apply = compiled.get(rec.fileIndex)!;
-        }
-        const { user, issues } = apply(rec.data);
-        const key = keyOf(user);
-        if (opts.shard && (fnv(key || `${rec.fileIndex}:${rec.line}`) % opts.shard.count) + 1 !== opts.shard.index) {
-          otherShards++;
-          continue;
-        }
-        issues.push(...validateUser(provider, user, options));
-        if (issues.length) {
-          invalid(rec, key, issues);
-          continue;
-        }
-        const first = keys.add(keyLower ? key.toLowerCase() : key, pack(rec));
-        let dup = first === -1 ? undefined : `${keyField} \`${key}\` already appears at ${unpack(first)}`;
-        if (!dup) {
-          for (const f of uniqueFields) {
-            const v = user[f.name];
-            if (v === undefined) continue;
-            const p = f.seen.add(f.lower ? String(v).toLowerCase() : String(v), pack(rec));
-            if (p !== -1) {
-              dup = `${f.name} \`${provider.fields[f.name]?.secret ? "***" : String(v)}\` already appears at ${unpack(p)}`;
-              break;
-            }
+    /** One record through map → validate → dedupe; returns the item to send, or reports it. */
+    const processRecord = (rec: SourceRecord): SendItem | undefined => {
+      read++;
+      if (rec.error) {
+        invalid(rec, "", [{ field: "", code: rec.error.code, message: rec.error.message }]);
+        return;
+      }
+      let apply = compiled.get(rec.fileIndex);
+      if (!apply) {
+        onColumns(rec.file, Object.keys(rec.data));
+        apply = compiled.get(rec.fileIndex)!;
+      }
+      const { user, issues } = apply(rec.data);
+      const key = keyOf(user);
+      if (opts.shard && (fnv(key || `${rec.fileIndex}:${rec.line}`) % opts.shard.count) + 1 !== opts.shard.index) {
+        otherShards++;
+        return;
+      }
+      const more = validateUser(provider, user, options);
+      if (issues.length || more.length) {
+        invalid(rec, key, issues.length ? issues.concat(more) : more);
+        return;
+      }
+      const first = keys.add(keyLower ? key.toLowerCase() : key, pack(rec));
+      let dup = first === -1 ? undefined : `${keyField} \`${key}\` already appears at ${unpack(first)}`;
+      if (!dup) {
+        for (const f of uniqueFields) {
+          const v = user[f.name];
+          if (v === undefined) continue;
+          const p = f.seen.add(f.lower ? String(v).toLowerCase() : String(v), pack(rec));
+          if (p !== -1) {
+            dup = `${f.name} \`${provider.fields[f.name]?.secret ? "***" : String(v)}\` already appears at ${unpack(p)}`;
+            break;
           }
         }
-        if (dup) {
-          record(rec, { file: rec.file, line: rec.line, key, status: "duplicate", code: "DUPLICATE", message: dup });
-          continue;
+      }
+      if (dup) {
+        record(rec, { file: rec.file, line: rec.line, key, status: "duplicate", code: "DUPLICATE", message: dup });
+        return;
+      }
+      if (resume?.done.has(rowId(rec.fileIndex, rec.line))) return;
+      if (dryRun) {
+        record(rec, { file: rec.file, line: rec.line, key, status: "valid" });
+        return;
+      }
+      return { record: rec, user, key, attempts: 0 };
+    };
+
+    async function* validItems(): AsyncGenerator<SendItem> {
+      const source = readInputBatches(opts.files, { format: opts.format, delimiter: opts.delimiter, stdin: opts.stdin, onColumns });
+      for await (const batch of source) {
+        for (const rec of batch) {
+          if (stopCtl.signal.aborted) return;
+          const item = processRecord(rec);
+          if (item) yield item;
         }
-        if (resume?.done.has(rowId(rec.fileIndex, rec.line))) continue;
-        if (dryRun) {
-          record(rec, { file: rec.file, line: rec.line, key, status: "valid" });
-          continue;
-        }
-        yield { record: rec, user, key, attempts: 0 };
+        progress();
       }
     }
 
     if (dryRun) {
-      for await (const _ of validItems()) {
-        /* dry run: validItems reports every row itself */
+      // Every row is reported where it is processed: no per-row await at all.
+      const source = readInputBatches(opts.files, { format: opts.format, delimiter: opts.delimiter, stdin: opts.stdin, onColumns });
+      outer: for await (const batch of source) {
+        for (const rec of batch) {
+          if (stopCtl.signal.aborted) break outer;
+          processRecord(rec);
+        }
+        progress();
       }
     } else {
       const limiter = new RateLimiter({ limit: opts.rate ?? provider.rate.limit, intervalMs: opts.rate ? 1000 : provider.rate.intervalMs });

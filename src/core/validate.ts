@@ -45,9 +45,13 @@ function checkString(field: string, spec: FieldSpec, s: string, out: FieldIssue[
  * Checks a mapped user against the provider's field rules, coercing CSV text to the declared types
  * (booleans, lists split on commas, numbers to text). Mutates `user`; returns the problems found.
  */
+const fieldLists = new WeakMap<Provider, [string, FieldSpec][]>();
+
 export function validateUser(provider: Provider, user: MappedUser, options: unknown): FieldIssue[] {
   const out: FieldIssue[] = [];
-  for (const [field, spec] of Object.entries(provider.fields)) {
+  let fields = fieldLists.get(provider);
+  if (!fields) fieldLists.set(provider, (fields = Object.entries(provider.fields)));
+  for (const [field, spec] of fields) {
     let v = user[field];
     if (v === undefined) {
       if (spec.required) out.push({ field, code: "REQUIRED", message: `${field} is required` });

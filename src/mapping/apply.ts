@@ -59,15 +59,19 @@ export function compileMapping(m: LoadedMapping): (data: Record<string, unknown>
       const col = def.column;
       get = (d) => lookup(d, col);
     } else if (def.template !== undefined) {
-      const tpl = def.template;
+      // Split once into literal text and column names, so a row costs no regex.
+      const parts = def.template.split(PLACEHOLDER);
       get = (d) => {
         let any = false;
-        const s = tpl.replace(PLACEHOLDER, (_, c: string) => {
-          const v = lookup(d, c);
-          if (isEmpty(v)) return "";
-          any = true;
-          return String(v);
-        });
+        let s = parts[0]!;
+        for (let i = 1; i < parts.length; i += 2) {
+          const v = lookup(d, parts[i]!);
+          if (!isEmpty(v)) {
+            any = true;
+            s += String(v);
+          }
+          s += parts[i + 1]!;
+        }
         return any ? s : undefined;
       };
     } else {

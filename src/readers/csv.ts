@@ -50,10 +50,7 @@ function checkHeader(file: string, header: string[]): string[] {
   return header.map((h) => h.trim());
 }
 
-/**
- * Streams CSV records with their line numbers. The first row is the header. Row-level problems
- * (wrong cell count, broken quoting, oversized or undecodable cells) become records with `error`.
- */
+/** Records one at a time (see readCsvBatches). */
 export async function* readCsv(
   src: Readable,
   file: string,
@@ -61,6 +58,49 @@ export async function* readCsv(
   opts: CsvReadOptions = {},
   onHeader?: (columns: string[]) => void,
 ): AsyncGenerator<SourceRecord> {
+  for await (const batch of readCsvBatches(src, file, fileIndex, opts, onHeader)) yield* batch;
+}
+
+/** Whatever the stream has buffered, as one array per wake-up: one await per chunk, not per record. */
+export async function* drain<T>(stream: Readable): AsyncGenerator<T[]> {
+  let ended = false;
+  let failed: unknown;
+  stream.once("end", () => (ended = true));
+  stream.once("error", (e) => (failed = e));
+  for (;;) {
+    const batch: T[] = [];
+    let x: T | null;
+    while ((x = stream.read() as T | null) !== null) batch.push(x);
+    if (failed) throw failed;
+    if (batch.length) yield batch;
+    else if (ended || stream.readableEnded) return;
+    else
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          stream.off("readable", done);
+          stream.off("end", done);
+          stream.off("error", done);
+          resolve();
+        };
+        stream.on("readable", done);
+        stream.on("end", done);
+        stream.on("error", done);
+      });
+  }
+}
+
+/**
+ * Streams CSV records with their line numbers, in arrays. The first row is the header. Row-level
+ * problems (wrong cell count, broken quoting, oversized or undecodable cells) become records with
+ * `error`.
+ */
+export async function* readCsvBatches(
+  src: Readable,
+  file: string,
+  fileIndex: number,
+  opts: CsvReadOptions = {},
+  onHeader?: (columns: string[]) => void,
+): AsyncGenerator<SourceRecord[]> {
   const maxCell = opts.maxCellLength ?? 65536;
   const skipped: SourceRecord[] = [];
   const parser = parse({
@@ -81,38 +121,49 @@ export async function* readCsv(
 
   let header: string[] | undefined;
   let crlfSeen = 0;
-  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    while (skipped.length) yield skipped.shift()!;
-    const breaks = breaksIn(record);
-    crlfSeen += breaks.crlf;
-    const line = info.lines - crlfSeen - breaks.real;
-    if (!header) {
-      header = checkHeader(file, record);
-      onHeader?.(header);
-      continue;
+  try {
+  for await (const chunk of drain<{ record: string[]; info: { lines: number } }>(parser)) {
+    const out: SourceRecord[] = [];
+    if (skipped.length) out.push(...skipped.splice(0));
+    for (const { record, info } of chunk) {
+      const breaks = breaksIn(record);
+      crlfSeen += breaks.crlf;
+      const line = info.lines - crlfSeen - breaks.real;
+      if (!header) {
+        header = checkHeader(file, record);
+        onHeader?.(header);
+        continue;
+      }
+      if (record.length !== header.length) {
+        // A lone empty cell is a line of white space: skip it like a blank line.
+        if (record.length === 1 && record[0]!.trim() === "") continue;
+        out.push({
+          file,
+          fileIndex,
+          line,
+          data: {},
+          error: { code: "CSV_COLUMN_COUNT", message: `expected ${header.length} cells, got ${record.length}` },
+        });
+        continue;
+      }
+      const data: Record<string, unknown> = {};
+      let error: SourceRecord["error"];
+      for (let i = 0; i < header.length; i++) {
+        const v = record[i]!;
+        if (v.length > maxCell) error = { code: "CELL_TOO_LARGE", message: `cell \`${header[i]}\` is ${v.length} characters (limit ${maxCell})` };
+        else if (v.indexOf("\uFFFD") !== -1) error ??= { code: "INVALID_UTF8", message: `cell \`${header[i]}\` is not valid UTF-8` };
+        data[header[i]!] = error?.code === "CELL_TOO_LARGE" ? "" : v;
+      }
+      out.push(error ? { file, fileIndex, line, data, error } : { file, fileIndex, line, data });
     }
-    if (record.length !== header.length) {
-      // A lone empty cell is a blank line with only whitespace-free delimiters removed: skip it.
-      if (record.length === 1 && record[0] === "") continue;
-      yield {
-        file,
-        fileIndex,
-        line,
-        data: {},
-        error: { code: "CSV_COLUMN_COUNT", message: `expected ${header.length} cells, got ${record.length}` },
-      };
-      continue;
-    }
-    const data: Record<string, unknown> = {};
-    let error: SourceRecord["error"];
-    for (let i = 0; i < header.length; i++) {
-      const v = record[i]!;
-      if (v.length > maxCell) error = { code: "CELL_TOO_LARGE", message: `cell \`${header[i]}\` is ${v.length} characters (limit ${maxCell})` };
-      else if (v.indexOf("\uFFFD") !== -1) error ??= { code: "INVALID_UTF8", message: `cell \`${header[i]}\` is not valid UTF-8` };
-      data[header[i]!] = error?.code === "CELL_TOO_LARGE" ? "" : v;
-    }
-    yield error ? { file, fileIndex, line, data, error } : { file, fileIndex, line, data };
+    if (out.length) yield out;
   }
-  while (skipped.length) yield skipped.shift()!;
+  } finally {
+    // Stopped early (Ctrl-C, --max-errors, a run-level error): let go of the file.
+    src.unpipe(parser);
+    src.destroy();
+    parser.destroy();
+  }
+  if (skipped.length) yield skipped.splice(0);
   if (!header) onHeader?.([]);
 }

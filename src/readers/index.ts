@@ -4,8 +4,8 @@ import { extname } from "node:path";
 import type { Readable } from "node:stream";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { SourceRecord } from "../types.js";
-import { readCsv } from "./csv.js";
-import { readJsonl } from "./jsonl.js";
+import { readCsvBatches } from "./csv.js";
+import { readJsonlBatches } from "./jsonl.js";
 
 export type InputFormat = "csv" | "jsonl";
 
@@ -52,24 +52,32 @@ export async function checkInput(file: string): Promise<void> {
   }
 }
 
-/** Reads every input in turn as one stream of records; never holds a whole file. */
-export async function* readInputs(files: string[], opts: ReadOptions = {}): AsyncGenerator<SourceRecord> {
+/** Reads every input in turn as one stream of record arrays; never holds a whole file. */
+export async function* readInputBatches(files: string[], opts: ReadOptions = {}): AsyncGenerator<SourceRecord[]> {
   for (let i = 0; i < files.length; i++) {
     const file = files[i]!;
     const format = file === "-" ? (opts.format ?? "csv") : formatOf(file, opts.format);
     const src: Readable = file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 });
     if (format === "csv") {
       const delimiter = opts.delimiter ?? (extname(file).toLowerCase() === ".tsv" ? "\t" : undefined);
-      yield* readCsv(src, file, i, { delimiter }, (cols) => opts.onColumns?.(file, cols));
+      yield* readCsvBatches(src, file, i, { delimiter }, (cols) => opts.onColumns?.(file, cols));
     } else {
       let first = true;
-      for await (const rec of readJsonl(src, file, i)) {
-        if (first && !rec.error) {
-          first = false;
-          opts.onColumns?.(file, Object.keys(rec.data));
+      for await (const batch of readJsonlBatches(src, file, i)) {
+        if (first) {
+          const rec = batch.find((r) => !r.error);
+          if (rec) {
+            first = false;
+            opts.onColumns?.(file, Object.keys(rec.data));
+          }
         }
-        yield rec;
+        yield batch;
       }
     }
   }
+}
+
+/** Records one at a time. */
+export async function* readInputs(files: string[], opts: ReadOptions = {}): AsyncGenerator<SourceRecord> {
+  for await (const batch of readInputBatches(files, opts)) yield* batch;
 }

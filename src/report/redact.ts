@@ -9,6 +9,11 @@ export class Redactor {
     this.secrets.sort((a, b) => b.length - a.length);
   }
 
+  /** Whether there is anything to redact. */
+  get active(): boolean {
+    return this.secrets.length > 0;
+  }
+
   redact(text: string): string {
     if (!text) return text;
     for (const s of this.secrets) if (text.includes(s)) text = text.split(s).join("***");

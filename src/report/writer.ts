@@ -13,6 +13,26 @@ export function csvCell(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+let lastFile = "";
+let lastFileJson = '""';
+
+/** JSON of a report row, fields in a fixed order (what JSON.stringify gives, without its generic walk). */
+function jsonLine(r: ReportRow): string {
+  if (r.file !== lastFile) {
+    lastFile = r.file;
+    lastFileJson = JSON.stringify(r.file);
+  }
+  let s = `{"file":${lastFileJson},"line":${r.line},"key":${JSON.stringify(r.key)},"status":"${r.status}"`;
+  if (r.code !== undefined) s += `,"code":${JSON.stringify(r.code)}`;
+  if (r.message !== undefined) s += `,"message":${JSON.stringify(r.message)}`;
+  if (r.field !== undefined) s += `,"field":${JSON.stringify(r.field)}`;
+  if (r.id !== undefined) s += `,"id":${JSON.stringify(r.id)}`;
+  if (r.attempts !== undefined) s += `,"attempts":${r.attempts}`;
+  if (r.retryable !== undefined) s += `,"retryable":${r.retryable}`;
+  if (r.t !== undefined) s += `,"t":${r.t}`;
+  return `${s}}\n`;
+}
+
 export interface ReportWriter {
   readonly path: string;
   write(row: ReportRow): void;
@@ -38,10 +58,13 @@ export function createReportWriter(path: string, redactor: Redactor, opts: { app
   return {
     path,
     write(row) {
-      const r: ReportRow = { ...row, key: redactor.redact(row.key) };
-      if (row.message) r.message = redactor.redact(row.message);
+      let r = row;
+      if (redactor.active) {
+        r = { ...row, key: redactor.redact(row.key) };
+        if (row.message) r.message = redactor.redact(row.message);
+      }
       if (csv) buf += `${REPORT_COLUMNS.map((c) => csvCell(r[c])).join(",")}\n`;
-      else buf += `${JSON.stringify(r)}\n`;
+      else buf += jsonLine(r);
       if (buf.length > 65536) flush();
     },
     flush,
