@@ -1,12 +1,18 @@
+const SHIFT = 20;
+const CHUNK = 1 << SHIFT;
+const OFF = CHUNK - 1;
+
 /**
- * Exact set of strings kept as UTF-8 in one growing arena with an open-addressing index:
- * the key bytes plus 10, and 4-8 bytes a slot, versus ~70 bytes a key for a Set<string>,
- * so duplicate detection over millions of keys keeps memory flat-ish (bench/ measures it).
+ * Exact set of strings kept as UTF-8 in 1 MiB arena chunks with an open-addressing index of
+ * 4-byte slots: about the key bytes plus 10, and 4-8 bytes a slot, versus ~70 bytes a key for a
+ * Set<string>. Chunks never move, so growing never holds two copies of the keys.
+ * Record layout: [u16 length][u32 payload][u32 hash][bytes].
  */
 export class KeySet {
-  private arena = Buffer.allocUnsafe(1 << 16);
+  private chunks: Buffer[] = [Buffer.allocUnsafe(CHUNK)];
+  /** Bytes used in the last chunk. */
   private used = 0;
-  /** arena offset + 1 of each key's record ([u16 length][u32 payload][u32 hash][bytes]); 0 = empty slot. */
+  /** (chunk index · CHUNK + offset) + 1 of each record; 0 = empty slot. */
   private slots = new Uint32Array(1 << 12);
   private mask = (1 << 12) - 1;
   private count = 0;
@@ -24,39 +30,53 @@ export class KeySet {
 
   private encode(key: string): number {
     if (key.length * 3 > this.scratch.length) this.scratch = Buffer.allocUnsafe(key.length * 3);
-    return this.scratch.write(key, 0, "utf8");
+    const len = this.scratch.write(key, 0, "utf8");
+    if (len > CHUNK - 10) throw new RangeError(`key of ${len} bytes is too long`);
+    return len;
   }
 
-  private matches(off: number, len: number, h: number): boolean {
-    // Length and stored hash first: most probes end there without touching the bytes.
-    if (this.arena.readUInt16LE(off) !== len || this.arena.readUInt32LE(off + 6) !== h) return false;
-    return this.arena.compare(this.scratch, 0, len, off + 10, off + 10 + len) === 0;
+  /** Slot index where the last probe stopped. */
+  private at = 0;
+
+  /** Finds the key: its record position + 1, or 0 (then `at` is the free slot for it). */
+  private probe(len: number, h: number): number {
+    let i = h & this.mask;
+    for (;;) {
+      const s = this.slots[i]!;
+      if (s === 0) {
+        this.at = i;
+        return 0;
+      }
+      const pos = s - 1;
+      const c = this.chunks[pos >>> SHIFT]!;
+      const off = pos & OFF;
+      // Length and stored hash first: most probes end there without touching the bytes.
+      if (c.readUInt16LE(off) === len && c.readUInt32LE(off + 6) === h && c.compare(this.scratch, 0, len, off + 10, off + 10 + len) === 0) return s;
+      i = (i + 1) & this.mask;
+    }
   }
 
   /** Adds the key with a payload (e.g. its line); returns -1 if new, else the first payload stored. */
   add(key: string, payload = 0): number {
     const len = this.encode(key);
-    if (len > 0xffff) throw new RangeError("key longer than 65535 bytes");
     const h = KeySet.hash(this.scratch, len);
-    let i = h & this.mask;
-    for (;;) {
-      const s = this.slots[i]!;
-      if (s === 0) break;
-      if (this.matches(s - 1, len, h)) return this.arena.readUInt32LE(s + 1);
-      i = (i + 1) & this.mask;
+    const found = this.probe(len, h);
+    if (found) {
+      const pos = found - 1;
+      return this.chunks[pos >>> SHIFT]!.readUInt32LE((pos & OFF) + 2);
     }
-    const need = this.used + len + 10;
-    if (need > this.arena.length) {
-      // Grow by half, not double: a copy holds old and new at once, and memory is the budget here.
-      const next = Buffer.allocUnsafe(Math.max(Math.ceil(this.arena.length * 1.5), need));
-      this.arena.copy(next, 0, 0, this.used);
-      this.arena = next;
+    const i = this.at;
+    if (this.used + len + 10 > CHUNK) {
+      this.chunks.push(Buffer.allocUnsafe(CHUNK));
+      this.used = 0;
     }
-    this.arena.writeUInt16LE(len, this.used);
-    this.arena.writeUInt32LE(payload >>> 0, this.used + 2);
-    this.arena.writeUInt32LE(h, this.used + 6);
-    this.scratch.copy(this.arena, this.used + 10, 0, len);
-    this.slots[i] = this.used + 1;
+    const ci = this.chunks.length - 1;
+    const c = this.chunks[ci]!;
+    c.writeUInt16LE(len, this.used);
+    c.writeUInt32LE(payload >>> 0, this.used + 2);
+    c.writeUInt32LE(h, this.used + 6);
+    this.scratch.copy(c, this.used + 10, 0, len);
+    this.slots[i] = ((ci << SHIFT) | this.used) + 1;
     this.used += len + 10;
     if (++this.count * 4 > this.slots.length * 3) this.grow();
     return -1;
@@ -64,14 +84,7 @@ export class KeySet {
 
   has(key: string): boolean {
     const len = this.encode(key);
-    const h = KeySet.hash(this.scratch, len);
-    let i = h & this.mask;
-    for (;;) {
-      const s = this.slots[i]!;
-      if (s === 0) return false;
-      if (this.matches(s - 1, len, h)) return true;
-      i = (i + 1) & this.mask;
-    }
+    return this.probe(len, KeySet.hash(this.scratch, len)) !== 0;
   }
 
   private grow(): void {
@@ -80,7 +93,8 @@ export class KeySet {
     this.mask = this.slots.length - 1;
     for (const s of old) {
       if (s === 0) continue;
-      let i = this.arena.readUInt32LE(s + 5) & this.mask;
+      const pos = s - 1;
+      let i = this.chunks[pos >>> SHIFT]!.readUInt32LE((pos & OFF) + 6) & this.mask;
       while (this.slots[i] !== 0) i = (i + 1) & this.mask;
       this.slots[i] = s;
     }
