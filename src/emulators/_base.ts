@@ -13,6 +13,11 @@ export interface EmulatorOptions {
   faults?: FaultOptions;
   /** Seed of the fault RNG, for repeatable runs. @default 1 */
   seed?: number;
+  /**
+   * Users (by the provider's key) the vendor refuses with its invalid-field answer although they
+   * pass every published rule: stands for server-side rules a client cannot check.
+   */
+  refuseKeys?: string[];
 }
 
 export interface FaultOptions {
@@ -54,6 +59,8 @@ export interface EmulatorStats {
   batchSizes: number[];
   /** Arrival times of rate-limited requests (ms). */
   arrivals: number[];
+  /** Tokens the emulator issued (tests check none of them leaks). */
+  issued: string[];
 }
 
 export interface Emulator {
@@ -128,6 +135,7 @@ export function createEmulator(spec: EmulatorSpec, opts: EmulatorOptions): Emula
     faults: { error: 0, timeout: 0, throttle: 0, drop: 0 },
     batchSizes: [],
     arrivals: [],
+    issued: [],
   };
   const sockets = new Set<Socket>();
   let url = "";

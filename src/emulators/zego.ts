@@ -21,6 +21,7 @@ export function createZegoEmulator(opts: ZegoEmulatorOptions) {
   const secret = opts.env.ZEGO_SERVER_SECRET;
   if (!appId || !secret) throw new Error("zego emulator needs ZEGO_APP_ID and ZEGO_SERVER_SECRET");
   const users = new Map<string, ZegoUser>();
+  const refused = new Set(opts.refuseKeys ?? []);
   let seq = 0;
   const requestId = () => String(343649807833778782n + BigInt(++seq));
   const answer = (Code: number, Message: string, ErrorList: unknown[] = []): EmuResponse => ({
@@ -63,7 +64,7 @@ export function createZegoEmulator(opts: ZegoEmulatorOptions) {
     for (const o of list as ZegoUser[]) {
       const fail = (SubCode: number, SubMessage: string) => failed.push({ UserId: o.UserId, SubCode, SubMessage });
       if (bytes(o.UserId) > 32) fail(ZEGO_CODES.USER_ID_TOO_LONG, "user length limit");
-      else if (!ZEGO_USER_ID_PATTERN.test(o.UserId)) fail(ZEGO_CODES.INVALID_PARAMETER, "UserId has characters outside the allowed set");
+      else if (!ZEGO_USER_ID_PATTERN.test(o.UserId) || refused.has(o.UserId)) fail(ZEGO_CODES.INVALID_PARAMETER, "UserId has characters outside the allowed set");
       else if (o.UserName !== undefined && bytes(o.UserName) > 64) fail(ZEGO_CODES.USER_NAME_TOO_LONG, "user name length limit");
       else if (o.UserAvatar !== undefined && bytes(o.UserAvatar) > 500) fail(ZEGO_CODES.AVATAR_TOO_LONG, "user avatar length limit");
       else if (users.has(o.UserId)) fail(ZEGO_CODES.USER_EXISTS, "user already exists");

@@ -17,22 +17,31 @@ export interface ProviderCase {
   invalidRow: { cells: Record<string, string>; field: string };
   /** Field the emulator stores the key under. */
   storedKey: string;
+  /** Input column mapped to the key. */
+  keyColumn: string;
   /** Report status of a successful new user. @default "created" */
   createdStatus?: string;
   /** Report status of a user that already existed. @default "exists" */
   existsStatus?: string;
   /** Credentials that the emulator must refuse. */
   badEnv(env: Record<string, string>): Record<string, string>;
+  /** Vendor code a user refused by the vendor's field check gets. */
+  refusedCode: string;
 }
 
 export interface SuiteContext {
   provider: Provider;
   /** Starts an emulator with fresh credentials; closed after the suite. */
-  start(opts?: { faults?: FaultOptions; latencyMs?: number; tokenTtlMs?: number; seed?: number }): Promise<{ emu: Emulator; env: Record<string, string> }>;
+  start(opts?: { faults?: FaultOptions; latencyMs?: number; tokenTtlMs?: number; seed?: number; refuseKeys?: string[] }): Promise<{ emu: Emulator; env: Record<string, string> }>;
   /** Writes rows [from, to) as a CSV file. */
   input(from: number, to: number, extra?: Record<string, string>[]): string;
   run(emu: Emulator, env: Record<string, string>, file: string, o?: Partial<ImportOptions>): ReturnType<typeof runImport>;
   dir: string;
+}
+
+/** The cell of a row that the mapping sends as the provider's key. */
+function keyCell(c: ProviderCase, row: Record<string, string>): string {
+  return row[c.keyColumn]!;
 }
 
 /** The conformance suite every provider passes against its emulator. */
@@ -128,6 +137,20 @@ export function testProvider(c: ProviderCase, additionalTests?: (ctx: SuiteConte
       expect(bad[0]!.line).toBe(32);
       expect(report.filter((r) => r.status === created)).toHaveLength(30);
       expect(s.exitCode).toBe(1);
+    });
+
+    it.each([[[17]], [[3, 40, 41, 77]]])("a user the vendor refuses (rows %j) fails alone with the vendor's code; its batch-mates succeed", async (bad) => {
+      const { emu, env } = await ctx.start({ refuseKeys: bad.map((i) => keyCell(c, c.row(i))) });
+      const before = emu.stats.requests;
+      const s = await ctx.run(emu, env, ctx.input(0, 100));
+      const rows = readReport(s.report!);
+      const failed = rows.filter((r) => r.status === "failed");
+      expect(failed.map((r) => r.line).sort((a, b) => a - b)).toEqual(bad.map((i) => i + 2));
+      for (const r of failed) expect(r).toMatchObject({ code: c.refusedCode, retryable: false });
+      expect(rows.filter((r) => r.status === created)).toHaveLength(100 - bad.length);
+      expect(emu.users()).toHaveLength(100 - bad.length);
+      // Isolating each culprit costs O(log n) requests.
+      expect(emu.stats.requests - before).toBeLessThanOrEqual(Math.ceil(100 / ctx.provider.maxBatch) + bad.length * 2 * Math.ceil(Math.log2(ctx.provider.maxBatch)));
     });
 
     it("10% 5xx, 5% timeouts, 5% throttling, 3% dropped connections over 5,000 users: every user exactly once", async () => {

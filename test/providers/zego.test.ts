@@ -11,6 +11,8 @@ testProvider(
     row: (i) => ({ id: `user_${i}`, first: "Ada", last: `L${i}`, avatar: `https://example.com/${i}.png` }),
     invalidRow: { cells: { id: "bad/id", first: "Bad", last: "Id", avatar: "" }, field: "UserId" },
     storedKey: "UserId",
+    keyColumn: "id",
+    refusedCode: "660000002",
     badEnv: (env) => ({ ...env, ZEGO_SERVER_SECRET: "0".repeat(32) }),
   },
   (ctx) => {
