@@ -3,7 +3,7 @@ export interface RateLimiterOptions {
   limit: number;
   /** @default 1000 */
   intervalMs?: number;
-  /** Extra spacing added to the window, ms. @default 5 */
+  /** Extra spacing added to the window, ms (clock and scheduling noise). @default 10 */
   marginMs?: number;
   now?: () => number;
 }
@@ -14,7 +14,9 @@ export interface RateLimiterOptions {
  * it, not only on average (a token bucket would allow a double burst). Arrival is bounded by what
  * the client sees: a request arrives after it is sent and at least the fastest round trip seen
  * before its answer, so a slow request (new connection, cold server) pushes the window back
- * instead of letting network jitter squeeze limit + 1 arrivals into one window.
+ * instead of letting network jitter squeeze limit + 1 arrivals into one window. Round trips of
+ * the first window do not count as "fastest": cold connections make their outbound leg long, and
+ * subtracting one would place an arrival too early; until then the answer time itself is used.
  * It also adapts: throttling answers halve the effective limit, which then climbs back by one per
  * clean window.
  */
@@ -26,6 +28,7 @@ export class RateLimiter {
   /** When the answer of the request in each slot came back (NaN while in flight). */
   private readonly ends: number[];
   private minRtt = Infinity;
+  private firstStart = Number.NaN;
   private head = 0;
   private chain: Promise<void> = Promise.resolve();
   private effective: number;
@@ -34,7 +37,7 @@ export class RateLimiter {
   constructor(opts: RateLimiterOptions) {
     if (!(opts.limit >= 1)) throw new TypeError(`Expected a rate limit of at least 1, got ${opts.limit}`);
     this.limit = Math.floor(opts.limit);
-    this.window = (opts.intervalMs ?? 1000) + (opts.marginMs ?? 5);
+    this.window = (opts.intervalMs ?? 1000) + (opts.marginMs ?? 10);
     this.now = opts.now ?? (() => performance.now());
     this.starts = new Array<number>(this.limit).fill(-Infinity);
     this.ends = new Array<number>(this.limit).fill(Number.NaN);
@@ -63,7 +66,8 @@ export class RateLimiter {
   private arrivedBy(i: number): number {
     const start = this.starts[i]!;
     const end = this.ends[i]!;
-    if (Number.isNaN(end) || !Number.isFinite(this.minRtt)) return start;
+    if (Number.isNaN(end)) return start;
+    if (!Number.isFinite(this.minRtt)) return end;
     return Math.max(start, end - this.minRtt);
   }
 
@@ -78,6 +82,7 @@ export class RateLimiter {
     }
     const slot = this.head;
     const start = this.now();
+    if (Number.isNaN(this.firstStart)) this.firstStart = start;
     this.starts[slot] = start;
     this.ends[slot] = Number.NaN;
     this.head = (this.head + 1) % this.limit;
@@ -87,7 +92,7 @@ export class RateLimiter {
       done = true;
       const end = this.now();
       this.ends[slot] = end;
-      this.minRtt = Math.min(this.minRtt, end - start);
+      if (start - this.firstStart >= this.window) this.minRtt = Math.min(this.minRtt, end - start);
     };
   }
 

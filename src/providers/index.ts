@@ -6,6 +6,7 @@ import type { Provider } from "./define.js";
 export const providers: Record<string, () => Promise<Provider>> = {
   zego: () => import("./zego.js").then((m) => m.default as Provider),
   imkit: () => import("./imkit.js").then((m) => m.default as Provider),
+  royalti: () => import("./royalti.js").then((m) => m.default as Provider),
 };
 
 export const providerNames = (): string[] => Object.keys(providers).sort();

@@ -23,16 +23,29 @@ describe("RateLimiter", () => {
   it("pushes the window back by a slow request's round trip beyond the fastest one", async () => {
     const l = new RateLimiter({ limit: 1, intervalMs: 100, marginMs: 0 });
     const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    const a = await l.acquire(); // fastest round trip ≈ 10 ms
+    const a = await l.acquire(); // first window: its round trip does not count as the fastest
     await wait(10);
     a();
-    const b = await l.acquire();
-    const startB = performance.now();
-    await wait(60); // this answer took 60 ms: the request may have arrived up to ~50 ms after sending
+    const b = await l.acquire(); // ≈ 100 ms: fastest round trip ≈ 10 ms
+    await wait(10);
     b();
+    const c = await l.acquire();
+    const startC = performance.now();
+    await wait(60); // this answer took 60 ms: the request may have arrived up to ~50 ms after sending
+    c();
     await l.acquire();
-    // A send-time window would allow startB + 100; arrival-bounded needs ≈ startB + 150.
-    expect(performance.now() - startB).toBeGreaterThanOrEqual(140);
+    // A send-time window would allow startC + 100; arrival-bounded needs ≈ startC + 150.
+    expect(performance.now() - startC).toBeGreaterThanOrEqual(140);
+  });
+
+  it("in the first window, waits a window after the answer (no trusted round trip yet)", async () => {
+    const l = new RateLimiter({ limit: 1, intervalMs: 100, marginMs: 0 });
+    const a = await l.acquire();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 40));
+    a();
+    await l.acquire();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(135);
   });
 
   it("halves its rate after throttling and recovers", async () => {
