@@ -11,6 +11,8 @@ export interface SendItem {
   user: MappedUser;
   key: string;
   attempts: number;
+  /** An attempt got no answer: the vendor may already have these users. */
+  maybeDelivered?: boolean;
 }
 
 /** Final outcome of one item. */
@@ -65,18 +67,23 @@ export function createSender(o: SenderOptions) {
   const failAll = (items: SendItem[], code: string, message: string, retryable: boolean) =>
     finish(items, items.map(() => ({ status: "failed" as const, code, message, retryable })));
 
-  /** One HTTP exchange → what it means. Network failures and timeouts are transient. */
+  /**
+   * One HTTP exchange → what it means. The rate slot is taken first and the request (signature
+   * timestamp, token) built right after, so nothing goes stale while waiting for a slot.
+   * Network failures and timeouts are transient, and mark the records as possibly delivered.
+   */
   async function exchange(items: SendItem[], signal: AbortSignal): Promise<BatchResult> {
     const users = items.map((i) => i.user);
+    const release = await o.limiter.acquire(signal);
     let req: HttpRequest;
     try {
       req = await o.provider.buildRequest(users, o.ctx, o.session);
     } catch (e) {
+      release();
       if (e instanceof BulkUsersError) throw e;
       if (e instanceof HttpError) return { kind: "retry", code: `TOKEN_${e.reason.toUpperCase()}`, message: e.message };
       throw e;
     }
-    const release = await o.limiter.acquire(signal);
     for (const i of items) i.attempts++;
     stats.requests++;
     try {
@@ -85,7 +92,10 @@ export function createSender(o: SenderOptions) {
       if (result.kind === "reauth") o.session.invalidate?.(req.authToken);
       return result;
     } catch (e) {
-      if (e instanceof HttpError && e.reason !== "abort") return { kind: "retry", code: e.reason === "timeout" ? "TIMEOUT" : "NETWORK", message: e.message };
+      if (e instanceof HttpError && e.reason !== "abort") {
+        for (const i of items) i.maybeDelivered = true;
+        return { kind: "retry", code: e.reason === "timeout" ? "TIMEOUT" : "NETWORK", message: e.message };
+      }
       throw e;
     }
   }
@@ -151,6 +161,12 @@ export function createSender(o: SenderOptions) {
             break;
           }
           stats.splits++;
+          // After an unanswered attempt an all-or-nothing vendor may hold the whole batch: every
+          // record is then a culprit and halving would cost 2n-1 requests; singles cost n.
+          if (pending.every((i) => i.maybeDelivered)) {
+            for (const i of pending) await sendGroup([i]);
+            return;
+          }
           const mid = Math.ceil(pending.length / 2);
           await sendGroup(pending.slice(0, mid));
           await sendGroup(pending.slice(mid));

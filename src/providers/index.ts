@@ -7,6 +7,7 @@ export const providers: Record<string, () => Promise<Provider>> = {
   zego: () => import("./zego.js").then((m) => m.default as Provider),
   imkit: () => import("./imkit.js").then((m) => m.default as Provider),
   royalti: () => import("./royalti.js").then((m) => m.default as Provider),
+  "huawei-workspace": () => import("./huawei-workspace.js").then((m) => m.default as Provider),
 };
 
 export const providerNames = (): string[] => Object.keys(providers).sort();
