@@ -6,6 +6,7 @@ import type { Provider } from "./define.js";
 export const providers: Record<string, () => Promise<Provider>> = {
   zego: () => import("./zego.js").then((m) => m.default as Provider),
   imkit: () => import("./imkit.js").then((m) => m.default as Provider),
+  genauth: () => import("./genauth.js").then((m) => m.default as Provider),
   royalti: () => import("./royalti.js").then((m) => m.default as Provider),
   "huawei-workspace": () => import("./huawei-workspace.js").then((m) => m.default as Provider),
 };

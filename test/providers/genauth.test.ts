@@ -1,0 +1,72 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { runImport } from "../../src/core/import.js";
+import { csv, readReport, runCli, write } from "../helpers.js";
+import { testProvider } from "./_suite.js";
+
+const mapping = {
+  fields: { email: "email", username: "login", externalId: "id", name: { template: "{first} {last}" }, password: "pw" },
+  options: { keepPassword: true, resetPasswordOnFirstLogin: false },
+};
+const HASH = "$2b$10$abcdefghijklmnopqrstuvWXYZ0123456789abcdefghijklmnopq";
+
+testProvider(
+  {
+    name: "genauth",
+    mapping,
+    row: (i) => ({ email: `u${i}@example.com`, login: `user${i}`, id: `ext-${i}`, first: "Ada", last: `L${i}`, pw: HASH }),
+    invalidRow: { cells: { email: "not-an-email", login: "bad", id: "ext-bad", first: "B", last: "C", pw: "" }, field: "email" },
+    storedKey: "email",
+    keyColumn: "email",
+    refusedCode: "1001",
+    badEnv: (env) => ({ ...env, GENAUTH_ACCESS_KEY_SECRET: "wrong-secret" }),
+  },
+  (ctx) => {
+    describe("genauth specifics", () => {
+      it("records the vendor's userId for each created user (source id → new id)", async () => {
+        const { emu, env } = await ctx.start();
+        const s = await ctx.run(emu, env, ctx.input(0, 120));
+        const rows = readReport(s.report!);
+        const byEmail = new Map(emu.users().map((u) => [u.email, u.userId]));
+        for (const r of rows) expect(r.id).toBe(byEmail.get(r.key));
+        expect(new Set(rows.map((r) => r.id)).size).toBe(120);
+      });
+
+      it("renews an expiring management token mid-run with one shared renewal", async () => {
+        const { emu, env } = await ctx.start({ tokenTtlMs: 700 });
+        const s = await ctx.run(emu, env, ctx.input(0, 2000), { concurrency: 6 });
+        expect(s.counts.created).toBe(2000);
+        // 40 requests over ~4 s with 0.7 s tokens: a handful of tokens, not one per request.
+        expect(emu.stats.issued.length).toBeGreaterThanOrEqual(3);
+        expect(emu.stats.issued.length).toBeLessThan(s.requests / 2);
+      });
+
+      it("sends hashed passwords with keepPassword and never reports them or the tokens", async () => {
+        const { emu, env } = await ctx.start();
+        const f = ctx.input(0, 30);
+        const r = await runCli(["import", f, "-p", "genauth", "-m", write(ctx.dir, "g.yaml", "fields:\n  email: email\n  username: login\n  password: pw\noptions:\n  keepPassword: true\n"), "--endpoint", emu.url, "--report", `${ctx.dir}/pw.jsonl`, "--failed-out", `${ctx.dir}/pw-fix.csv`], { env });
+        expect(r.code).toBe(0);
+        expect(emu.users().every((u) => u.passwordSet === true && u.keepPassword === true)).toBe(true);
+        const out = r.stdout + r.stderr + readFileSync(`${ctx.dir}/pw.jsonl`, "utf8") + readFileSync(`${ctx.dir}/pw.jsonl.meta.json`, "utf8");
+        expect(out).not.toContain(HASH);
+        for (const t of emu.stats.issued) expect(out).not.toContain(t);
+        expect(out).not.toContain(env.GENAUTH_ACCESS_KEY_SECRET!);
+      });
+
+      it("requires one of email, phone or username, and checks uniqueness of each in the input", async () => {
+        const f = write(ctx.dir, "g.csv", csv(["email", "phone", "login"], [["", "", ""], ["a@x.com", "123", "a"], ["b@x.com", "123", "b"], ["A@X.com", "", "c"], ["", "", "a"]]));
+        await runImport({ files: [f], provider: "genauth", mapping: { fields: { email: "email", phone: "phone", username: "login" } }, dryRun: true, report: `${ctx.dir}/g.jsonl` });
+        const rows = readReport(`${ctx.dir}/g.jsonl`).sort((a, b) => a.line - b.line);
+        expect(rows.map((r) => r.status)).toEqual(["invalid", "valid", "duplicate", "duplicate", "duplicate"]);
+        expect(rows[0]!.message).toMatch(/one of email, phone or username is required/);
+        expect(rows[2]!.message).toMatch(/phone `123` already appears at .* line 3/);
+        expect(rows[4]!.key).toBe("a");
+      });
+
+      it("the emulator refuses a pool id it does not know (exit 2)", async () => {
+        const { emu, env } = await ctx.start();
+        await expect(ctx.run(emu, { ...env, GENAUTH_USER_POOL_ID: "other-pool" }, ctx.input(0, 5))).rejects.toMatchObject({ code: "AUTH_REJECTED" });
+      });
+    });
+  },
+);
