@@ -24,6 +24,10 @@ describe("README commands on samples/", () => {
     [["import", "samples/users.csv", "-p", "zego", "-m", "samples/zego.mapping.yaml", "--sandbox"], 1, { created: 16, invalid: 3, duplicate: 1 }],
     [["import", "samples/users.jsonl", "-p", "zego", "-m", "samples/zego.mapping.yaml", "--sandbox"], 1, { created: 16, invalid: 5, duplicate: 1 }],
     [["validate", "samples/users.csv", "-p", "zego", "-m", "samples/zego.mapping.yaml"], 1, { valid: 16, invalid: 3, duplicate: 1 }],
+    [["import", "samples/users.csv", "-p", "imkit", "-m", "samples/imkit.mapping.yaml", "--sandbox"], 1, { upserted: 18, invalid: 1, duplicate: 1 }],
+    [["import", "samples/users.csv", "-p", "genauth", "-m", "samples/genauth.mapping.yaml", "--sandbox"], 1, { created: 19, duplicate: 1 }],
+    [["import", "samples/users.csv", "-p", "royalti", "-m", "samples/royalti.mapping.yaml", "--sandbox"], 0, { created: 20 }],
+    [["import", "samples/users.csv", "-p", "huawei-workspace", "-m", "samples/huawei-workspace.mapping.yaml", "--sandbox"], 1, { created: 17, invalid: 2, duplicate: 1 }],
   ])("bulk-users %j", async (argv, code, counts) => {
     const dir = tmp();
     const r = await runCli([...argv, "--report", `${dir}/r.jsonl`, "--json"]);
