@@ -298,9 +298,10 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     const compiled = new Map<number, ReturnType<typeof compileMapping>>();
     const fileNames: string[] = [];
     const keyOf = (u: MappedUser): string => {
-      const k = u[keyField];
-      if (k !== undefined && k !== "") return String(k);
-      for (const f of uniqueFields) if (u[f.name] !== undefined) return String(u[f.name]);
+      const text = (v: unknown) => (typeof v === "string" || typeof v === "number" ? String(v) : "");
+      const k = text(u[keyField]);
+      if (k !== "") return k;
+      for (const f of uniqueFields) if (text(u[f.name]) !== "") return text(u[f.name]);
       return "";
     };
     // Line and file of a first occurrence, packed in 32 bits (64 files, 67M lines).

@@ -59,7 +59,8 @@ export function validateUser(provider: Provider, user: MappedUser, options: unkn
     }
     switch (spec.type) {
       case "string":
-        if (typeof v === "number" || typeof v === "boolean") v = user[field] = String(v);
+        // JSON numbers are taken as text (numeric ids); booleans, lists and objects are mistakes.
+        if (typeof v === "number" && Number.isFinite(v)) v = user[field] = String(v);
         if (typeof v !== "string") {
           out.push({ field, code: "WRONG_TYPE", message: `${field} must be text, got ${Array.isArray(v) ? "a list" : typeof v}` });
           break;

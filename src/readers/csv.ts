@@ -102,7 +102,9 @@ export async function* readCsvBatches(
   onHeader?: (columns: string[]) => void,
 ): AsyncGenerator<SourceRecord[]> {
   const maxCell = opts.maxCellLength ?? 65536;
-  const skipped: SourceRecord[] = [];
+  // Broken records csv-parse skips, with how many records it had emitted before each, so they are
+  // reported in order and with the whole range of lines they swallowed.
+  const skipped: { after: number; lines: number; code: string; message: string }[] = [];
   const parser = parse({
     bom: true,
     delimiter: opts.delimiter ?? ",",
@@ -112,8 +114,8 @@ export async function* readCsvBatches(
     skip_records_with_error: true,
     on_skip: (err: CsvError | undefined) => {
       if (!err) return;
-      const line = (err as unknown as { lines?: number }).lines ?? 0;
-      skipped.push({ file, fileIndex, line, data: {}, error: { code: err.code, message: `unreadable CSV: ${err.message}` } });
+      const lines = (err as unknown as { lines?: number }).lines ?? 0;
+      skipped.push({ after: (parser.info as { records: number }).records, lines, code: err.code, message: err.message });
     },
   });
   src.on("error", (e) => parser.destroy(e));
@@ -121,14 +123,29 @@ export async function* readCsvBatches(
 
   let header: string[] | undefined;
   let crlfSeen = 0;
+  let consumed = 0;
+  /** Last physical line accounted for by a record or a skipped range. */
+  let lastEnd = 0;
+  const flushSkips = (out: SourceRecord[], upTo: number) => {
+    while (skipped.length && skipped[0]!.after <= upTo) {
+      const k = skipped.shift()!;
+      const from = lastEnd + 1;
+      const to = Math.max(from, k.lines - crlfSeen);
+      lastEnd = to;
+      const range = to > from ? `lines ${from}–${to}` : `line ${from}`;
+      out.push({ file, fileIndex, line: from, data: {}, error: { code: k.code, message: `unreadable CSV on ${range} (nothing there was imported): ${k.message}` } });
+    }
+  };
   try {
   for await (const chunk of drain<{ record: string[]; info: { lines: number } }>(parser)) {
     const out: SourceRecord[] = [];
-    if (skipped.length) out.push(...skipped.splice(0));
     for (const { record, info } of chunk) {
+      flushSkips(out, consumed);
+      consumed++;
       const breaks = breaksIn(record);
       crlfSeen += breaks.crlf;
       const line = info.lines - crlfSeen - breaks.real;
+      lastEnd = line + breaks.real;
       if (!header) {
         header = checkHeader(file, record);
         onHeader?.(header);
@@ -152,6 +169,7 @@ export async function* readCsvBatches(
         const v = record[i]!;
         if (v.length > maxCell) error = { code: "CELL_TOO_LARGE", message: `cell \`${header[i]}\` is ${v.length} characters (limit ${maxCell})` };
         else if (v.indexOf("\uFFFD") !== -1) error ??= { code: "INVALID_UTF8", message: `cell \`${header[i]}\` is not valid UTF-8` };
+        else if (v.indexOf("\0") !== -1) error ??= { code: "NUL_CHARACTER", message: `cell \`${header[i]}\` holds a NUL character (a binary or UTF-16 file?)` };
         data[header[i]!] = error?.code === "CELL_TOO_LARGE" ? "" : v;
       }
       out.push(error ? { file, fileIndex, line, data, error } : { file, fileIndex, line, data });
@@ -164,6 +182,8 @@ export async function* readCsvBatches(
     src.destroy();
     parser.destroy();
   }
-  if (skipped.length) yield skipped.splice(0);
+  const rest: SourceRecord[] = [];
+  flushSkips(rest, Number.POSITIVE_INFINITY);
+  if (rest.length) yield rest;
   if (!header) onHeader?.([]);
 }
