@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { addRunOptions, runImportCommand } from "./commands/import.js";
 import { emulateCommand } from "./commands/emulate.js";
+import { mappingCommand } from "./commands/mapping.js";
 import { providersCommand } from "./commands/providers.js";
 import { BulkUsersError, ExitCode } from "./errors.js";
 import { type CliIO, processIO } from "./ui/io.js";
@@ -46,13 +47,14 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     .action(async (files: string[], o: Record<string, unknown>) => {
       code = await runImportCommand(files, o, io, true, argv);
     });
-  program.addCommand(imp).addCommand(val).addCommand(providersCommand(io));
+  program.addCommand(imp).addCommand(val).addCommand(providersCommand(io)).addCommand(mappingCommand(io));
   program.addCommand(
     emulateCommand(io, (c) => {
       code = c;
     }),
   );
-  program.commands.forEach((c) => c.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput()));
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  all(program).forEach((c) => c.exitOverride().showSuggestionAfterError(true).configureOutput(program.configureOutput()));
 
   try {
     await program.parseAsync(argv, { from: "user" });

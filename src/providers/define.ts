@@ -26,7 +26,14 @@ export interface FieldSpec {
   description: string;
   /** Vendor's error code for a breach of this rule, when it has one. */
   vendorCode?: string;
+  /** What the field holds, best first, so `mapping init` can find a column for it by synonyms. */
+  meaning?: readonly Meaning[];
 }
+
+/** Kinds of value `mapping init` knows synonyms for; "first+last" means a name template. */
+export type Meaning =
+  | "id" | "username" | "name" | "first+last" | "first" | "last" | "nickname" | "avatar" | "email" | "phone"
+  | "password" | "salt" | "groups" | "description" | "country" | "emailVerified" | "phoneVerified" | "birthdate";
 
 export interface EnvVarSpec {
   name: string;

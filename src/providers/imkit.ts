@@ -23,9 +23,9 @@ export default defineProvider<ImkitOptions>({
   maxBatch: 100,
   rate: { limit: 10, intervalMs: 1000 },
   fields: {
-    _id: { type: "string", required: true, minLength: 1, maxLength: IMKIT_LIMITS.idLength, description: "Unique user identifier" },
-    nickname: { type: "string", maxLength: IMKIT_LIMITS.nicknameLength, description: "Display name" },
-    avatarUrl: { type: "string", maxLength: IMKIT_LIMITS.avatarLength, format: "url", description: "Avatar image URL" },
+    _id: { meaning: ["id", "username"], type: "string", required: true, minLength: 1, maxLength: IMKIT_LIMITS.idLength, description: "Unique user identifier" },
+    nickname: { meaning: ["name", "first+last", "nickname"], type: "string", maxLength: IMKIT_LIMITS.nicknameLength, description: "Display name" },
+    avatarUrl: { meaning: ["avatar"], type: "string", maxLength: IMKIT_LIMITS.avatarLength, format: "url", description: "Avatar image URL" },
   },
   env: [
     { name: "IMKIT_API_KEY", description: "platform API key (IM-API-KEY header)", required: true, secret: true },

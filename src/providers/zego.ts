@@ -48,7 +48,7 @@ export default defineProvider<ZegoOptions>({
   maxBatch: 100,
   rate: { limit: 20, intervalMs: 1000 },
   fields: {
-    UserId: {
+    UserId: { meaning: ["id", "username"],
       type: "string",
       required: true,
       maxBytes: 32,
@@ -57,8 +57,8 @@ export default defineProvider<ZegoOptions>({
       description: "User ID, unique in the app",
       vendorCode: String(ZEGO_CODES.USER_ID_TOO_LONG),
     },
-    UserName: { type: "string", maxBytes: 64, description: "Display name", vendorCode: String(ZEGO_CODES.USER_NAME_TOO_LONG) },
-    UserAvatar: { type: "string", maxBytes: 500, description: "Avatar URL", vendorCode: String(ZEGO_CODES.AVATAR_TOO_LONG) },
+    UserName: { meaning: ["name", "first+last", "nickname", "username"], type: "string", maxBytes: 64, description: "Display name", vendorCode: String(ZEGO_CODES.USER_NAME_TOO_LONG) },
+    UserAvatar: { meaning: ["avatar"], type: "string", maxBytes: 500, description: "Avatar URL", vendorCode: String(ZEGO_CODES.AVATAR_TOO_LONG) },
   },
   env: [
     { name: "ZEGO_APP_ID", description: "ZIM AppId (a number)", required: true, secret: false },
