@@ -3,6 +3,7 @@ import { addRunOptions, runImportCommand } from "./commands/import.js";
 import { emulateCommand } from "./commands/emulate.js";
 import { mappingCommand } from "./commands/mapping.js";
 import { providersCommand } from "./commands/providers.js";
+import { reportCommand } from "./commands/report.js";
 import { BulkUsersError, ExitCode } from "./errors.js";
 import { type CliIO, processIO } from "./ui/io.js";
 import { createLogger } from "./ui/logger.js";
@@ -47,7 +48,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     .action(async (files: string[], o: Record<string, unknown>) => {
       code = await runImportCommand(files, o, io, true, argv);
     });
-  program.addCommand(imp).addCommand(val).addCommand(providersCommand(io)).addCommand(mappingCommand(io));
+  program.addCommand(imp).addCommand(val).addCommand(providersCommand(io)).addCommand(mappingCommand(io)).addCommand(reportCommand(io));
   program.addCommand(
     emulateCommand(io, (c) => {
       code = c;

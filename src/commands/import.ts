@@ -1,3 +1,4 @@
+import { appendFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import type { ImportOptions, ImportSummary } from "../core/import.js";
 import { BulkUsersError, ErrorCode } from "../errors.js";
@@ -49,6 +50,7 @@ export function addRunOptions(cmd: Command, sending: boolean): Command {
     .option("--max-errors <n>", "stop (exit 3) after this many invalid or failed rows", int("--max-errors", 1))
     .option("--shard <K/N>", "process only the rows whose key hashes to shard K of N", parseShard)
     .option("--json", "print the summary as one JSON object on stdout")
+    .option("--summary <file>", "append a Markdown summary (also written to $GITHUB_STEP_SUMMARY when set)")
     .option("--no-progress", "no progress bar or progress lines")
     .option("--send-email", "royalti: send invite emails (sets options.sendEmail)")
     .option("--no-send-email", "royalti: do not send invite emails");
@@ -135,7 +137,14 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
   progress.stop();
   if (o.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
   else io.stdout.write(formatSummary(summary, log.c));
-  if (summary.stopped && summary.report && !summary.dryRun) log.info(`Finish the job with: ${resumeCommand(argv, summary.report)}`);
+  const hint = summary.stopped && summary.report && !summary.dryRun ? resumeCommand(argv, summary.report) : undefined;
+  if (hint) log.info(`Finish the job with: ${hint}`);
+  const targets = [o.summary, io.env.GITHUB_STEP_SUMMARY].filter((x): x is string => typeof x === "string" && x !== "");
+  if (targets.length) {
+    const { summaryMarkdown } = await import("../report/markdown.js");
+    const md = summaryMarkdown(summary, hint);
+    for (const t of new Set(targets)) appendFileSync(t, md);
+  }
   return summary.exitCode;
 }
 
