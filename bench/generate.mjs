@@ -2,20 +2,11 @@
 // quoted names with commas, non-ASCII names, ~3% invalid rows, ~1% duplicate keys.
 import { createWriteStream, existsSync, mkdirSync, statSync } from "node:fs";
 import { once } from "node:events";
+import { createRng as rng } from "../dist/emulators/_base.js";
 
 const FIRST = ["Ada", "Alan", "Grace", "José", "Zoë", "李", "Smith, Jr.", "Mary-Jane", "O'Neil", "Łukasz", "Søren", "Chloé", "Анна", "محمد", "Ngọc"];
 const LAST = ["Lovelace", "Turing", "Hopper", "Martínez", "Müller", "王", "Dupont, III", "Nakamura", "Kowalski", "Ødegaard"];
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const q = (s) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 

@@ -121,6 +121,15 @@ export function parseJson(body: string): unknown {
   }
 }
 
+/** `batchSize` for a body whose records are the array under `key`. */
+export const listLength =
+  (key: string) =>
+  (req: EmuRequest): number => {
+    const b = parseJson(req.body) as Record<string, unknown> | undefined;
+    const list = b?.[key];
+    return Array.isArray(list) ? list.length : 0;
+  };
+
 export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** node:http server on loopback that wraps a vendor spec with rate limit, latency and faults. */

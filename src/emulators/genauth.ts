@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { GENAUTH_FIELDS, GenauthOptionsSchema } from "../providers/genauth.js";
-import { createEmulator, defineEmulator, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
+import { createEmulator, defineEmulator, listLength, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
 
 const MAX_USERS = 50;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -110,10 +110,7 @@ export function createGenauthEmulator(opts: GenauthEmulatorOptions) {
       throttled: () => answer(429, "Too Many Requests", { apiCode: 1429 }),
       serverError: () => (++errors % 2 ? answer(500, "Internal Server Error", { apiCode: 1500 }) : { status: 502, body: "Bad Gateway" }),
       handle,
-      batchSize: (req) => {
-        const b = parseJson(req.body) as { list?: unknown[] } | undefined;
-        return Array.isArray(b?.list) ? b.list.length : 0;
-      },
+      batchSize: listLength("list"),
       users: () => users,
     },
     opts,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { HUAWEI_CODES, HUAWEI_USER_NAME, validExpiry } from "../providers/huawei-workspace.js";
-import { createEmulator, defineEmulator, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
+import { createEmulator, defineEmulator, listLength, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
 
 const MAX_USERS = 200;
 const USER_KEYS = new Set(["user_name", "user_email", "user_phone", "account_expires", "active_type", "password", "enable_change_password", "next_login_change_password", "group_ids", "description", "alias_name"]);
@@ -98,10 +98,7 @@ export function createHuaweiWorkspaceEmulator(opts: HuaweiWorkspaceEmulatorOptio
       throttled: () => err(429, HUAWEI_CODES.THROTTLED, "The throttling threshold has been reached: policy user over ratelimit,limit:10,time:1 second"),
       serverError: () => err(500, "WKS.0999", "Internal error."),
       handle,
-      batchSize: (req) => {
-        const b = parseJson(req.body) as { users?: unknown[] } | undefined;
-        return Array.isArray(b?.users) ? b.users.length : 0;
-      },
+      batchSize: listLength("users"),
       users: () => [...users.values()],
     },
     opts,

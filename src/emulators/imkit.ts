@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { IMKIT_LIMITS } from "../providers/imkit.js";
-import { createEmulator, defineEmulator, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
+import { createEmulator, defineEmulator, listLength, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
 
 const MAX_RECORDS = 100;
 const KEYS = new Set(["_id", "nickname", "avatarUrl"]);
@@ -48,10 +48,7 @@ export function createImkitEmulator(opts: ImkitEmulatorOptions) {
       throttled: () => fail(429, 429, "Too Many Requests"),
       serverError: () => fail(500, 500, "Internal Server Error"),
       handle,
-      batchSize: (req) => {
-        const b = parseJson(req.body) as { data?: unknown[] } | undefined;
-        return Array.isArray(b?.data) ? b.data.length : 0;
-      },
+      batchSize: listLength("data"),
       users: () => [...clients.values()],
     },
     opts,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createEmulator, defineEmulator, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
+import { createEmulator, defineEmulator, listLength, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
 
 const MAX_USERS = 50;
 const TOP_KEYS = new Set(["users", "sendEmail", "redirect_url", "message"]);
@@ -68,10 +68,7 @@ export function createRoyaltiEmulator(opts: RoyaltiEmulatorOptions) {
       throttled: () => ({ status: 429, headers: { "retry-after": "1" }, body: { message: "Too Many Requests" } }),
       serverError: () => bad(500, "Internal Server Error"),
       handle,
-      batchSize: (req) => {
-        const b = parseJson(req.body) as { users?: unknown[] } | undefined;
-        return Array.isArray(b?.users) ? b.users.length : 0;
-      },
+      batchSize: listLength("users"),
       users: () => [...users.values()],
     },
     opts,

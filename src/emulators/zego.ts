@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { ZEGO_CODES, ZEGO_USER_ID_PATTERN, zegoSignature } from "../providers/zego.js";
-import { createEmulator, defineEmulator, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
+import { createEmulator, defineEmulator, listLength, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
 
 const MAX_USERS = 100;
 const TIMESTAMP_WINDOW_S = 600;
@@ -87,10 +87,7 @@ export function createZegoEmulator(opts: ZegoEmulatorOptions) {
       // Alternate the two shapes a server failure takes: a service-error code and a bare 5xx.
       serverError: () => (++errors % 2 ? answer(ZEGO_CODES.SERVICE_ERROR, "service error") : { status: 503, body: "Service Unavailable" }),
       handle,
-      batchSize: (req) => {
-        const b = parseJson(req.body) as { UserInfo?: unknown[] } | undefined;
-        return Array.isArray(b?.UserInfo) ? b.UserInfo.length : 0;
-      },
+      batchSize: listLength("UserInfo"),
       users: () => [...users.values()] as unknown as Record<string, unknown>[],
     },
     opts,
