@@ -32,7 +32,10 @@ export class RateLimiter {
   private head = 0;
   private chain: Promise<void> = Promise.resolve();
   private effective: number;
+  /** Last change of the effective limit (recovery waits a window after it). */
   private lastChange = -Infinity;
+  /** Last decrease (one burst of throttling answers counts once). */
+  private lastDecrease = -Infinity;
 
   constructor(opts: RateLimiterOptions) {
     if (!(opts.limit >= 1)) throw new TypeError(`Expected a rate limit of at least 1, got ${opts.limit}`);
@@ -99,9 +102,9 @@ export class RateLimiter {
   /** The vendor said "too many requests": slow down. */
   throttled(): void {
     const t = this.now();
-    if (t - this.lastChange < this.window / 2) return;
+    if (t - this.lastDecrease < this.window / 2) return;
     this.effective = Math.max(1, Math.floor(this.effective / 2));
-    this.lastChange = t;
+    this.lastChange = this.lastDecrease = t;
   }
 
   private recover(): void {

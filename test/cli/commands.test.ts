@@ -1,0 +1,59 @@
+import { spawn } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { csv, runCli, tmp, write } from "../helpers.js";
+
+describe("bulk-users providers", () => {
+  it("lists every provider with its batch size and rate", async () => {
+    const r = await runCli(["providers"]);
+    expect(r.code).toBe(0);
+    for (const p of ["zego", "imkit", "genauth", "royalti", "huawei-workspace"]) expect(r.stdout).toMatch(new RegExp(`^${p}\\s`, "m"));
+    expect(r.stdout).toMatch(/zego\s+ZEGOCLOUD ZIM \(UserRegister\) — 100\/request, 20 req\/1s/);
+  });
+
+  it("shows one provider's fields, key, limits, credentials, endpoint and example mapping", async () => {
+    const r = await runCli(["providers", "zego"]);
+    expect(r.stdout).toMatch(/unique key: UserId/);
+    expect(r.stdout).toMatch(/UserId\s+string \(required, maxBytes 32, allowed letters, digits/);
+    expect(r.stdout).toMatch(/ZEGO_SERVER_SECRET\s+required, secret/);
+    expect(r.stdout).toMatch(/endpoint: https:\/\/zim-api\.zego\.im/);
+    expect(r.stdout).toMatch(/example mapping:\n {2}fields:/);
+    const j = JSON.parse((await runCli(["providers", "genauth", "--json"])).stdout);
+    expect(j).toMatchObject({ name: "genauth", key: "email", maxBatch: 50, rate: { requests: 10, perMs: 1000 } });
+    expect(j.fields.password).toMatchObject({ secret: true });
+    expect(j.env.map((e: { name: string }) => e.name)).toEqual(["GENAUTH_ACCESS_KEY_ID", "GENAUTH_ACCESS_KEY_SECRET", "GENAUTH_USER_POOL_ID", "GENAUTH_HOST"]);
+    const bad = await runCli(["providers", "imkt"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Did you mean `imkit`\?/);
+  });
+});
+
+describe("bulk-users emulate", () => {
+  it("serves a vendor emulator a separate import can use, with throwaway credentials it prints", async () => {
+    const child = spawn(process.execPath, ["bin/bulk-users.js", "emulate", "zego", "--port", "0"], { env: { ...process.env, ZEGO_APP_ID: "", ZEGO_SERVER_SECRET: "" }, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      let out = "";
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no banner: ${out}`)), 10_000);
+        child.stdout.on("data", (d) => {
+          out += d;
+          if (/Users: GET/.test(out)) {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+      const env = Object.fromEntries([...out.matchAll(/export (\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+      expect(Object.keys(env).sort()).toEqual(["ZEGO_APP_ID", "ZEGO_SERVER_SECRET"]);
+      const dir = tmp();
+      const f = write(dir, "u.csv", csv(["user_id"], [["e1"], ["e2"]]));
+      const r = await runCli(["import", f, "-p", "zego", "--endpoint", url, "--report", `${dir}/r.jsonl`], { env });
+      expect(r.code).toBe(0);
+      const users = (await (await fetch(`${url}/_emulator/users`)).json()) as { UserId: string }[];
+      expect(users.map((u) => u.UserId)).toEqual(["e1", "e2"]);
+    } finally {
+      child.kill("SIGINT");
+      await new Promise((r) => child.on("exit", r));
+    }
+  });
+});
