@@ -17,8 +17,8 @@ export interface RateLimiterOptions {
  * instead of letting network jitter squeeze limit + 1 arrivals into one window. Round trips of
  * the first window do not count as "fastest": cold connections make their outbound leg long, and
  * subtracting one would place an arrival too early; until then the answer time itself is used.
- * It also adapts: throttling answers halve the effective limit, which then climbs back by one per
- * clean window.
+ * It also adapts: throttling answers halve the effective limit, which then climbs back by a tenth
+ * of the limit per clean window.
  */
 export class RateLimiter {
   readonly limit: number;
@@ -111,7 +111,9 @@ export class RateLimiter {
     if (this.effective >= this.limit) return;
     const t = this.now();
     if (t - this.lastChange >= this.window) {
-      this.effective++;
+      // Additive increase of a tenth of the limit per clean window: a throttling answer that was
+      // a fluke costs a few seconds, not a minute of crawling back one request at a time.
+      this.effective = Math.min(this.limit, this.effective + Math.max(1, Math.ceil(this.limit / 10)));
       this.lastChange = t;
     }
   }

@@ -164,7 +164,8 @@ export function createSender(o: SenderOptions) {
           // After an unanswered attempt an all-or-nothing vendor may hold the whole batch: every
           // record is then a culprit and halving would cost 2n-1 requests; singles cost n.
           if (pending.every((i) => i.maybeDelivered)) {
-            for (const i of pending) await sendGroup([i]);
+            const one = pLimit(concurrency);
+            await Promise.all(pending.map((i) => one(() => sendGroup([i]))));
             return;
           }
           const mid = Math.ceil(pending.length / 2);

@@ -57,7 +57,7 @@ describe("RateLimiter", () => {
     expect(l.current).toBe(10);
     now = 2000;
     await l.acquire();
-    expect(l.current).toBe(11);
+    expect(l.current).toBe(12); // a tenth of the limit per clean window
   });
 
   it("refuses a limit below 1", () => {
