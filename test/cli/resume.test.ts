@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createZegoEmulator } from "../../src/emulators/zego.js";
 import type { Emulator } from "../../src/emulators/_base.js";
@@ -45,7 +45,8 @@ describe("crash safety and --resume", () => {
     const emu = await start();
     const report = `${dir}/int.jsonl`;
     const p = spawnCli(["import", input, "-p", "zego", "--endpoint", emu.url, "--report", report, "--rate", "10"]);
-    await new Promise((r) => setTimeout(r, 900));
+    // Interrupt once the first answers are in the report (bounded wait), whatever the machine's speed.
+    for (let i = 0; i < 200 && !(existsSync(report) && readFileSync(report, "utf8").length > 0); i++) await new Promise((r) => setTimeout(r, 50));
     p.child.kill("SIGINT");
     expect(await p.exited).toBe(3);
     expect(p.out().stderr).toMatch(/--resume .*int\.jsonl/);
