@@ -259,6 +259,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         provider: provider.name,
         inputs,
         mapping: { source: mapping?.source ?? "<automatic mapping>", sha256: sha256Text(JSON.stringify(mapping?.fields ?? null) + JSON.stringify(options)) },
+        ...(opts.shard && { shard: `${opts.shard.index}/${opts.shard.count}` }),
         startedAt: new Date().toISOString(),
       };
     }

@@ -13,6 +13,8 @@ export interface RunMeta {
   provider: string;
   inputs: { file: string; sha256: string; size: number }[];
   mapping: { source: string; sha256: string };
+  /** `--shard K/N` of the run, if any: a shard's report resumes only that shard. */
+  shard?: string;
   startedAt: string;
 }
 
@@ -59,9 +61,10 @@ export function compareMeta(old: RunMeta, cur: RunMeta, force: boolean): void {
     if (c && c.sha256 !== o.sha256) diffs.push(`input ${c.file} changed since the earlier run (checksum)`);
   });
   if (old.mapping.sha256 !== cur.mapping.sha256) diffs.push(`mapping ${cur.mapping.source} changed since the earlier run (checksum)`);
-  if (diffs.length && !(force && old.provider === cur.provider && old.inputs.length === cur.inputs.length))
+  if ((old.shard ?? "") !== (cur.shard ?? "")) diffs.push(`the earlier run was ${old.shard ? `shard ${old.shard}` : "not sharded"}, this one is ${cur.shard ? `shard ${cur.shard}` : "not sharded"}`);
+  if (diffs.length && !(force && old.provider === cur.provider && old.inputs.length === cur.inputs.length && (old.shard ?? "") === (cur.shard ?? "")))
     throw new BulkUsersError(ErrorCode.RESUME_MISMATCH, `Cannot resume: ${diffs.join("; ")}`, {
-      hint: force ? "The provider and the number of inputs must match even with --force." : "Resume with the same files, or pass --force if the change is deliberate.",
+      hint: force ? "The provider, the number of inputs and the shard must match even with --force." : "Resume with the same files, or pass --force if the change is deliberate.",
     });
 }
 

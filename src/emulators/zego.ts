@@ -41,6 +41,8 @@ export function createZegoEmulator(opts: ZegoEmulatorOptions) {
     if (!ts) return answer(100000002, "Timestamp is empty");
     if (!/^\d+$/.test(ts)) return answer(100000003, "Timestamp format error");
     if (!nonce) return answer(100000008, "SignatureNonce is empty");
+    // providers.md: 16 random hex characters.
+    if (!/^[0-9a-f]{16}$/i.test(nonce)) return answer(100000005, "signature error: SignatureNonce must be 16 hex characters");
     if (!sig) return answer(100000009, "Signature is empty");
     if (q.get("SignatureVersion") !== "2.0") return answer(100000014, "unsupported SignatureVersion");
     if (q.get("AppId") !== appId) return answer(100000010, "failed to get ServerSecret");

@@ -89,5 +89,9 @@ describe("crash safety and --resume", () => {
     expect(r.stderr).toMatch(/Cannot resume: input .*small\.csv changed since the earlier run/);
     const forced = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", report, "--report", `${dir}/small3.jsonl`, "--force", "--json"], { env });
     expect(JSON.parse(forced.stdout)).toMatchObject({ resumed: 2, counts: { created: 1 } });
+    // A shard's report resumes only that shard, even with --force.
+    const shard = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", report, "--report", `${dir}/small4.jsonl`, "--force", "--shard", "1/2"], { env });
+    expect(shard.code).toBe(2);
+    expect(shard.stderr).toMatch(/the earlier run was not sharded, this one is shard 1\/2/);
   });
 });
