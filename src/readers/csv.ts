@@ -108,9 +108,9 @@ export async function* readCsvBatches(
   const parser = parse({
     bom: true,
     delimiter: opts.delimiter ?? ",",
-    info: true,
+    // Lines are counted here, not by csv-parse's per-record `info` objects (a fifth of its time);
+    // blank lines therefore come through as one empty cell and are dropped below.
     relax_column_count: true,
-    skip_empty_lines: true,
     skip_records_with_error: true,
     on_skip: (err: CsvError | undefined) => {
       if (!err) return;
@@ -137,23 +137,22 @@ export async function* readCsvBatches(
     }
   };
   try {
-  for await (const chunk of drain<{ record: string[]; info: { lines: number } }>(parser)) {
+  for await (const chunk of drain<string[]>(parser)) {
     const out: SourceRecord[] = [];
-    for (const { record, info } of chunk) {
+    for (const record of chunk) {
       flushSkips(out, consumed);
       consumed++;
       const breaks = breaksIn(record);
       crlfSeen += breaks.crlf;
-      const line = info.lines - crlfSeen - breaks.real;
+      const line = lastEnd + 1;
       lastEnd = line + breaks.real;
+      if (record.length === 1 && record[0]!.trim() === "") continue;
       if (!header) {
         header = checkHeader(file, record);
         onHeader?.(header);
         continue;
       }
       if (record.length !== header.length) {
-        // A lone empty cell is a line of white space: skip it like a blank line.
-        if (record.length === 1 && record[0]!.trim() === "") continue;
         out.push({
           file,
           fileIndex,
