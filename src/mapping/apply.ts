@@ -6,17 +6,6 @@ import { applyTransform } from "./transforms.js";
 
 const PLACEHOLDER = /\{([^{}]+)\}/g;
 
-/** Value of a column, or of a dotted path into nested JSON (`user_metadata.team`). */
-export function lookup(data: Record<string, unknown>, column: string): unknown {
-  if (column in data) return data[column];
-  if (column.indexOf(".") === -1) return undefined;
-  let cur: unknown = data;
-  for (const part of column.split(".")) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  return cur;
-}
 
 /** Columns a mapping reads, for checking them against a CSV header. */
 export function columnsUsed(m: LoadedMapping): { field: string; column: string }[] {
@@ -44,6 +33,21 @@ export function checkColumns(m: LoadedMapping, file: string, columns: string[]):
 
 type Getter = (data: Record<string, unknown>) => unknown;
 
+/** Value of a column, or of a dotted path into nested JSON (`user_metadata.team`), split once. */
+function getter(column: string): Getter {
+  if (column.indexOf(".") === -1) return (d) => d[column];
+  const parts = column.split(".");
+  return (d) => {
+    if (column in d) return d[column];
+    let cur: unknown = d;
+    for (const part of parts) {
+      if (cur === null || typeof cur !== "object") return undefined;
+      cur = (cur as Record<string, unknown>)[part];
+    }
+    return cur;
+  };
+}
+
 const isEmpty = (v: unknown) => v === undefined || v === null || v === "";
 
 /** Compiles a mapping into one function per field; a row's value errors become issues. */
@@ -51,21 +55,21 @@ export function compileMapping(m: LoadedMapping): (data: Record<string, unknown>
   const steps: { field: string; get: Getter; def: unknown; transforms: NonNullable<Exclude<LoadedMapping["fields"][string], string>["transform"]> }[] = [];
   for (const [field, def] of Object.entries(m.fields)) {
     if (typeof def === "string") {
-      steps.push({ field, get: (d) => lookup(d, def), def: undefined, transforms: [] });
+      steps.push({ field, get: getter(def), def: undefined, transforms: [] });
       continue;
     }
     let get: Getter;
     if (def.column !== undefined) {
-      const col = def.column;
-      get = (d) => lookup(d, col);
+      get = getter(def.column);
     } else if (def.template !== undefined) {
-      // Split once into literal text and column names, so a row costs no regex.
+      // Split once into literal text and column getters, so a row costs no regex.
       const parts = def.template.split(PLACEHOLDER);
+      const cols = parts.map((p, i) => (i % 2 ? getter(p) : undefined));
       get = (d) => {
         let any = false;
         let s = parts[0]!;
         for (let i = 1; i < parts.length; i += 2) {
-          const v = lookup(d, parts[i]!);
+          const v = cols[i]!(d);
           if (!isEmpty(v)) {
             any = true;
             s += String(v);
