@@ -238,7 +238,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       const e = errorCodes.get(code);
       if (e) e.count++;
       else errorCodes.set(code, { count: 1, example: { file: row.file, line: row.line, key: redactor.redact(row.key), message: redactor.redact(row.message ?? "") } });
-      if (row.status !== "duplicate") failedOut?.write(rec, `${row.field ? `${row.field}: ` : ""}${row.message ?? row.code ?? row.status}`);
+      if (row.status !== "duplicate") failedOut?.write(rec, `${code}${row.field ? ` (${row.field})` : ""}: ${row.message ?? row.status}`);
       if (opts.maxErrors !== undefined && counts.invalid + counts.failed >= opts.maxErrors && !stopped) {
         stopped = "max-errors";
         say("warn", `Stopping: ${counts.invalid + counts.failed} rows invalid or failed (--max-errors ${opts.maxErrors})`);

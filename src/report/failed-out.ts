@@ -26,6 +26,7 @@ export function createFailedOut(path: string, redactor: Redactor): FailedOutWrit
   const csv = extname(path).toLowerCase() === ".csv";
   const fd = openSync(path, "w", 0o600);
   let header: string[] | undefined;
+  let wroteHeader = false;
   return {
     setColumns(columns) {
       header ??= columns.length ? columns : undefined;
@@ -37,8 +38,9 @@ export function createFailedOut(path: string, redactor: Redactor): FailedOutWrit
         return;
       }
       let out = "";
-      if (!header) {
-        header = Object.keys(rec.data);
+      header ??= Object.keys(rec.data);
+      if (!wroteHeader) {
+        wroteHeader = true;
         out += `${[...header, "_error"].map(plainCell).join(",")}\n`;
       }
       out += `${[...header.map((h) => plainCell(rec.data[h])), csvCell(note)].join(",")}\n`;

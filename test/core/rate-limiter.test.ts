@@ -26,16 +26,22 @@ describe("RateLimiter", () => {
     const a = await l.acquire(); // first window: its round trip does not count as the fastest
     await wait(10);
     a();
-    const b = await l.acquire(); // ≈ 100 ms: fastest round trip ≈ 10 ms
+    const b = await l.acquire();
+    const startB = performance.now();
     await wait(10);
+    const rttB = performance.now() - startB; // the fastest round trip (timers may run late under load)
     b();
     const c = await l.acquire();
     const startC = performance.now();
-    await wait(60); // this answer took 60 ms: the request may have arrived up to ~50 ms after sending
+    await wait(rttB + 50); // 50 ms slower than the fastest: it may have arrived that much after sending
+    const endC = performance.now();
     c();
     await l.acquire();
-    // A send-time window would allow startC + 100; arrival-bounded needs ≈ startC + 150.
-    expect(performance.now() - startC).toBeGreaterThanOrEqual(140);
+    const startD = performance.now();
+    // D waits a window after C's latest possible arrival (answer − fastest round trip), which is
+    // ~50 ms later than a window after C was sent.
+    expect(startD).toBeGreaterThanOrEqual(endC - rttB + 100 - 3);
+    expect(startD - startC).toBeGreaterThanOrEqual(140);
   });
 
   it("in the first window, waits a window after the answer (no trusted round trip yet)", async () => {

@@ -1,0 +1,47 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "csv-parse/sync";
+import { createZegoEmulator } from "../../src/emulators/zego.js";
+import type { Emulator } from "../../src/emulators/_base.js";
+import { csv, runCli, tmp, write } from "../helpers.js";
+
+const env = { ZEGO_APP_ID: "999", ZEGO_SERVER_SECRET: "fix-secret-fix-secret-fix-secr01" };
+
+describe("--failed-out: the rows to fix, in the input's own format", () => {
+  const dir = tmp("bu-fix-");
+  let emu: Emulator;
+  beforeAll(async () => {
+    // "vendor-no" passes every local rule but the vendor refuses it: a `failed` row.
+    emu = createZegoEmulator({ env, refuseKeys: ["vendor-no"] });
+    await emu.listen(0);
+  });
+  afterAll(() => emu.close());
+
+  it("CSV: original cells and columns plus _error, for invalid and failed rows only; fixed rows import", async () => {
+    const f = write(dir, "u.csv", csv(["user_id", "name", "note"], [["ok1", "Ann", "x, y"], ["bad id", "Bob", "=1+1"], ["vendor-no", "Cy", ""], ["ok2", "Dee", ""]]));
+    const r = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/r.jsonl`, "--failed-out", `${dir}/fix.csv`], { env });
+    expect(r.code).toBe(1);
+    const rows = parse(readFileSync(`${dir}/fix.csv`), { columns: true }) as Record<string, string>[];
+    expect(rows.map((x) => [x.user_id, x.name, x.note])).toEqual([
+      ["bad id", "Bob", "=1+1"],
+      ["vendor-no", "Cy", ""],
+    ]);
+    expect(rows[0]!._error).toMatch(/^line 3: BAD_CHARACTERS \(UserId\): UserId may hold only/);
+    expect(rows[1]!._error).toMatch(/^line 4: 660000002/);
+    // Fix the file in place of a spreadsheet, drop _error, import it again.
+    const fixed = csv(["user_id", "name", "note"], rows.map((x) => [x.user_id === "bad id" ? "bad-id" : "vendor-yes", x.name!, x.note!]));
+    writeFileSync(`${dir}/fixed.csv`, fixed);
+    const again = await runCli(["import", `${dir}/fixed.csv`, "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/r2.jsonl`], { env });
+    expect(again.code).toBe(0);
+  });
+
+  it("JSONL: the original object plus an _error key", async () => {
+    const f = write(dir, "u.jsonl", '{"user_id":"j ok","meta":{"a":1}}\n{"user_id":"jok"}\nnot json\n');
+    await runCli(["validate", f, "-p", "zego", "--report", `${dir}/j.jsonl`, "--failed-out", `${dir}/fix.jsonl`]);
+    const lines = readFileSync(`${dir}/fix.jsonl`, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ user_id: "j ok", meta: { a: 1 } });
+    expect(lines[0]._error).toMatch(/^line 1: BAD_CHARACTERS \(UserId\)/);
+    expect(lines[1]._error).toMatch(/^line 3: INPUT_BAD_JSON: not JSON/);
+  });
+});
