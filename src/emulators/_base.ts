@@ -171,9 +171,11 @@ export function createEmulator(spec: EmulatorSpec, opts: EmulatorOptions): Emula
   };
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
-    const at = performance.now();
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    // Arrival is stamped once the body is in, so stamps reach the window in order even when
+    // bodies of concurrent requests finish reading out of order.
+    const at = performance.now();
     const u = new URL(req.url ?? "/", "http://emulator");
     const ereq: EmuRequest = {
       method: req.method ?? "GET",
