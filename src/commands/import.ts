@@ -125,8 +125,15 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     summary = await runImport(opts);
   } catch (e) {
     progress.stop();
-    if (e instanceof BulkUsersError && e.code === ErrorCode.AUTH_REJECTED && opts.report)
-      log.info(`Nothing more was sent. After fixing the credentials, finish with: ${resumeCommand(argv, opts.report)}`);
+    const resume = e instanceof BulkUsersError && e.code === ErrorCode.AUTH_REJECTED && opts.report ? resumeCommand(argv, opts.report) : undefined;
+    if (resume) log.info(`Nothing more was sent. After fixing the credentials, finish with: ${resume}`);
+    // The job page says why the run stopped, too (the message is already redacted).
+    const targets = summaryTargets(o, io);
+    if (targets.length && e instanceof BulkUsersError) {
+      const { failureMarkdown } = await import("../report/markdown.js");
+      const md = failureMarkdown({ provider: String(o.provider), dryRun: opts.dryRun === true }, e.message, e.hint, resume);
+      appendSummary(targets, md, log);
+    }
     throw e;
   } finally {
     if (io.handleSignals) {
@@ -139,13 +146,28 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
   else io.stdout.write(formatSummary(summary, log.c));
   const hint = summary.stopped && summary.report && !summary.dryRun ? resumeCommand(argv, summary.report) : undefined;
   if (hint) log.info(`Finish the job with: ${hint}`);
-  const targets = [o.summary, io.env.GITHUB_STEP_SUMMARY].filter((x): x is string => typeof x === "string" && x !== "");
+  const targets = summaryTargets(o, io);
   if (targets.length) {
     const { summaryMarkdown } = await import("../report/markdown.js");
-    const md = summaryMarkdown(summary, hint);
-    for (const t of new Set(targets)) appendFileSync(t, md);
+    appendSummary(targets, summaryMarkdown(summary, hint), log);
   }
   return summary.exitCode;
+}
+
+/** Where the Markdown summary goes: --summary FILE and $GITHUB_STEP_SUMMARY (from the CLI's env), once each. */
+function summaryTargets(o: Record<string, any>, io: CliIO): string[] {
+  return [...new Set([o.summary, io.env.GITHUB_STEP_SUMMARY].filter((x): x is string => typeof x === "string" && x !== ""))];
+}
+
+/** A summary that cannot be written is a warning: it never changes what the run's exit code says. */
+function appendSummary(targets: string[], md: string, log: ReturnType<typeof createLogger>): void {
+  for (const t of targets) {
+    try {
+      appendFileSync(t, md);
+    } catch (e) {
+      log.warn(`Could not write the Markdown summary to ${t}: ${(e as Error).message}`);
+    }
+  }
 }
 
 /** The same command line with `--resume REPORT` (and no --report/--resume of its own). */

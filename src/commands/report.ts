@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { Command } from "commander";
+import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { CliIO } from "../ui/io.js";
 import { colors } from "../ui/logger.js";
 
@@ -9,23 +10,68 @@ export function reportCommand(io: CliIO): Command {
     .argument("<report>", "a report file (.jsonl or .csv)")
     .option("--html <file>", "write an HTML page: totals, errors by code with example rows, throughput and retries over time")
     .option("--json", "print the summary as JSON")
-    .addHelpText("after", "\nExamples:\n  $ bulk-users report run1.jsonl\n  $ bulk-users report run1.jsonl --html run1.html\n")
+    .addHelpText(
+      "after",
+      `
+Reads the report as a stream, and <report>.meta.json beside it when present (provider, duration,
+requests, retries). The chart uses each sent row's \`t\` (ms from the start of the run); reports
+without it get a chart of attempts per row instead.
+
+Examples:
+  $ bulk-users report run1.jsonl
+  $ bulk-users report run1.jsonl --html run1.html
+  $ bulk-users report run1.csv --json
+`,
+    )
     .action(async (file: string, o: { html?: string; json?: boolean }) => {
       const { readReportStats } = await import("../report/read.js");
       const stats = await readReportStats(file);
       if (o.html) {
         const { reportHtml } = await import("../report/html.js");
-        writeFileSync(o.html, reportHtml(stats, file));
+        try {
+          writeFileSync(o.html, reportHtml(stats, file));
+        } catch (e) {
+          throw new BulkUsersError(ErrorCode.USAGE, `Cannot write the HTML page ${o.html}: ${(e as Error).message}`, { hint: "Choose a path in a folder that exists." });
+        }
       }
-      if (o.json) return void io.stdout.write(`${JSON.stringify({ rows: stats.rows, counts: stats.counts, errors: stats.errors.map((e) => ({ code: e.code, count: e.count, example: e.examples[0] })), seconds: stats.timeline.length })}\n`);
+      const s = stats.meta?.summary;
+      if (o.json) {
+        const out = {
+          rows: stats.rows,
+          counts: stats.counts,
+          errors: stats.errors.map((e) => ({ code: e.code, count: e.count, examples: e.examples })),
+          attempts: stats.attempts,
+          timedRows: stats.timed,
+          seconds: stats.timeline.length,
+          unreadable: stats.unreadable,
+          ...(stats.meta && { run: { provider: stats.meta.provider, startedAt: stats.meta.startedAt, shard: stats.meta.shard, summary: s } }),
+          ...(o.html && { html: o.html }),
+        };
+        return void io.stdout.write(`${JSON.stringify(out)}\n`);
+      }
       const c = colors(io);
-      const lines = [c.bold(`${file}: ${stats.rows} row(s)`), `  ${Object.entries(stats.counts).map(([k, v]) => `${k} ${v}`).join(", ")}`];
-      for (const e of stats.errors.slice(0, 10)) {
-        const x = e.examples[0]!;
-        lines.push(`  ${e.code} ×${e.count}: e.g. ${x.file} line ${x.line}${x.key ? ` (${x.key})` : ""}: ${x.message ?? x.status}`);
+      const lines = [c.bold(`${file}: ${stats.rows} row(s)`), `  ${Object.entries(stats.counts).map(([k, v]) => `${k} ${v}`).join(", ") || "no rows"}`];
+      if (stats.meta) {
+        const m = stats.meta;
+        const facts = [m.provider && `provider ${m.provider}`, m.startedAt && `started ${m.startedAt}`, m.shard && `shard ${m.shard}`];
+        if (s && typeof s.durationMs === "number") facts.push(`${(s.durationMs / 1000).toFixed(1)} s`);
+        if (s && !s.dryRun && typeof s.requests === "number") facts.push(`${s.requests} request(s), ${s.retries ?? 0} retries, ${s.throttled ?? 0} throttled, ${s.usersPerSecond ?? 0} users/s`);
+        if (s?.stopped) facts.push(c.yellow(s.stopped === "max-errors" ? "stopped by --max-errors" : "interrupted"));
+        if (!s) facts.push(c.yellow("no final summary (the run did not finish)"));
+        lines.push(`  ${facts.filter(Boolean).join(" · ")}`);
       }
+      for (const e of stats.errors.slice(0, 10)) {
+        lines.push(`  ${e.code} ×${e.count}:`);
+        for (const x of e.examples.slice(0, 3)) lines.push(c.dim(`    ${x.file}:${x.line}${x.key ? ` (${x.key})` : ""}: ${oneLine(x.message ?? x.status)}`));
+      }
+      if (stats.errors.length > 10) lines.push(`  … ${stats.errors.length - 10} more error code(s)${o.html ? " (all in the HTML page)" : ""}`);
+      if (stats.timed === 0 && Object.keys(stats.attempts).length)
+        lines.push(`  no per-row times (t) in this report; attempts per row: ${Object.entries(stats.attempts).map(([k, v]) => `${k}× ${v}`).join(", ")}`);
       if (stats.unreadable) lines.push(`  ${stats.unreadable} unreadable line(s) skipped`);
       if (o.html) lines.push(`  html: ${o.html}`);
       io.stdout.write(`${lines.join("\n")}\n`);
     });
 }
+
+/** Row data on one terminal line, without control characters (a message may hold anything). */
+const oneLine = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ");

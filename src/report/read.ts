@@ -1,80 +1,152 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { access } from "node:fs/promises";
 import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { parse } from "csv-parse";
+import type { ImportSummary } from "../core/import.js";
+import { metaPath } from "../core/resume.js";
 import { BulkUsersError, ErrorCode } from "../errors.js";
-import type { ReportRow } from "../types.js";
+import { SUCCESS_STATUSES, type ReportRow } from "../types.js";
+
+/** What `<report>.meta.json` says about the run, when it is there and readable. */
+export interface ReportMeta {
+  provider?: string;
+  startedAt?: string;
+  shard?: string;
+  /** The run's final summary (absent while a run is going, or after a crash). */
+  summary?: Partial<ImportSummary>;
+}
 
 export interface ReportStats {
   rows: number;
   counts: Record<string, number>;
+  /** Errors by code, most frequent first, with up to 5 example rows each. */
   errors: { code: string; count: number; examples: ReportRow[] }[];
-  /** Per second of the run: users confirmed, users failed, retries (extra attempts). */
+  /** Per second of the run (from the rows' `t`): users confirmed, users failed, retries (extra attempts). */
   timeline: { second: number; ok: number; failed: number; retries: number }[];
+  /** Rows with a `t`. */
+  timed: number;
+  /** Rows per number of requests they took part in (`attempts`), for reports without `t`. */
+  attempts: Record<string, number>;
   unreadable: number;
+  meta?: ReportMeta;
 }
 
-const OK = new Set(["created", "updated", "upserted", "exists", "valid"]);
+export const EXAMPLES_PER_CODE = 5;
+/** Times past 31 days are not a run's (a hand-edited or foreign file): they stay off the chart. */
+const MAX_T = 31 * 24 * 3600 * 1000;
+const OK = new Set([...SUCCESS_STATUSES, "valid"]);
+const ORDER = ["created", "updated", "upserted", "exists", "valid", "invalid", "duplicate", "failed"];
+const rank = (s: string) => (ORDER.includes(s) ? ORDER.indexOf(s) : ORDER.length);
+
+/** CSV reports guard formula-like cells with a leading `'`; show them as they were. */
+const unguard = (s: string | undefined) => (s && /^'[=+\-@\t\r]/.test(s) ? s.slice(1) : s);
+const num = (s: string | undefined) => (s === undefined || s === "" ? undefined : Number(s));
 
 async function* rows(file: string): AsyncGenerator<ReportRow | undefined> {
   if (extname(file).toLowerCase() === ".csv") {
-    const p = createReadStream(file).pipe(parse({ columns: true, relax_column_count: true, skip_records_with_error: true }));
-    for await (const r of p as AsyncIterable<Record<string, string>>)
-      yield { ...(r as unknown as ReportRow), line: Number(r.line), attempts: r.attempts ? Number(r.attempts) : undefined, t: r.t ? Number(r.t) : undefined };
+    const p = createReadStream(file).pipe(parse({ columns: true, relax_column_count: true, skip_records_with_error: true, bom: true }));
+    for await (const r of p as AsyncIterable<Record<string, string>>) {
+      yield {
+        file: r.file ?? "",
+        line: Number(r.line),
+        key: unguard(r.key) ?? "",
+        status: r.status as ReportRow["status"],
+        ...(r.code && { code: unguard(r.code) }),
+        ...(r.message && { message: unguard(r.message) }),
+        ...(r.field && { field: r.field }),
+        ...(r.id && { id: unguard(r.id) }),
+        ...(r.attempts && { attempts: num(r.attempts) }),
+        ...(r.retryable && { retryable: r.retryable === "true" }),
+        ...(r.t && { t: num(r.t) }),
+      };
+    }
     return;
   }
   for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
     if (!text.trim()) continue;
     try {
-      yield JSON.parse(text) as ReportRow;
+      const r = JSON.parse(text) as unknown;
+      yield r && typeof r === "object" && !Array.isArray(r) ? (r as ReportRow) : undefined;
     } catch {
-      yield undefined;
+      yield undefined; // a torn last line of a killed run, or not a report at all
     }
   }
 }
 
-/** Streams a report into totals, error groups (5 examples each) and a per-second timeline. */
+/** `<report>.meta.json`, if present and valid JSON; a broken one is ignored (the rows still tell). */
+export function readReportMeta(file: string): ReportMeta | undefined {
+  const p = metaPath(file);
+  if (!existsSync(p)) return undefined;
+  try {
+    const m = JSON.parse(readFileSync(p, "utf8")) as Record<string, unknown>;
+    if (!m || typeof m !== "object") return undefined;
+    const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+    return {
+      provider: str(m.provider),
+      startedAt: str(m.startedAt),
+      shard: str(m.shard),
+      summary: m.summary && typeof m.summary === "object" ? (m.summary as Partial<ImportSummary>) : undefined,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Streams a report into totals, error groups (5 examples each), a per-second timeline and attempts. */
 export async function readReportStats(file: string): Promise<ReportStats> {
   try {
-    await import("node:fs/promises").then((f) => f.access(file));
+    await access(file);
   } catch {
-    throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Report not found: ${file}`, { context: { file } });
+    throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Report not found: ${file}`, { context: { file }, hint: "Pass the report an import or validate run wrote (--report)." });
   }
   const counts: Record<string, number> = {};
   const errors = new Map<string, { count: number; examples: ReportRow[] }>();
   const seconds = new Map<number, { ok: number; failed: number; retries: number }>();
+  const attempts: Record<string, number> = {};
   let n = 0;
   let unreadable = 0;
+  let timed = 0;
+  let last = -1;
   for await (const r of rows(file)) {
-    if (!r || typeof r.status !== "string") {
+    if (!r || typeof r.status !== "string" || (r.status as string) === "") {
       unreadable++;
       continue;
     }
     n++;
     counts[r.status] = (counts[r.status] ?? 0) + 1;
-    if (!OK.has(r.status)) {
-      const code = r.code || r.status;
+    const ok = OK.has(r.status);
+    if (!ok) {
+      const code = String(r.code || r.status);
       const e = errors.get(code) ?? { count: 0, examples: [] };
       e.count++;
-      if (e.examples.length < 5) e.examples.push(r);
+      if (e.examples.length < EXAMPLES_PER_CODE) e.examples.push(r);
       errors.set(code, e);
     }
-    if (typeof r.t === "number" && Number.isFinite(r.t)) {
+    const a = r.attempts;
+    if (typeof a === "number" && Number.isInteger(a) && a >= 0) attempts[a] = (attempts[a] ?? 0) + 1;
+    if (typeof r.t === "number" && r.t >= 0 && r.t <= MAX_T) {
+      timed++;
       const s = Math.floor(r.t / 1000);
+      if (s > last) last = s;
       const b = seconds.get(s) ?? { ok: 0, failed: 0, retries: 0 };
-      if (OK.has(r.status)) b.ok++;
+      if (ok) b.ok++;
       else b.failed++;
-      b.retries += Math.max(0, (r.attempts ?? 1) - 1);
+      b.retries += Math.max(0, (typeof a === "number" ? a : 1) - 1);
       seconds.set(s, b);
     }
   }
-  const last = Math.max(-1, ...seconds.keys());
   const timeline = Array.from({ length: last + 1 }, (_, second) => ({ second, ...(seconds.get(second) ?? { ok: 0, failed: 0, retries: 0 }) }));
+  // Statuses in the order a run's summary uses, successes first; unknown ones after.
+  const ordered = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => rank(a) - rank(b)));
   return {
     rows: n,
-    counts,
+    counts: ordered,
     errors: [...errors.entries()].map(([code, e]) => ({ code, ...e })).sort((a, b) => b.count - a.count),
     timeline,
+    timed,
+    attempts,
     unreadable,
+    meta: readReportMeta(file),
   };
 }

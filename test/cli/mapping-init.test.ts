@@ -1,6 +1,8 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli, tmp } from "../helpers.js";
+import { parse as parseYaml } from "yaml";
+import { csv, readReport, runCli, tmp, write } from "../helpers.js";
 
 const EXPORTS = ["auth0-users.jsonl", "firebase-auth.csv", "clerk-users.csv", "hr-export.csv"];
 
@@ -12,42 +14,103 @@ describe("bulk-users mapping init", () => {
     const r = await runCli(["mapping", "init", `samples/exports/${file}`, "-p", "zego", "-o", out]);
     expect(r.code, r.stderr).toBe(0);
     const text = readFileSync(out, "utf8");
-    expect(text.split("\n")[0]).toMatch(/^# yaml-language-server: \$schema=.*schema\/mapping\.schema\.json$/);
+    // The schema line comes first and points, relative to the file, at the real schema.
+    const ref = /^# yaml-language-server: \$schema=(.*schema\/mapping\.schema\.json)$/.exec(text.split("\n")[0]!)?.[1];
+    expect(ref && existsSync(resolve(dirname(out), ref))).toBe(true);
+    expect(parseYaml(text)).toMatchObject({ provider: "zego", fields: { UserId: expect.anything() } });
     expect(text).toMatch(/\n {2}UserId: .*# guess: /);
     const v = await runCli(["validate", `samples/exports/${file}`, "-p", "zego", "-m", out, "--report", `${dir}/${file}.jsonl`, "--json"]);
     expect(v.code, v.stderr).toBe(0);
     expect(JSON.parse(v.stdout).counts.valid).toBe(3);
   });
 
+  it("keeps Auth0 ids with `|` (ZEGO allows it) and nested keys as dotted paths", async () => {
+    const r = await runCli(["mapping", "init", "samples/exports/auth0-users.jsonl", "-p", "zego"]);
+    expect(r.stdout).toMatch(/\n {2}UserId: user_id +# guess: column "user_id" has the field's name/);
+    expect(r.stdout).toMatch(/\n {2}UserName: name +# guess: column "name" looks like a full name/);
+    expect(r.stdout).toMatch(/\n {2}UserAvatar: picture +# guess: column "picture" looks like an avatar/);
+    expect(r.stdout).toMatch(/# Columns not used: .*user_metadata\.team/);
+    const f = write(dir, "m.yaml", r.stdout);
+    await runCli(["validate", "samples/exports/auth0-users.jsonl", "-p", "zego", "-m", f, "--report", `${dir}/a0.jsonl`]);
+    expect(readReport(`${dir}/a0.jsonl`).map((x) => x.key)).toEqual(["auth0|65a1f0c2e1", "google-oauth2|10492", "auth0|65a1f0c2e3"]);
+  });
+
   it.each([
-    ["genauth", "auth0-users.jsonl", ["email: { column: email, transform: [trim, lower] }", "externalId: user_id", "photo: picture", "givenName: given_name"]],
-    ["royalti", "clerk-users.csv", ["firstName: first_name", "lastName: last_name", "email: { column: primary_email_address", "sendEmail: false    # CHOOSE"]],
-    ["huawei-workspace", "hr-export.csv", ['user_name: "Employee ID"', 'user_email: { column: "Work Email"', "user_phone: Mobile", 'group_ids: { column: Department, transform: [{ split: ";" }] }']],
+    ["genauth", "auth0-users.jsonl", ["email: { column: email, transform: [trim, lower] }", "externalId: user_id", "photo: picture", "givenName: given_name", "phone: user_metadata.phone"]],
+    ["genauth", "hr-export.csv", ['name: { template: "{First Name} {Last Name}"', 'givenName: "First Name"', 'familyName: "Last Name"', 'externalId: "Employee ID"']],
+    ["royalti", "clerk-users.csv", ["firstName: first_name", "lastName: last_name", "email: { column: primary_email_address", "\noptions:\n  sendEmail: false", "# CHOOSE true or false"]],
+    ["huawei-workspace", "hr-export.csv", ['user_name: "Employee ID"', 'user_email: { column: "Work Email"', "user_phone: { column: Mobile, transform: [{ e164: US }] }", 'group_ids: { column: Department, transform: [{ split: ";" }] }']],
     ["imkit", "firebase-auth.csv", ["_id: localId", "nickname: displayName", "avatarUrl: photoUrl"]],
   ])("%s from %s guesses by synonyms and validates", async (provider, file, lines) => {
-    const out = `${dir}/${provider}.yaml`;
+    const out = `${dir}/${provider}-${file}.yaml`;
     const r = await runCli(["mapping", "init", `samples/exports/${file}`, "-p", provider, "-o", out, "--force"]);
     expect(r.code, r.stderr).toBe(0);
     const text = readFileSync(out, "utf8");
     for (const l of lines) expect(text).toContain(l);
+    // Other providers' field rules evolve on their own: the mapping must leave valid rows, or say why not.
     const v = await runCli(["validate", `samples/exports/${file}`, "-p", provider, "-m", out, "--report", `${dir}/${provider}.jsonl`, "--json"]);
+    expect([0, 1], v.stderr).toContain(v.code);
     expect(JSON.parse(v.stdout).counts.valid).toBeGreaterThan(0);
+  });
+
+  it("tries each guess on the first rows: values that break the rules are flagged, without quoting them", async () => {
+    const long = `https://example.com/${"a".repeat(600)}.png`;
+    const f = write(dir, "sampled.csv", csv(["uid", "display_name", "avatar"], [["p1", "Pat", long], ["p 2", "Sam", long], ["p3", "Kim", "https://example.com/k.png"]]));
+    const out = `${dir}/sampled.yaml`;
+    const r = await runCli(["mapping", "init", f, "-p", "zego", "-o", out]);
+    expect(r.code, r.stderr).toBe(0);
+    const text = readFileSync(out, "utf8");
+    // The key stays mapped (every row needs it) with a note; an optional field most rows break is left out.
+    expect(text).toMatch(/\n {2}UserId: uid +# guess: column "uid" looks like an id; CHECK: 1 of 3 sampled value\(s\) break the rules: UserId may hold only/);
+    expect(text).toMatch(/\n {2}# UserAvatar: avatar +# CHECK, left out: column "avatar" looks like an avatar, but 2 of 3 sampled value\(s\) break the rules: UserAvatar is \d+ bytes, at most 500 allowed/);
+    expect(text).not.toContain("p 2");
+    expect(text).not.toContain("aaaa");
+    expect(parseYaml(text).fields).toEqual({ UserId: "uid", UserName: "display_name" });
+    expect(r.stderr).toMatch(/warning: UserAvatar ← avatar: 2 of 3 sampled value\(s\) break the rules: .* — left commented out/);
+    expect(r.stderr).toMatch(/Wrote .*sampled\.yaml: 2 field\(s\) guessed/);
+  });
+
+  it("writes the provider's options: the ones to choose set, the others commented", async () => {
+    const r = await runCli(["mapping", "init", "samples/exports/clerk-users.csv", "-p", "royalti"]);
+    expect(r.stdout).toMatch(/\noptions:\n {2}sendEmail: false +# CHOOSE true or false: royalti refuses to import until it is set\n {2}# redirect_url: +# optional \(url\)\n {2}# message: +# optional \(string\)\n/);
+    expect(r.stderr).toMatch(/Choose options\.sendEmail \(written as false\): \[royalti\] sendEmail must be chosen explicitly/);
+    expect(parseYaml(r.stdout).options).toEqual({ sendEmail: false });
+    // Nothing to choose: the whole block is commented, so the file has no `options:` key.
+    const g = await runCli(["mapping", "init", "samples/exports/clerk-users.csv", "-p", "genauth"]);
+    expect(g.stdout).toMatch(/\n# options:\n {2}# keepPassword: +# optional \(boolean\)\n/);
+    expect(g.stdout).toMatch(/# passwordEncryptType: +# optional \(none \| rsa \| sm2\)/);
+    expect(parseYaml(g.stdout).options).toBeUndefined();
+    // No options schema (zego): no options block at all.
+    expect((await runCli(["mapping", "init", "samples/exports/clerk-users.csv", "-p", "zego"])).stdout).not.toMatch(/options:/);
   });
 
   it("says what it could not map, and comments each field left out", async () => {
     const r = await runCli(["mapping", "init", "samples/exports/hr-export.csv", "-p", "zego"]);
-    expect(r.stdout).toMatch(/# UserAvatar: +# not mapped: no column looked like avatar/);
+    expect(r.stdout).toMatch(/# UserAvatar: +# not mapped: no column looked like an avatar\n/);
     expect(r.stderr).toMatch(/Not mapped \(optional\): UserAvatar/);
     const g = await runCli(["mapping", "init", "samples/exports/firebase-auth.csv", "-p", "royalti"]);
-    expect(g.stdout).toMatch(/# firstName: +# REQUIRED, fill in/);
-    expect(g.stderr).toMatch(/Could not map required field\(s\): firstName, lastName/);
+    expect(g.stdout).toMatch(/# firstName: +# REQUIRED, fill in: no column looked like a first name/);
+    expect(g.stderr).toMatch(/Could not map required field\(s\): firstName, lastName — fill them in \(columns: localId, email,/);
+    const h = await runCli(["mapping", "init", "samples/exports/hr-export.csv", "-p", "huawei-workspace"]);
+    expect(h.stdout).toMatch(/# active_type: +# not mapped: no column named active_type \(one of USER_ACTIVATE, ADMIN_ACTIVATE\)/);
   });
 
-  it("refuses to overwrite without --force", async () => {
+  it("a CSV with a header only, synonyms in odd spellings, and names YAML would misread", async () => {
+    const f = write(dir, "odd.csv", "UID,E-Mail,Display Name,yes\n");
+    const r = await runCli(["mapping", "init", f, "-p", "zego"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseYaml(r.stdout).fields).toEqual({ UserId: "UID", UserName: "Display Name" });
+    expect(r.stdout).toMatch(/# Columns not used: E-Mail, yes/);
+  });
+
+  it("refuses to overwrite without --force, and unknown providers", async () => {
     const out = `${dir}/exists.yaml`;
     await runCli(["mapping", "init", "samples/exports/hr-export.csv", "-p", "zego", "-o", out]);
     const again = await runCli(["mapping", "init", "samples/exports/hr-export.csv", "-p", "zego", "-o", out]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/Refusing to overwrite/);
+    expect((await runCli(["mapping", "init", "samples/exports/hr-export.csv", "-p", "zego", "-o", out, "--force"])).code).toBe(0);
+    expect((await runCli(["mapping", "init", "samples/exports/hr-export.csv", "-p", "zegoo"])).code).toBe(2);
+    expect((await runCli(["mapping", "init", `${dir}/missing.csv`, "-p", "zego"])).code).toBe(2);
   });
 });
