@@ -10,39 +10,54 @@ export interface CsvReadOptions {
   maxCellLength?: number;
 }
 
-/**
- * Line breaks inside a record's cells: `real` lines it spans beyond the first, and `crlf` pairs,
- * which csv-parse's `info.lines` counts twice inside quotes.
- */
-function breaksIn(cells: string[]): { real: number; crlf: number } {
-  let real = 0;
-  let crlf = 0;
+/** Line breaks inside cells (CRLF counts once): the lines a record spans beyond its first. */
+function breaksIn(cells: string[]): number {
+  let n = 0;
   for (const c of cells) {
     if (c.indexOf("\n") === -1 && c.indexOf("\r") === -1) continue;
     for (let i = 0; i < c.length; i++) {
       const ch = c.charCodeAt(i);
       if (ch === 13 && c.charCodeAt(i + 1) === 10) {
-        crlf++;
-        real++;
+        n++;
         i++;
-      } else if (ch === 10 || ch === 13) real++;
+      } else if (ch === 10 || ch === 13) n++;
     }
   }
-  return { real, crlf };
+  return n;
 }
 
-function checkHeader(file: string, header: string[]): string[] {
+/**
+ * A CR ending a record's last cell is the CRLF line end of a file whose first line ended in LF
+ * (csv-parse keeps the first kind of line end it sees): not part of the cell, not another line.
+ */
+function dropLineEndCr(record: string[]): void {
+  const i = record.length - 1;
+  const last = record[i];
+  if (last !== undefined && last.charCodeAt(last.length - 1) === 13) record[i] = last.slice(0, -1);
+}
+
+function checkHeader(file: string, header: string[], line: number): string[] {
   const seen = new Set<string>();
   header.forEach((h, i) => {
     const name = h.trim();
+    if (name.indexOf("\0") !== -1)
+      throw new BulkUsersError(ErrorCode.INPUT_ENCODING, `Input is not UTF-8 text: the header holds NUL bytes, as a UTF-16 or binary file does (${file}, line ${line})`, {
+        context: { file, line },
+        hint: "Save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`).",
+      });
+    if (name.indexOf("\uFFFD") !== -1)
+      throw new BulkUsersError(ErrorCode.INPUT_ENCODING, `Input is not UTF-8 text: the name of column ${i + 1} is not valid UTF-8 (${file}, line ${line})`, {
+        context: { file, line },
+        hint: "Save it as UTF-8 (e.g. `iconv -f WINDOWS-1252 -t UTF-8` for a Latin-1/Excel export).",
+      });
     if (!name)
-      throw new BulkUsersError(ErrorCode.INPUT_HEADER, `Invalid header: column ${i + 1} has no name (${file}, line 1)`, {
-        context: { file, line: 1 },
+      throw new BulkUsersError(ErrorCode.INPUT_HEADER, `Invalid header: column ${i + 1} has no name (${file}, line ${line})`, {
+        context: { file, line },
         hint: "Give every column a name in the first row.",
       });
     if (seen.has(name))
-      throw new BulkUsersError(ErrorCode.INPUT_HEADER, `Invalid header: column name \`${name}\` appears twice (${file}, line 1)`, {
-        context: { file, line: 1 },
+      throw new BulkUsersError(ErrorCode.INPUT_HEADER, `Invalid header: column name \`${name}\` appears twice (${file}, line ${line})`, {
+        context: { file, line },
         hint: "Rename one of the columns so every name is unique.",
       });
     seen.add(name);
@@ -89,10 +104,83 @@ export async function* drain<T>(stream: Readable): AsyncGenerator<T[]> {
   }
 }
 
+/** The parts of csv-parse's parser state the reader reads; not in its typings, so checked on start. */
+interface ParserApi {
+  options: { encoding?: BufferEncoding | null };
+  info: { records: number };
+  state: {
+    /** Cells of the record being parsed. */
+    record: string[];
+    /** Bytes of the cell being parsed. */
+    field: { length: number; buf: Buffer; reset(): void; append(byte: number): void; toString(encoding: BufferEncoding): string };
+    /** Set by an error under `skip_records_with_error`: the record is dropped when it ends. */
+    recordHasError: boolean;
+    /** Inside a quoted cell. */
+    quoting: boolean;
+  };
+  parse(buf: Buffer | undefined, end: boolean, push: unknown, close: unknown): unknown;
+  __onRecord(push: unknown): unknown;
+}
+
+function parserApi(parser: object): ParserApi {
+  const api = (parser as { api?: Partial<ParserApi> }).api;
+  const st = api?.state;
+  if (!api?.info || !api.options || typeof api.parse !== "function" || typeof api.__onRecord !== "function" || !Array.isArray(st?.record) || typeof st?.field?.reset !== "function" || typeof st.quoting !== "boolean")
+    throw new Error("csv-parse internals changed: the CSV reader can no longer locate the lines of broken records (src/readers/csv.ts)");
+  return api as ParserApi;
+}
+
+/** Line breaks in `buf[0, end)`: LF, and CR not followed by LF. */
+function breaksInBytes(buf: Buffer, end: number): number {
+  let n = 0;
+  for (let i = buf.indexOf(10); i !== -1 && i < end; i = buf.indexOf(10, i + 1)) n++;
+  for (let i = buf.indexOf(13); i !== -1 && i < end; i = buf.indexOf(13, i + 1)) if (buf[i + 1] !== 10 || i + 1 >= end) n++;
+  return n;
+}
+
+/** The first problem of a record csv-parse drops; positions are line breaks from the record's start. */
+interface Problem {
+  code: string;
+  /** Index of the cell. */
+  column: number;
+  /** Where that cell starts, and where the problem was found. */
+  cellAt: number;
+  at: number;
+  /** The character after a bad closing quote, or csv-parse's message for an unexpected error. */
+  detail?: string;
+  /** Further problems in the same record. */
+  more: number;
+}
+
+/** A record csv-parse dropped: `after` records it had emitted before it, the lines it spans. */
+interface Broken {
+  after: number;
+  span: number;
+  problem: Problem;
+  /** It ended because the file ended inside a quote. */
+  openToEnd: boolean;
+  /** Bytes of the oversized cell, for CELL_TOO_LARGE. */
+  bytes: number;
+}
+
+const QUOTE_CODES: Record<string, string> = {
+  INVALID_OPENING_QUOTE: "CSV_INVALID_OPENING_QUOTE",
+  CSV_INVALID_OPENING_QUOTE: "CSV_INVALID_OPENING_QUOTE",
+  CSV_INVALID_CLOSING_QUOTE: "CSV_INVALID_CLOSING_QUOTE",
+  CSV_QUOTE_NOT_CLOSED: "CSV_QUOTE_NOT_CLOSED",
+};
+
 /**
  * Streams CSV records with their line numbers, in arrays. The first row is the header. Row-level
  * problems (wrong cell count, broken quoting, oversized or undecodable cells) become records with
  * `error`.
+ *
+ * Broken quoting: csv-parse drops a record with a quote error and goes on after the record's end,
+ * which, with a quote left open, may be many lines later. Each dropped record becomes one error
+ * record naming every line it spans, so no line disappears and later lines keep their numbers. A
+ * cell is never held past 4 × `maxCellLength` bytes: beyond that it is cut (its line breaks still
+ * counted) and its record reported as CELL_TOO_LARGE, so a quote left open near the top of a big
+ * file does not pull the rest of the file into memory.
  */
 export async function* readCsvBatches(
   src: Readable,
@@ -102,63 +190,188 @@ export async function* readCsvBatches(
   onHeader?: (columns: string[]) => void,
 ): AsyncGenerator<SourceRecord[]> {
   const maxCell = opts.maxCellLength ?? 65536;
-  // Broken records csv-parse skips, with how many records it had emitted before each, so they are
-  // reported in order and with the whole range of lines they swallowed.
-  const skipped: { after: number; lines: number; code: string; message: string }[] = [];
+  const maxCellBytes = 4 * maxCell;
+  const broken: Broken[] = [];
+  // The record being parsed: its first problem, and what was cut from its cells.
+  let problem: Problem | undefined;
+  let cutBreaks = 0;
+  let cutBytes = 0;
+  /** Index of the cell being cut, and line breaks cut from it (counted in `cutBreaks` too). */
+  let cutCell = -1;
+  let cutCellBreaks = 0;
+
   const parser = parse({
     bom: true,
     delimiter: opts.delimiter ?? ",",
-    // Lines are counted here, not by csv-parse's per-record `info` objects (a fifth of its time);
-    // blank lines therefore come through as one empty cell and are dropped below.
+    // Lines are counted here, from the cells, not by csv-parse's per-record `info` objects (a fifth
+    // of its time, and they count a CRLF inside quotes twice); blank lines therefore come through as
+    // one empty cell and are dropped below.
     relax_column_count: true,
     skip_records_with_error: true,
     on_skip: (err: CsvError | undefined) => {
       if (!err) return;
-      const lines = (err as unknown as { lines?: number }).lines ?? 0;
-      skipped.push({ after: (parser.info as { records: number }).records, lines, code: err.code, message: err.message });
+      onProblem(err);
+      // csv-parse stays inside the quote after a bad closing quote, so one `"x"y` would swallow
+      // every line up to the next quote in the file. The record is dropped anyway: end the quote
+      // there, and the record ends with its line.
+      if (err.code === "CSV_INVALID_CLOSING_QUOTE") st.quoting = false;
     },
   });
+  const api = parserApi(parser);
+  const st = api.state;
+  const encoding = (): BufferEncoding => api.options.encoding ?? "utf8";
+  /** Line breaks before the cell being parsed: in the finished cells, and cut from them. */
+  const breaksBeforeCell = () => breaksIn(st.record) + cutBreaks - (cutCell === st.record.length ? cutCellBreaks : 0);
+
+  function onProblem(err: CsvError): void {
+    const code = QUOTE_CODES[err.code] ?? err.code;
+    if (problem && problem.code !== "CELL_TOO_LARGE") {
+      if (code === "CSV_QUOTE_NOT_CLOSED") return endBroken(true);
+      problem.more++;
+      return;
+    }
+    // The record's first problem, or a quote problem behind an oversized cell (it explains more).
+    const cellAt = breaksBeforeCell();
+    const at = code === "CSV_QUOTE_NOT_CLOSED" ? cellAt : cellAt + breaksIn([st.field.toString(encoding())]) + (cutCell === st.record.length ? cutCellBreaks : 0);
+    const detail = code === "CSV_INVALID_CLOSING_QUOTE" ? /got "(.*?)" at line/s.exec(err.message)?.[1] : QUOTE_CODES[err.code] ? undefined : err.message;
+    problem = { code, column: st.record.length, cellAt, at, detail, more: 0 };
+    if (code === "CSV_QUOTE_NOT_CLOSED") endBroken(true);
+  }
+
+  /** The record with a problem ended (at a line end, or, inside a quote, at the end of the input). */
+  function endBroken(openToEnd: boolean): void {
+    const cells = openToEnd ? [...st.record, st.field.toString(encoding())] : st.record;
+    if (!openToEnd) dropLineEndCr(cells);
+    let span = 1 + breaksIn(cells) + cutBreaks;
+    // The input's last line break ends the last line; it does not start another.
+    const last = cells[cells.length - 1];
+    if (openToEnd && last && (last.endsWith("\n") || last.endsWith("\r"))) span--;
+    broken.push({ after: api.info.records, span, problem: problem!, openToEnd, bytes: cutBytes });
+    problem = undefined;
+    cutBreaks = cutBytes = cutCellBreaks = 0;
+    cutCell = -1;
+  }
+
+  // Find where a dropped record ends; cut an oversized cell after each chunk.
+  const onRecord = api.__onRecord;
+  api.__onRecord = function (this: ParserApi, push: unknown) {
+    if (this.state.recordHasError && problem) endBroken(false);
+    return onRecord.call(this, push);
+  };
+  const parseChunk = api.parse;
+  api.parse = function (this: ParserApi, buf: Buffer | undefined, end: boolean, push: unknown, close: unknown) {
+    const r = parseChunk.call(this, buf, end, push, close);
+    const f = st.field;
+    if (!end && f.length > maxCellBytes) {
+      if (!problem) {
+        const cellAt = breaksBeforeCell();
+        problem = { code: "CELL_TOO_LARGE", column: st.record.length, cellAt, at: cellAt, more: 0 };
+      }
+      // Keep the last byte (two for a CRLF), so a break split from its CR or a final break still shows.
+      let keep = f.length - 1;
+      if (f.buf[keep - 1] === 13 && f.buf[keep] === 10) keep--;
+      const tail = Buffer.from(f.buf.subarray(keep, f.length));
+      const n = breaksInBytes(f.buf, keep);
+      if (cutCell !== st.record.length) cutCellBreaks = 0;
+      cutCell = st.record.length;
+      cutCellBreaks += n;
+      cutBreaks += n;
+      cutBytes += keep;
+      f.reset();
+      for (const b of tail) f.append(b);
+      st.recordHasError = true;
+    }
+    return r;
+  };
+
   src.on("error", (e) => parser.destroy(e));
   src.pipe(parser);
 
   let header: string[] | undefined;
-  let crlfSeen = 0;
   let consumed = 0;
-  /** Last physical line accounted for by a record or a skipped range. */
+  /** Last physical line accounted for by a record or a dropped one. */
   let lastEnd = 0;
-  const flushSkips = (out: SourceRecord[], upTo: number) => {
-    while (skipped.length && skipped[0]!.after <= upTo) {
-      const k = skipped.shift()!;
+  const cellName = (i: number) => (header?.[i] !== undefined ? `cell \`${header[i]}\`` : `column ${i + 1}`);
+  /** Why a dropped record is unreadable; lines are named when it spans several. */
+  const describe = (b: Broken, from: number): string => {
+    const p = b.problem;
+    const cell = cellName(p.column);
+    const at = from + p.at;
+    const opened = from + p.cellAt;
+    const onLine = (n: number) => (b.span > 1 ? ` on line ${n}` : "");
+    let reason: string;
+    switch (p.code) {
+      case "CSV_QUOTE_NOT_CLOSED":
+        reason = `${cell} opens a quote${onLine(opened)} that is never closed`;
+        break;
+      case "CSV_INVALID_CLOSING_QUOTE": {
+        const after =
+          p.detail === undefined
+            ? "another character"
+            : p.detail === "\r"
+              ? "a CR (the line ends in CRLF, the file's first line in LF)"
+              : `\`${p.detail}\``;
+        reason =
+          opened === at
+            ? `${cell}:${onLine(at)} its closing quote is followed by ${after}, not by a comma or the end of the line`
+            : `${cell}: the quote opened on line ${opened} closes on line ${at} followed by ${after}, not by a comma or the end of the line`;
+        break;
+      }
+      case "CSV_INVALID_OPENING_QUOTE":
+        reason = `${cell} has a quote inside an unquoted value${onLine(at)} (quote the whole cell and double its quotes: "ab""c")`;
+        break;
+      case "CELL_TOO_LARGE":
+        reason = `${cell}${onLine(opened)} holds more than ${maxCell} characters (${b.bytes >= 1 << 20 ? `${(b.bytes / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(b.bytes / 1024)} KB`}; limit ${maxCell})`;
+        break;
+      default:
+        reason = p.detail ?? p.code;
+    }
+    if (b.openToEnd && p.code !== "CSV_QUOTE_NOT_CLOSED") reason += "; the quote then stays open to the end of the input";
+    if (p.more) reason += `; and ${p.more} more quoting problem${p.more > 1 ? "s" : ""} after it`;
+    return reason;
+  };
+  const flushBroken = (out: SourceRecord[], upTo: number) => {
+    while (broken.length && broken[0]!.after <= upTo) {
+      const b = broken.shift()!;
       const from = lastEnd + 1;
-      const to = Math.max(from, k.lines - crlfSeen);
+      const to = from + b.span - 1;
       lastEnd = to;
-      const range = to > from ? `lines ${from}–${to}` : `line ${from}`;
-      out.push({ file, fileIndex, line: from, data: {}, error: { code: k.code, message: `unreadable CSV on ${range} (nothing there was imported): ${k.message}` } });
+      const reason = describe(b, from);
+      if (!header)
+        throw new BulkUsersError(ErrorCode.INPUT_HEADER, `Invalid header: ${reason} (${file}, line ${from})`, {
+          context: { file, line: from },
+          hint: "Fix the quoting of the first row.",
+        });
+      const where = to > from ? `lines ${from}–${to} (read as one record; nothing there was imported)` : `line ${from}`;
+      const message = b.problem.code === "CELL_TOO_LARGE" && to === from ? reason : `unreadable CSV on ${where}: ${reason}`;
+      out.push({ file, fileIndex, line: from, data: {}, error: { code: b.problem.code, message } });
     }
   };
   try {
   for await (const chunk of drain<string[]>(parser)) {
     const out: SourceRecord[] = [];
     for (const record of chunk) {
-      flushSkips(out, consumed);
+      flushBroken(out, consumed);
       consumed++;
+      dropLineEndCr(record);
       const breaks = breaksIn(record);
-      crlfSeen += breaks.crlf;
       const line = lastEnd + 1;
-      lastEnd = line + breaks.real;
+      lastEnd = line + breaks;
       if (record.length === 1 && record[0]!.trim() === "") continue;
       if (!header) {
-        header = checkHeader(file, record);
+        header = checkHeader(file, record, line);
         onHeader?.(header);
         continue;
       }
+      // A record over several lines: a quoted cell with line breaks, maybe a quote put wrong.
+      const span = breaks ? ` (the record spans lines ${line}–${lastEnd}: a cell holds line breaks)` : "";
       if (record.length !== header.length) {
         out.push({
           file,
           fileIndex,
           line,
           data: {},
-          error: { code: "CSV_COLUMN_COUNT", message: `expected ${header.length} cells, got ${record.length}` },
+          error: { code: "CSV_COLUMN_COUNT", message: `expected ${header.length} cells, got ${record.length}${span}` },
         });
         continue;
       }
@@ -166,9 +379,10 @@ export async function* readCsvBatches(
       let error: SourceRecord["error"];
       for (let i = 0; i < header.length; i++) {
         const v = record[i]!;
-        if (v.length > maxCell) error = { code: "CELL_TOO_LARGE", message: `cell \`${header[i]}\` is ${v.length} characters (limit ${maxCell})` };
-        else if (v.indexOf("\uFFFD") !== -1) error ??= { code: "INVALID_UTF8", message: `cell \`${header[i]}\` is not valid UTF-8` };
-        else if (v.indexOf("\0") !== -1) error ??= { code: "NUL_CHARACTER", message: `cell \`${header[i]}\` holds a NUL character (a binary or UTF-16 file?)` };
+        if (v.length > maxCell) error = { code: "CELL_TOO_LARGE", message: `cell \`${header[i]}\` is ${v.length} characters (limit ${maxCell})${span}` };
+        else if (v.indexOf("\uFFFD") !== -1)
+          error ??= { code: "INVALID_UTF8", message: `cell \`${header[i]}\` is not valid UTF-8 (or holds U+FFFD, the mark of an earlier bad conversion)${span}` };
+        else if (v.indexOf("\0") !== -1) error ??= { code: "NUL_CHARACTER", message: `cell \`${header[i]}\` holds a NUL character (a binary or UTF-16 file?)${span}` };
         data[header[i]!] = error?.code === "CELL_TOO_LARGE" ? "" : v;
       }
       out.push(error ? { file, fileIndex, line, data, error } : { file, fileIndex, line, data });
@@ -182,7 +396,11 @@ export async function* readCsvBatches(
     parser.destroy();
   }
   const rest: SourceRecord[] = [];
-  flushSkips(rest, Number.POSITIVE_INFINITY);
+  flushBroken(rest, Number.POSITIVE_INFINITY);
   if (rest.length) yield rest;
-  if (!header) onHeader?.([]);
+  if (!header)
+    throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input is empty: ${file} has no header row, only blank lines`, {
+      context: { file, line: 1 },
+      hint: "Export the users again; the first row must name the columns.",
+    });
 }

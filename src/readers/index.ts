@@ -30,15 +30,18 @@ export function formatOf(file: string, forced?: InputFormat): InputFormat {
   });
 }
 
-/** Run-level checks before reading: the file exists, is not empty and is not UTF-16. */
+/**
+ * Run-level checks before reading: the file exists, is not UTF-16, and holds more than a byte
+ * order mark and blank lines (reads up to the first other byte, so normally one block).
+ */
 export async function checkInput(file: string): Promise<void> {
   if (file === "-") return;
   if (!existsSync(file) || !statSync(file).isFile())
     throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Input file not found: ${file}`, { context: { file }, hint: "Check the path." });
   const fh = await open(file, "r");
   try {
-    const buf = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(buf, 0, 4, 0);
+    const buf = Buffer.alloc(1 << 16);
+    let { bytesRead } = await fh.read(buf, 0, buf.length, 0);
     if (bytesRead === 0)
       throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input file is empty: ${file}`, { context: { file, line: 1 }, hint: "Export the users again." });
     const utf16 = (buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff) || (bytesRead >= 2 && (buf[0] === 0 || buf[1] === 0));
@@ -47,6 +50,18 @@ export async function checkInput(file: string): Promise<void> {
         context: { file, line: 1 },
         hint: "Save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`).",
       });
+    let i = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+    let pos = 0;
+    while (bytesRead > 0) {
+      for (; i < bytesRead; i++) {
+        const b = buf[i];
+        if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return;
+      }
+      pos += bytesRead;
+      i = 0;
+      ({ bytesRead } = await fh.read(buf, 0, buf.length, pos));
+    }
+    throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input file is empty: ${file} holds only blank lines`, { context: { file, line: 1 }, hint: "Export the users again." });
   } finally {
     await fh.close();
   }
