@@ -1,4 +1,11 @@
-// Bare parsers on one file, for the throughput baseline: node bench/bare.mjs <kind> <file>
+// A bare parser reading one file, the throughput baseline: `node bench/bare.mjs <kind> <file>`.
+// Prints {kind, rows, ms} (ms from just before reading to the last record, in this process).
+// csv-parse with no options (array records), through each of its APIs:
+//   csv-stream    parse() piped from createReadStream, async iterator (csv-parse samples/async.iterator.js)
+//   csv-events    parse() piped from createReadStream, 'data' events
+//   csv-callback  parse(buffer, callback) on the whole file
+//   csv-sync      csv-parse/sync on the whole file
+// and papaparse (step per row, from a stream), and JSON.parse per line for JSONL.
 import { createReadStream, readFileSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import { parse } from "csv-parse";
@@ -15,10 +22,12 @@ if (kind === "csv-stream") {
     const p = createReadStream(file).pipe(parse());
     p.on("data", () => n++).on("end", resolve).on("error", reject);
   });
+} else if (kind === "csv-callback") {
+  n = await new Promise((resolve, reject) => parse(readFileSync(file), (err, records) => (err ? reject(err) : resolve(records.length))));
 } else if (kind === "csv-sync") {
   n = parseSync(readFileSync(file)).length;
 } else if (kind === "papaparse") {
-  await new Promise((resolve) => Papa.parse(createReadStream(file), { step: () => n++, complete: resolve }));
+  await new Promise((resolve, reject) => Papa.parse(createReadStream(file), { step: () => n++, complete: resolve, error: reject }));
 } else if (kind === "jsonl") {
   const d = new StringDecoder("utf8");
   let rest = "";
@@ -35,5 +44,7 @@ if (kind === "csv-stream") {
     }
     rest = text.slice(start);
   }
+} else {
+  throw new TypeError(`Expected a kind (csv-stream, csv-events, csv-callback, csv-sync, papaparse, jsonl), got ${kind}`);
 }
-process.stdout.write(JSON.stringify({ kind, rows: n, ms: performance.now() - t }) + "\n");
+process.stdout.write(`${JSON.stringify({ kind, rows: n, ms: performance.now() - t })}\n`);
