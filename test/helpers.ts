@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { main } from "../src/cli.js";
+import type { HttpResponse } from "../src/providers/define.js";
 import type { ReportRow } from "../src/types.js";
 
 export function tmp(prefix = "bu-"): string {
@@ -67,4 +68,16 @@ export function maxInWindow(arrivals: number[], ms: number): number {
     best = Math.max(best, i - j + 1);
   }
   return best;
+}
+
+/** A canned vendor answer, for adapters' parseResponse. */
+export function fakeResponse(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status, headers: new Headers(headers), text, json };
 }

@@ -1,3 +1,4 @@
+import { fakeResponse } from "../helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { HttpError, httpSend } from "../../src/core/http.js";
@@ -63,16 +64,7 @@ async function raw(s: Awaited<ReturnType<typeof start>>, body: unknown, headers:
   return { status: r.status, json: json as { statusCode?: number; message?: string; apiCode?: number; data?: unknown } | undefined, text };
 }
 
-function fake(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
-  const text = typeof body === "string" ? body : JSON.stringify(body);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status, headers: new Headers(headers), text, json };
-}
+const fake = fakeResponse;
 
 const users = (n: number, from = 0): MappedUser[] =>
   Array.from({ length: n }, (_, i) => ({ email: `u${from + i}@example.com`, username: `user${from + i}`, externalId: `ext-${from + i}`, name: `User ${from + i}` }));

@@ -1,3 +1,4 @@
+import { fakeResponse } from "../helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { batches } from "../../src/core/batch.js";
 import { httpSend } from "../../src/core/http.js";
@@ -50,16 +51,7 @@ let seq = 0;
 const people = (n: number, tag = `t${++seq}`): MappedUser[] =>
   Array.from({ length: n }, (_, i) => ({ firstName: "Ada", lastName: `${tag}-${i}`, email: `ada.${tag}.${i}@example.com` }));
 
-function fake(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
-  const text = typeof body === "string" ? body : JSON.stringify(body);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status, headers: new Headers(headers), text, json };
-}
+const fake = fakeResponse;
 const parse = (res: HttpResponse, users: MappedUser[]) => provider.parseResponse(res, users, { options: { sendEmail: false } } as ProviderContext<RoyaltiOptions>);
 
 afterAll(async () => {
