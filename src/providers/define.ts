@@ -58,9 +58,14 @@ export interface HttpRequest {
   authToken?: string;
 }
 
+/** Answer headers by name, case-insensitive (fetch's `Headers` fits). */
+export interface ResponseHeaders {
+  get(name: string): string | null;
+}
+
 export interface HttpResponse {
   status: number;
-  headers: Headers;
+  headers: ResponseHeaders;
   text: string;
   /** Parsed body, `undefined` if empty or not JSON. */
   json: unknown;
