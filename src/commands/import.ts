@@ -52,6 +52,11 @@ export function addRunOptions(cmd: Command, sending: boolean): Command {
     .option("--json", "print the summary as one JSON object on stdout")
     .option("--summary <file>", "append a Markdown summary (also written to $GITHUB_STEP_SUMMARY when set)")
     .option("--no-progress", "no progress bar or progress lines")
+    .addOption(
+      new Option("--parse-thread <mode>", "parse CSV in a second thread: auto = dry runs of files from 4 MiB")
+        .choices(["auto", "on", "off"])
+        .default("auto"),
+    )
     .option("--send-email", "royalti: send invite emails (sets options.sendEmail)")
     .option("--no-send-email", "royalti: do not send invite emails");
   if (sending)
@@ -96,6 +101,7 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     mapping: o.mapping,
     format: o.format,
     delimiter: o.delimiter,
+    parseThread: o.parseThread,
     dryRun: dryRun || o.dryRun === true,
     report: o.report,
     failedOut: o.failedOut,

@@ -189,6 +189,59 @@ export async function* readCsvBatches(
   opts: CsvReadOptions = {},
   onHeader?: (columns: string[]) => void,
 ): AsyncGenerator<SourceRecord[]> {
+  let header: string[] = [];
+  const chunks = readCsvChunks(src, file, fileIndex, opts, (cols) => {
+    header = cols;
+    onHeader?.(cols);
+  });
+  for await (const chunk of chunks) yield materialize(chunk, header, file, fileIndex);
+}
+
+/**
+ * A stretch of records in a compact form that crosses threads cheaply: the cells of the readable
+ * records joined by NUL (which no readable cell holds), a start line per record, and the records
+ * that became row errors, kept whole.
+ */
+export interface CsvChunk {
+  /** Cells of the readable records, the header's length each, joined by NUL. */
+  text: string;
+  /** Start line of every record, readable or not, in input order. */
+  lines: ArrayLike<number>;
+  /** Records that are row errors, with their position in `lines` (ascending). */
+  errors: { at: number; record: SourceRecord }[];
+}
+
+/** Records of a chunk as objects keyed by the header. */
+export function materialize(chunk: CsvChunk, header: string[], file: string, fileIndex: number): SourceRecord[] {
+  const out: SourceRecord[] = new Array(chunk.lines.length);
+  const width = header.length;
+  const good = chunk.lines.length - chunk.errors.length;
+  const cells = good ? chunk.text.split("\0") : [];
+  if (cells.length !== good * width) throw new Error(`CSV reader: ${cells.length} cells for ${good} records of ${width} columns (${file})`);
+  let k = 0;
+  let e = 0;
+  for (let i = 0; i < out.length; i++) {
+    const err = chunk.errors[e];
+    if (err?.at === i) {
+      out[i] = err.record;
+      e++;
+      continue;
+    }
+    const data: Record<string, unknown> = {};
+    for (let j = 0; j < width; j++) data[header[j]!] = cells[k++];
+    out[i] = { file, fileIndex, line: chunk.lines[i]!, data };
+  }
+  return out;
+}
+
+/** Streams the records as chunks (see CsvChunk); `readCsvBatches` gives them as objects. */
+export async function* readCsvChunks(
+  src: Readable,
+  file: string,
+  fileIndex: number,
+  opts: CsvReadOptions = {},
+  onHeader?: (columns: string[]) => void,
+): AsyncGenerator<CsvChunk> {
   const maxCell = opts.maxCellLength ?? 65536;
   const maxCellBytes = 4 * maxCell;
   const broken: Broken[] = [];
@@ -284,6 +337,14 @@ export async function* readCsvBatches(
     return r;
   };
 
+  // A NUL byte anywhere in the input turns on the per-cell NUL check (the chunk text uses NUL as
+  // its separator, so it cannot show one); in UTF-8 a NUL character is always a 0x00 byte. Seen
+  // before the parser gets the bytes, so before any record made of them.
+  let nulSeen = false;
+  const onBytes = (b: Buffer | string) => {
+    if (!nulSeen && (typeof b === "string" ? b.indexOf("\0") : b.indexOf(0)) !== -1) nulSeen = true;
+  };
+  src.on("data", onBytes);
   src.on("error", (e) => parser.destroy(e));
   src.pipe(parser);
 
@@ -330,7 +391,22 @@ export async function* readCsvBatches(
     if (p.more) reason += `; and ${p.more} more quoting problem${p.more > 1 ? "s" : ""} after it`;
     return reason;
   };
-  const flushBroken = (out: SourceRecord[], upTo: number) => {
+  /** The chunk being built. */
+  let parts: string[] = [];
+  let lines: number[] = [];
+  let errors: CsvChunk["errors"] = [];
+  const rowError = (line: number, record: SourceRecord) => {
+    errors.push({ at: lines.length, record });
+    lines.push(line);
+  };
+  const take = (): CsvChunk => {
+    const chunk = { text: parts.join("\0"), lines, errors };
+    parts = [];
+    lines = [];
+    errors = [];
+    return chunk;
+  };
+  const flushBroken = (upTo: number) => {
     while (broken.length && broken[0]!.after <= upTo) {
       const b = broken.shift()!;
       const from = lastEnd + 1;
@@ -344,17 +420,18 @@ export async function* readCsvBatches(
         });
       const where = to > from ? `lines ${from}–${to} (read as one record; nothing there was imported)` : `line ${from}`;
       const message = b.problem.code === "CELL_TOO_LARGE" && to === from ? reason : `unreadable CSV on ${where}: ${reason}`;
-      out.push({ file, fileIndex, line: from, data: {}, error: { code: b.problem.code, message } });
+      rowError(from, { file, fileIndex, line: from, data: {}, error: { code: b.problem.code, message } });
     }
   };
   try {
   for await (const chunk of drain<string[]>(parser)) {
-    const out: SourceRecord[] = [];
     for (const record of chunk) {
-      flushBroken(out, consumed);
+      flushBroken(consumed);
       consumed++;
       dropLineEndCr(record);
-      const breaks = breaksIn(record);
+      // One joined string per record: one scan each for line breaks and U+FFFD, not one per cell.
+      const joined = record.join("\0");
+      const breaks = joined.indexOf("\n") === -1 && joined.indexOf("\r") === -1 ? 0 : breaksIn(record);
       const line = lastEnd + 1;
       lastEnd = line + breaks;
       if (record.length === 1 && record[0]!.trim() === "") continue;
@@ -366,13 +443,12 @@ export async function* readCsvBatches(
       // A record over several lines: a quoted cell with line breaks, maybe a quote put wrong.
       const span = breaks ? ` (the record spans lines ${line}–${lastEnd}: a cell holds line breaks)` : "";
       if (record.length !== header.length) {
-        out.push({
-          file,
-          fileIndex,
-          line,
-          data: {},
-          error: { code: "CSV_COLUMN_COUNT", message: `expected ${header.length} cells, got ${record.length}${span}` },
-        });
+        rowError(line, { file, fileIndex, line, data: {}, error: { code: "CSV_COLUMN_COUNT", message: `expected ${header.length} cells, got ${record.length}${span}` } });
+        continue;
+      }
+      if (joined.length <= maxCell && !nulSeen && joined.indexOf("\uFFFD") === -1) {
+        parts.push(joined);
+        lines.push(line);
         continue;
       }
       const data: Record<string, unknown> = {};
@@ -385,19 +461,23 @@ export async function* readCsvBatches(
         else if (v.indexOf("\0") !== -1) error ??= { code: "NUL_CHARACTER", message: `cell \`${header[i]}\` holds a NUL character (a binary or UTF-16 file?)${span}` };
         data[header[i]!] = error?.code === "CELL_TOO_LARGE" ? "" : v;
       }
-      out.push(error ? { file, fileIndex, line, data, error } : { file, fileIndex, line, data });
+      if (error) rowError(line, { file, fileIndex, line, data, error });
+      else {
+        parts.push(joined);
+        lines.push(line);
+      }
     }
-    if (out.length) yield out;
+    if (lines.length) yield take();
   }
   } finally {
     // Stopped early (Ctrl-C, --max-errors, a run-level error): let go of the file.
+    src.off("data", onBytes);
     src.unpipe(parser);
     src.destroy();
     parser.destroy();
   }
-  const rest: SourceRecord[] = [];
-  flushBroken(rest, Number.POSITIVE_INFINITY);
-  if (rest.length) yield rest;
+  flushBroken(Number.POSITIVE_INFINITY);
+  if (lines.length) yield take();
   if (!header)
     throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input is empty: ${file} has no header row, only blank lines`, {
       context: { file, line: 1 },

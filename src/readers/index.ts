@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { SourceRecord } from "../types.js";
 import { readCsvBatches } from "./csv.js";
+import { readCsvFileThreaded, useParseThread, type ParseThread } from "./csv-thread.js";
 import { readJsonlBatches } from "./jsonl.js";
 
 export type InputFormat = "csv" | "jsonl";
@@ -17,6 +18,10 @@ export interface ReadOptions {
   stdin?: Readable;
   /** Called with each file's columns (CSV header, or keys of the first JSONL record). */
   onColumns?: (file: string, columns: string[]) => void;
+  /** Parse CSV files in a worker thread: `auto` from PARSE_THREAD_MIN_BYTES up. @default "off" */
+  parseThread?: ParseThread;
+  /** Called when a file is parsed in the worker thread. */
+  onParseThread?: (file: string) => void;
 }
 
 export function formatOf(file: string, forced?: InputFormat): InputFormat {
@@ -72,11 +77,16 @@ export async function* readInputBatches(files: string[], opts: ReadOptions = {})
   for (let i = 0; i < files.length; i++) {
     const file = files[i]!;
     const format = file === "-" ? (opts.format ?? "csv") : formatOf(file, opts.format);
-    const src: Readable = file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 });
     if (format === "csv") {
       const delimiter = opts.delimiter ?? (extname(file).toLowerCase() === ".tsv" ? "\t" : undefined);
-      yield* readCsvBatches(src, file, i, { delimiter }, (cols) => opts.onColumns?.(file, cols));
+      const onHeader = (cols: string[]) => opts.onColumns?.(file, cols);
+      if (useParseThread(file, opts.parseThread ?? "off")) {
+        opts.onParseThread?.(file);
+        yield* readCsvFileThreaded(file, i, { delimiter }, onHeader);
+      }
+      else yield* readCsvBatches(file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 }), file, i, { delimiter }, onHeader);
     } else {
+      const src: Readable = file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 });
       let first = true;
       for await (const batch of readJsonlBatches(src, file, i)) {
         if (first) {
