@@ -47,7 +47,9 @@ export function useParseThread(file: string, mode: ParseThread): boolean {
 /** `readCsvBatches` of a file, parsed in a worker thread. */
 export async function* readCsvFileThreaded(file: string, fileIndex: number, opts: CsvReadOptions, onHeader?: (columns: string[]) => void): AsyncGenerator<SourceRecord[]> {
   const window = 4;
-  const worker = new Worker(WORKER, { workerData: { file, fileIndex, opts, window } satisfies ThreadInput });
+  // A long run grows a worker's young generation to V8's default cap (32 MiB of new space) for no
+  // gain here: 12 MiB (4 MiB semi-spaces) keeps its heap near 16 MiB instead of 40 (measured, 1M rows).
+  const worker = new Worker(WORKER, { workerData: { file, fileIndex, opts, window } satisfies ThreadInput, resourceLimits: { maxYoungGenerationSizeMb: 12 } });
   const queue: ThreadMessage[] = [];
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
