@@ -10,6 +10,12 @@ export interface CsvReadOptions {
   maxCellLength?: number;
 }
 
+/** Options of readCsvChunks beyond the reader's own. */
+interface ChunkOptions extends CsvReadOptions {
+  /** Chunks carry one string of cells (to cross threads) instead of the record arrays. */
+  compact?: boolean;
+}
+
 /** Line breaks inside cells (CRLF counts once): the lines a record spans beyond its first. */
 function breaksIn(cells: string[]): number {
   let n = 0;
@@ -203,8 +209,10 @@ export async function* readCsvBatches(
  * that became row errors, kept whole.
  */
 export interface CsvChunk {
-  /** Cells of the readable records, the header's length each, joined by NUL. */
-  text: string;
+  /** Compact chunks: cells of the readable records, the header's length each, joined by NUL. */
+  text?: string;
+  /** Other chunks: the readable records' cells. */
+  records?: string[][];
   /** Start line of every record, readable or not, in input order. */
   lines: ArrayLike<number>;
   /** Records that are row errors, with their position in `lines` (ascending). */
@@ -216,9 +224,11 @@ export function materialize(chunk: CsvChunk, header: string[], file: string, fil
   const out: SourceRecord[] = new Array(chunk.lines.length);
   const width = header.length;
   const good = chunk.lines.length - chunk.errors.length;
-  const cells = good ? chunk.text.split("\0") : [];
-  if (cells.length !== good * width) throw new Error(`CSV reader: ${cells.length} cells for ${good} records of ${width} columns (${file})`);
+  const records = chunk.records;
+  const cells = records || !good ? [] : chunk.text!.split("\0");
+  if (!records && cells.length !== good * width) throw new Error(`CSV reader: ${cells.length} cells for ${good} records of ${width} columns (${file})`);
   let k = 0;
+  let r = 0;
   let e = 0;
   for (let i = 0; i < out.length; i++) {
     const err = chunk.errors[e];
@@ -228,7 +238,10 @@ export function materialize(chunk: CsvChunk, header: string[], file: string, fil
       continue;
     }
     const data: Record<string, unknown> = {};
-    for (let j = 0; j < width; j++) data[header[j]!] = cells[k++];
+    if (records) {
+      const rec = records[r++]!;
+      for (let j = 0; j < width; j++) data[header[j]!] = rec[j];
+    } else for (let j = 0; j < width; j++) data[header[j]!] = cells[k++];
     out[i] = { file, fileIndex, line: chunk.lines[i]!, data };
   }
   return out;
@@ -239,7 +252,7 @@ export async function* readCsvChunks(
   src: Readable,
   file: string,
   fileIndex: number,
-  opts: CsvReadOptions = {},
+  opts: ChunkOptions = {},
   onHeader?: (columns: string[]) => void,
 ): AsyncGenerator<CsvChunk> {
   const maxCell = opts.maxCellLength ?? 65536;
@@ -391,8 +404,10 @@ export async function* readCsvChunks(
     if (p.more) reason += `; and ${p.more} more quoting problem${p.more > 1 ? "s" : ""} after it`;
     return reason;
   };
+  const compact = opts.compact === true;
   /** The chunk being built. */
   let parts: string[] = [];
+  let records: string[][] = [];
   let lines: number[] = [];
   let errors: CsvChunk["errors"] = [];
   const rowError = (line: number, record: SourceRecord) => {
@@ -400,8 +415,9 @@ export async function* readCsvChunks(
     lines.push(line);
   };
   const take = (): CsvChunk => {
-    const chunk = { text: parts.join("\0"), lines, errors };
+    const chunk = compact ? { text: parts.join("\0"), lines, errors } : { records, lines, errors };
     parts = [];
+    records = [];
     lines = [];
     errors = [];
     return chunk;
@@ -429,9 +445,9 @@ export async function* readCsvChunks(
       flushBroken(consumed);
       consumed++;
       dropLineEndCr(record);
-      // One joined string per record: one scan each for line breaks and U+FFFD, not one per cell.
-      const joined = record.join("\0");
-      const breaks = joined.indexOf("\n") === -1 && joined.indexOf("\r") === -1 ? 0 : breaksIn(record);
+      // Compact: the record joined once, then one scan each for line breaks and U+FFFD, not one per cell.
+      const joined = compact ? record.join("\0") : "";
+      const breaks = compact && joined.indexOf("\n") === -1 && joined.indexOf("\r") === -1 ? 0 : breaksIn(record);
       const line = lastEnd + 1;
       lastEnd = line + breaks;
       if (record.length === 1 && record[0]!.trim() === "") continue;
@@ -446,7 +462,7 @@ export async function* readCsvChunks(
         rowError(line, { file, fileIndex, line, data: {}, error: { code: "CSV_COLUMN_COUNT", message: `expected ${header.length} cells, got ${record.length}${span}` } });
         continue;
       }
-      if (joined.length <= maxCell && !nulSeen && joined.indexOf("\uFFFD") === -1) {
+      if (compact && joined.length <= maxCell && !nulSeen && joined.indexOf("\uFFFD") === -1) {
         parts.push(joined);
         lines.push(line);
         continue;
@@ -463,7 +479,8 @@ export async function* readCsvChunks(
       }
       if (error) rowError(line, { file, fileIndex, line, data, error });
       else {
-        parts.push(joined);
+        if (compact) parts.push(joined);
+        else records.push(record);
         lines.push(line);
       }
     }
