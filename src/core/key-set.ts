@@ -1,12 +1,17 @@
 const SHIFT = 20;
 const CHUNK = 1 << SHIFT;
 const OFF = CHUNK - 1;
+/** Record header: [u16 length][u32 payload][u32 hash]. */
+const HEAD = 10;
+/** Keys longer than this (in UTF-16 units) could exceed a u16 length in UTF-8: kept in a Map. */
+const LONG = 0xffff / 3;
 
 /**
  * Exact set of strings kept as UTF-8 in 1 MiB arena chunks with an open-addressing index of
- * 4-byte slots: about the key bytes plus 10, and 4-8 bytes a slot, versus ~70 bytes a key for a
- * Set<string>. Chunks never move, so growing never holds two copies of the keys.
- * Record layout: [u16 length][u32 payload][u32 hash][bytes].
+ * 4-byte slots and a 1-byte hash tag per slot: about the key bytes plus 10, and 5-10 bytes a slot,
+ * versus ~70 bytes a key for a Set<string>. Chunks never move, so growing never holds two copies
+ * of the keys. A probe reads the arena only when a slot's tag matches (1 in 256 of the others),
+ * so adding a new key touches no key bytes but its own.
  */
 export class KeySet {
   private chunks: Buffer[] = [Buffer.allocUnsafe(CHUNK)];
@@ -14,32 +19,42 @@ export class KeySet {
   private used = 0;
   /** (chunk index · CHUNK + offset) + 1 of each record; 0 = empty slot. */
   private slots = new Uint32Array(1 << 12);
+  /** Top byte of each slot's hash, never 0. */
+  private tags = new Uint8Array(1 << 12);
   private mask = (1 << 12) - 1;
   private count = 0;
   private scratch = Buffer.allocUnsafe(1024);
+  /** Keys too long for the arena's u16 lengths (rare: ids and emails are short). */
+  private long = new Map<string, number>();
 
   get size(): number {
     return this.count;
   }
 
-  private static hash(buf: Buffer, len: number): number {
+  /** FNV-1a over the UTF-16 code units: no encoding needed to hash. */
+  private static hash(key: string): number {
     let h = 0x811c9dc5;
-    for (let i = 0; i < len; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
     return h >>> 0;
   }
 
+  private static tag(h: number): number {
+    return h >>> 24 || 1;
+  }
+
+  /** The key as UTF-8 in `scratch`; its length. */
   private encode(key: string): number {
     if (key.length * 3 > this.scratch.length) this.scratch = Buffer.allocUnsafe(key.length * 3);
-    const len = this.scratch.write(key, 0, "utf8");
-    if (len > CHUNK - 10) throw new RangeError(`key of ${len} bytes is too long`);
-    return len;
+    return this.scratch.write(key, 0, "utf8");
   }
 
   /** Slot index where the last probe stopped. */
   private at = 0;
 
   /** Finds the key: its record position + 1, or 0 (then `at` is the free slot for it). */
-  private probe(len: number, h: number): number {
+  private probe(key: string, h: number): number {
+    const tag = KeySet.tag(h);
+    let len = -1;
     let i = h & this.mask;
     for (;;) {
       const s = this.slots[i]!;
@@ -47,56 +62,72 @@ export class KeySet {
         this.at = i;
         return 0;
       }
-      const pos = s - 1;
-      const c = this.chunks[pos >>> SHIFT]!;
-      const off = pos & OFF;
-      // Length and stored hash first: most probes end there without touching the bytes.
-      if (c.readUInt16LE(off) === len && c.readUInt32LE(off + 6) === h && c.compare(this.scratch, 0, len, off + 10, off + 10 + len) === 0) return s;
+      if (this.tags[i] === tag) {
+        const pos = s - 1;
+        const c = this.chunks[pos >>> SHIFT]!;
+        const off = pos & OFF;
+        if (c.readUInt32LE(off + 6) === h) {
+          if (len === -1) len = this.encode(key);
+          if (c.readUInt16LE(off) === len && c.compare(this.scratch, 0, len, off + HEAD, off + HEAD + len) === 0) return s;
+        }
+      }
       i = (i + 1) & this.mask;
     }
   }
 
   /** Adds the key with a payload (e.g. its line); returns -1 if new, else the first payload stored. */
   add(key: string, payload = 0): number {
-    const len = this.encode(key);
-    const h = KeySet.hash(this.scratch, len);
-    const found = this.probe(len, h);
+    if (key.length > LONG) {
+      const first = this.long.get(key);
+      if (first !== undefined) return first;
+      this.long.set(key, payload >>> 0);
+      this.count++;
+      return -1;
+    }
+    const h = KeySet.hash(key);
+    const found = this.probe(key, h);
     if (found) {
       const pos = found - 1;
       return this.chunks[pos >>> SHIFT]!.readUInt32LE((pos & OFF) + 2);
     }
     const i = this.at;
-    if (this.used + len + 10 > CHUNK) {
+    // Encoded straight into the arena: at most 3 bytes per UTF-16 unit.
+    if (this.used + HEAD + key.length * 3 > CHUNK) {
       this.chunks.push(Buffer.allocUnsafe(CHUNK));
       this.used = 0;
     }
     const ci = this.chunks.length - 1;
     const c = this.chunks[ci]!;
+    const len = c.write(key, this.used + HEAD, "utf8");
     c.writeUInt16LE(len, this.used);
     c.writeUInt32LE(payload >>> 0, this.used + 2);
     c.writeUInt32LE(h, this.used + 6);
-    this.scratch.copy(c, this.used + 10, 0, len);
     this.slots[i] = ((ci << SHIFT) | this.used) + 1;
-    this.used += len + 10;
+    this.tags[i] = KeySet.tag(h);
+    this.used += HEAD + len;
     if (++this.count * 4 > this.slots.length * 3) this.grow();
     return -1;
   }
 
   has(key: string): boolean {
-    const len = this.encode(key);
-    return this.probe(len, KeySet.hash(this.scratch, len)) !== 0;
+    if (key.length > LONG) return this.long.has(key);
+    return this.probe(key, KeySet.hash(key)) !== 0;
   }
 
   private grow(): void {
     const old = this.slots;
+    const oldTags = this.tags;
     this.slots = new Uint32Array(old.length * 2);
+    this.tags = new Uint8Array(old.length * 2);
     this.mask = this.slots.length - 1;
-    for (const s of old) {
+    for (let j = 0; j < old.length; j++) {
+      const s = old[j]!;
       if (s === 0) continue;
       const pos = s - 1;
       let i = this.chunks[pos >>> SHIFT]!.readUInt32LE((pos & OFF) + 6) & this.mask;
       while (this.slots[i] !== 0) i = (i + 1) & this.mask;
       this.slots[i] = s;
+      this.tags[i] = oldTags[j]!;
     }
   }
 }

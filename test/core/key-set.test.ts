@@ -30,3 +30,24 @@ describe("KeySet", () => {
     expect(ks.has("aaa")).toBe(false);
   });
 });
+
+describe("KeySet arena", () => {
+  it("keeps keys exact across chunk boundaries, with long, astral and lookalike keys", () => {
+    const ks = new KeySet();
+    const keys: string[] = [];
+    // ~3 MiB of keys: several 1 MiB chunks, keys of up to 2,000 characters at their ends.
+    for (let i = 0; i < 3000; i++) keys.push(`${"k".repeat((i * 37) % 2000)}${i}`);
+    keys.push("😀", "😀😀", "\u00e9", "e\u0301", "A", "a", "0x", "00x");
+    keys.forEach((k, i) => expect(ks.add(k, i)).toBe(-1));
+    keys.forEach((k, i) => expect(ks.add(k, 99_999)).toBe(i));
+    expect(ks.size).toBe(keys.length);
+    expect(ks.has(`${"k".repeat(36)}2`)).toBe(false);
+    // Keys too long for the arena (a JSONL line may hold one) are kept exact all the same.
+    const huge = "é".repeat(700_000);
+    expect(ks.add(huge, 7)).toBe(-1);
+    expect(ks.add("after-huge", 8)).toBe(-1);
+    expect(ks.add(huge)).toBe(7);
+    expect(ks.add(`${huge}x`)).toBe(-1);
+    expect(ks.add("after-huge")).toBe(8);
+  });
+});
