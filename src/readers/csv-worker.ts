@@ -21,8 +21,9 @@ port.on("message", () => {
 try {
   const src = createReadStream(input.file, { highWaterMark: 1 << 16 });
   for await (const chunk of readCsvChunks(src, input.file, input.fileIndex, { ...input.opts, compact: true }, (columns) => post({ type: "header", columns }))) {
+    if (chunk.rows) throw new Error("CSV parse thread: expected compact chunks");
     const lines = Int32Array.from(chunk.lines);
-    post({ type: "chunk", text: chunk.text!, lines, errors: chunk.errors }, [lines.buffer]);
+    post({ type: "chunk", text: chunk.text, lines, errors: chunk.errors }, [lines.buffer]);
     credits--;
     while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
   }

@@ -204,31 +204,31 @@ export async function* readCsvBatches(
 }
 
 /**
- * A stretch of records in a compact form that crosses threads cheaply: the cells of the readable
- * records joined by NUL (which no readable cell holds), a start line per record, and the records
- * that became row errors, kept whole.
+ * A stretch of records: as record objects, or (`compact`) in a form that crosses threads cheaply:
+ * the cells of the readable records joined by NUL (which no readable cell holds), a start line per
+ * record, and the records that became row errors, kept whole.
  */
-export interface CsvChunk {
-  /** Compact chunks: cells of the readable records, the header's length each, joined by NUL. */
-  text?: string;
-  /** Other chunks: the readable records' cells. */
-  records?: string[][];
-  /** Start line of every record, readable or not, in input order. */
-  lines: ArrayLike<number>;
-  /** Records that are row errors, with their position in `lines` (ascending). */
-  errors: { at: number; record: SourceRecord }[];
-}
+export type CsvChunk =
+  | { rows: SourceRecord[] }
+  | {
+      rows?: undefined;
+      /** Cells of the readable records, the header's length each, joined by NUL. */
+      text: string;
+      /** Start line of every record, readable or not, in input order. */
+      lines: ArrayLike<number>;
+      /** Records that are row errors, with their position in `lines` (ascending). */
+      errors: { at: number; record: SourceRecord }[];
+    };
 
 /** Records of a chunk as objects keyed by the header. */
 export function materialize(chunk: CsvChunk, header: string[], file: string, fileIndex: number): SourceRecord[] {
+  if (chunk.rows) return chunk.rows;
   const out: SourceRecord[] = new Array(chunk.lines.length);
   const width = header.length;
   const good = chunk.lines.length - chunk.errors.length;
-  const records = chunk.records;
-  const cells = records || !good ? [] : chunk.text!.split("\0");
-  if (!records && cells.length !== good * width) throw new Error(`CSV reader: ${cells.length} cells for ${good} records of ${width} columns (${file})`);
+  const cells = good ? chunk.text.split("\0") : [];
+  if (cells.length !== good * width) throw new Error(`CSV reader: ${cells.length} cells for ${good} records of ${width} columns (${file})`);
   let k = 0;
-  let r = 0;
   let e = 0;
   for (let i = 0; i < out.length; i++) {
     const err = chunk.errors[e];
@@ -238,10 +238,7 @@ export function materialize(chunk: CsvChunk, header: string[], file: string, fil
       continue;
     }
     const data: Record<string, unknown> = {};
-    if (records) {
-      const rec = records[r++]!;
-      for (let j = 0; j < width; j++) data[header[j]!] = rec[j];
-    } else for (let j = 0; j < width; j++) data[header[j]!] = cells[k++];
+    for (let j = 0; j < width; j++) data[header[j]!] = cells[k++];
     out[i] = { file, fileIndex, line: chunk.lines[i]!, data };
   }
   return out;
@@ -357,7 +354,8 @@ export async function* readCsvChunks(
   const onBytes = (b: Buffer | string) => {
     if (!nulSeen && (typeof b === "string" ? b.indexOf("\0") : b.indexOf(0)) !== -1) nulSeen = true;
   };
-  src.on("data", onBytes);
+  const compact = opts.compact === true;
+  if (compact) src.on("data", onBytes);
   src.on("error", (e) => parser.destroy(e));
   src.pipe(parser);
 
@@ -404,20 +402,21 @@ export async function* readCsvChunks(
     if (p.more) reason += `; and ${p.more} more quoting problem${p.more > 1 ? "s" : ""} after it`;
     return reason;
   };
-  const compact = opts.compact === true;
-  /** The chunk being built. */
+  /** The chunk being built: record objects, or (compact) joined cells, lines and row errors. */
+  let rows: SourceRecord[] = [];
   let parts: string[] = [];
-  let records: string[][] = [];
   let lines: number[] = [];
-  let errors: CsvChunk["errors"] = [];
+  let errors: { at: number; record: SourceRecord }[] = [];
   const rowError = (line: number, record: SourceRecord) => {
+    if (!compact) return void rows.push(record);
     errors.push({ at: lines.length, record });
     lines.push(line);
   };
+  const pending = () => (compact ? lines.length : rows.length) > 0;
   const take = (): CsvChunk => {
-    const chunk = compact ? { text: parts.join("\0"), lines, errors } : { records, lines, errors };
+    const chunk: CsvChunk = compact ? { text: parts.join("\0"), lines, errors } : { rows };
+    rows = [];
     parts = [];
-    records = [];
     lines = [];
     errors = [];
     return chunk;
@@ -478,23 +477,23 @@ export async function* readCsvChunks(
         data[header[i]!] = error?.code === "CELL_TOO_LARGE" ? "" : v;
       }
       if (error) rowError(line, { file, fileIndex, line, data, error });
+      else if (!compact) rows.push({ file, fileIndex, line, data });
       else {
-        if (compact) parts.push(joined);
-        else records.push(record);
+        parts.push(joined);
         lines.push(line);
       }
     }
-    if (lines.length) yield take();
+    if (pending()) yield take();
   }
   } finally {
     // Stopped early (Ctrl-C, --max-errors, a run-level error): let go of the file.
-    src.off("data", onBytes);
+    if (compact) src.off("data", onBytes);
     src.unpipe(parser);
     src.destroy();
     parser.destroy();
   }
   flushBroken(Number.POSITIVE_INFINITY);
-  if (lines.length) yield take();
+  if (pending()) yield take();
   if (!header)
     throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input is empty: ${file} has no header row, only blank lines`, {
       context: { file, line: 1 },
