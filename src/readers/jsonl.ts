@@ -10,7 +10,8 @@ export interface JsonlReadOptions {
 function parseLine(text: string, line: number, file: string, fileIndex: number, maxLine: number): SourceRecord | undefined {
   if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
-  if (!/\S/.test(text)) return undefined;
+  // Almost every line starts with `{`: the blank-line regex only runs for the others.
+  if (text.charCodeAt(0) !== 123 && !/\S/.test(text)) return undefined;
   if (text.length > maxLine) return { file, fileIndex, line, data: {}, error: { code: "LINE_TOO_LARGE", message: `line is ${text.length} characters (limit ${maxLine})` } };
   let value: unknown;
   try {

@@ -69,6 +69,12 @@ describe("--parse-thread", () => {
       const { on, off } = both([`test/fixtures/bad/${f}`], ["-m", bare]);
       expect({ f, ...on }).toEqual({ f, ...off });
     }
+    // A BOM with CRLF line ends, and another delimiter, reach the worker as they reach csv-parse.
+    for (const [f, extra] of [["test/fixtures/bom-crlf.csv", []], ["test/fixtures/semicolon.csv", ["--delimiter", ";"]]] as const) {
+      const { on, off } = both([f], [...extra]);
+      expect(on.summary?.rows).toBeGreaterThan(0);
+      expect({ f, ...on }).toEqual({ f, ...off });
+    }
   });
 
   it("gives the same rows, lines and errors as one thread on a big file with every special cell, and on two files in one run", () => {
