@@ -106,6 +106,8 @@ const CASES: Case[] = [
   { file: "invalid-utf8.jsonl", exit: 1, rows: [[1, "valid"], [2, "invalid", "INVALID_UTF8"], [3, "invalid", "INVALID_UTF8"], [4, "valid"]] },
   // UserId as an object, a list or a boolean is WRONG_TYPE; as a number it is taken as text.
   { file: "wrong-types.jsonl", exit: 1, rows: [[1, "invalid", "WRONG_TYPE", /must be text, got object/], [2, "valid"], [3, "invalid", "WRONG_TYPE", /got a list/], [4, "invalid", "WRONG_TYPE", /got boolean/]] },
+  // 12345678901234567891 reads as 12345678901234567000: refused, never sent as another id.
+  { file: "big-integer.jsonl", exit: 1, rows: [[1, "invalid", "UNSAFE_NUMBER", /^UserId is a JSON number beyond 2\^53 \(read as 12345678901234567000\).*line 1, field UserId/], [2, "valid"], [3, "valid"]] },
   { file: "missing-values.jsonl", exit: 1, rows: [[1, "invalid", "REQUIRED"], [2, "invalid", "REQUIRED"], [3, "invalid", "REQUIRED"], [4, "valid"]] },
   { file: "empty.jsonl", exit: 2, stderr: /Input file is empty: test\/fixtures\/bad\/empty\.jsonl/ },
   { file: "blank-only.jsonl", exit: 2, stderr: /Input file is empty: test\/fixtures\/bad\/blank-only\.jsonl holds only blank lines/ },
