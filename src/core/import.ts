@@ -7,7 +7,7 @@ import { checkColumns, compileMapping } from "../mapping/apply.js";
 import type { FieldIssue, Provider, ProviderContext } from "../providers/define.js";
 import { loadProvider } from "../providers/index.js";
 import type { ParseThread } from "../readers/csv-thread.js";
-import { checkInput, formatOf, readInputBatches, type InputFormat } from "../readers/index.js";
+import { checkInput, formatOf, readCsvHeader, readInputBatches, type InputFormat } from "../readers/index.js";
 import { createFailedOut, type FailedOutWriter } from "../report/failed-out.js";
 import { Redactor } from "../report/redact.js";
 import { createReportWriter, defaultReportPath, type ReportWriter } from "../report/writer.js";
@@ -316,10 +316,9 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     const pack = (rec: SourceRecord) => ((rec.fileIndex & 63) << 26) | (rec.line & 0x3ffffff);
     const unpack = (p: number) => `${fileNames[p >>> 26] ?? "?"} line ${p & 0x3ffffff}`;
 
-    const onColumns = (file: string, columns: string[]) => {
-      const idx = opts.files.indexOf(file);
-      fileNames[idx] = file;
-      const fmt = file === "-" ? (opts.format ?? "csv") : formatOf(file, opts.format);
+    const formatFor = (file: string) => (file === "-" ? (opts.format ?? "csv") : formatOf(file, opts.format));
+    /** The mapping for a file's columns; throws (exit 2) if it cannot read them. */
+    const mappingFor = (file: string, columns: string[], announce: boolean): LoadedMapping => {
       let m = mapping;
       if (!m) {
         m = autoMapping(provider, columns);
@@ -328,11 +327,24 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
             context: { file },
             hint: `Pass --mapping FILE (see \`bulk-users providers ${provider.name}\`), or run \`bulk-users mapping init ${file} --provider ${provider.name}\`.`,
           });
-        say("info", `No --mapping: mapped ${Object.entries(m.fields).map(([f, c]) => `${c} → ${f}`).join(", ") || "nothing"} (${file})`);
-      } else if (fmt === "csv") checkColumns(m, file, columns);
-      if (fmt === "csv") failedOut?.setColumns(columns);
+        if (announce) say("info", `No --mapping: mapped ${Object.entries(m.fields).map(([f, c]) => `${c} → ${f}`).join(", ") || "nothing"} (${file})`);
+      } else if (formatFor(file) === "csv") checkColumns(m, file, columns);
+      return m;
+    };
+    const onColumns = (file: string, columns: string[]) => {
+      const idx = opts.files.indexOf(file);
+      fileNames[idx] = file;
+      const m = mappingFor(file, columns, true);
+      if (formatFor(file) === "csv") failedOut?.setColumns(columns);
       compiled.set(idx, compileMapping(m));
     };
+    // The headers of the second and later CSV files, before any row is read: a column missing
+    // there must stop the run before the first file's users are sent, not halfway.
+    for (const file of opts.files.slice(1)) {
+      if (file === "-" || formatFor(file) !== "csv") continue;
+      const columns = await readCsvHeader(file, { delimiter: opts.delimiter });
+      if (columns) mappingFor(file, columns, false);
+    }
 
     const invalid = (rec: SourceRecord, key: string, issues: FieldIssue[]) => {
       const first = issues[0]!;

@@ -72,13 +72,23 @@ export async function checkInput(file: string): Promise<void> {
   }
 }
 
+const csvDelimiter = (file: string, delimiter: string | undefined) => delimiter ?? (extname(file).toLowerCase() === ".tsv" ? "\t" : undefined);
+
+/** A CSV file's header as the reader checks it (same errors), without reading on past it. */
+export async function readCsvHeader(file: string, opts: Pick<ReadOptions, "delimiter"> = {}): Promise<string[] | undefined> {
+  let header: string[] | undefined;
+  const src = createReadStream(file, { highWaterMark: 1 << 16 });
+  for await (const _ of readCsvBatches(src, file, 0, { delimiter: csvDelimiter(file, opts.delimiter) }, (cols) => (header = cols))) if (header) break;
+  return header;
+}
+
 /** Reads every input in turn as one stream of record arrays; never holds a whole file. */
 export async function* readInputBatches(files: string[], opts: ReadOptions = {}): AsyncGenerator<SourceRecord[]> {
   for (let i = 0; i < files.length; i++) {
     const file = files[i]!;
     const format = file === "-" ? (opts.format ?? "csv") : formatOf(file, opts.format);
     if (format === "csv") {
-      const delimiter = opts.delimiter ?? (extname(file).toLowerCase() === ".tsv" ? "\t" : undefined);
+      const delimiter = csvDelimiter(file, opts.delimiter);
       const onHeader = (cols: string[]) => opts.onColumns?.(file, cols);
       if (useParseThread(file, opts.parseThread ?? "off")) {
         opts.onParseThread?.(file);

@@ -48,6 +48,16 @@ describe("bulk-users import (CLI)", () => {
     expect(rows[3]!.message).toMatch(/already appears at .*users\.csv line 2/);
   });
 
+  it("a column missing from a later input's header stops the run before any user is sent", async () => {
+    const other = write(dir, "second.csv", csv(["login", "first", "last"], [["u77", "A", "B"]]));
+    const before = emu.stats.requests;
+    const r = await runCli(["import", users, other, "-p", "zego", "-m", mapping, "--endpoint", emu.url, "--report", `${dir}/r-two.jsonl`], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/column `user_id` is not in the header of .*second\.csv/);
+    expect(emu.stats.requests).toBe(before);
+    expect(readReport(`${dir}/r-two.jsonl`)).toEqual([]);
+  });
+
   it("--json prints only the summary object on stdout; a rerun finds everyone already there (exit 1 for the bad rows)", async () => {
     const r = await runCli(["import", users, "-p", "zego", "-m", mapping, "--endpoint", emu.url, "--report", `${dir}/r2.jsonl`, "--json"], { env });
     const s = JSON.parse(r.stdout);
