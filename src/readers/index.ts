@@ -93,8 +93,7 @@ export async function* readInputBatches(files: string[], opts: ReadOptions = {})
       if (useParseThread(file, opts.parseThread ?? "off")) {
         opts.onParseThread?.(file);
         yield* readCsvFileThreaded(file, i, { delimiter }, onHeader);
-      }
-      else yield* readCsvBatches(file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 }), file, i, { delimiter }, onHeader);
+      } else yield* readCsvBatches(file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 }), file, i, { delimiter }, onHeader);
     } else {
       const src: Readable = file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 });
       let first = true;
