@@ -101,6 +101,18 @@ describe("--parse-thread", () => {
     expect(small.stderr).not.toContain("second thread");
   });
 
+  it("feeds an import (when asked: imports default to one thread) with the same outcomes", () => {
+    const counts = (["on", "off"] as const).map((mode) => {
+      const report = `${dir}/import-${mode}.jsonl`;
+      const r = run(["import", "samples/users.csv", "-p", "zego", "-m", "samples/zego.mapping.yaml", "--sandbox", "--report", report, "--no-progress", "--parse-thread", mode]);
+      expect(r.stderr.includes("second thread")).toBe(mode === "on");
+      const rows = readReport(report).map((x) => `${x.line} ${x.key} ${x.status} ${x.code ?? ""}`).sort();
+      return { code: r.code, rows };
+    });
+    expect(counts[0]).toEqual(counts[1]);
+    expect(counts[0]!.rows.filter((x) => x.includes(" created ")).length).toBeGreaterThan(10);
+  });
+
   it("stops reading at --max-errors and names a missing column before any row, as one thread does", () => {
     const big = bigFile("stop.csv");
     const t0 = performance.now();
