@@ -41,9 +41,7 @@ const TMP = mkdtempSync(join(tmpdir(), "bulk-users-bench-"));
 const OUT = quick || only ? "bench/results.tmp.json" : "bench/results.json";
 const CSV_APIS = ["csv-stream", "csv-events", "csv-callback", "csv-sync"];
 const figures = [];
-// The node flags of the bin's shebang (what `npx bulk-users` runs with), for runs through `node`.
-const NODE_FLAGS = (/^#!.*?\bnode\b(.*)$/m.exec(readFileSync("bin/bulk-users.js", "utf8"))?.[1] ?? "").trim().split(/\s+/).filter(Boolean);
-const BIN = [...NODE_FLAGS, "bin/bulk-users.js"];
+const BIN = ["bin/bulk-users.js"];
 const log = (...a) => console.error(...a);
 const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
 const mb = (kb) => `${Math.round(kb / 1024)} MB`;
@@ -170,7 +168,7 @@ async function memory() {
   const big = await generate(DATA, BIG, "csv");
   const map = "bench/zego.csv.mapping.yaml";
   const report = join(TMP, "memory-report.jsonl");
-  const cli = (args) => [...NODE_FLAGS, "bench/rss.mjs", ...args, "-p", "zego", "-m", map, "--report", report, "--no-progress", "--json"];
+  const cli = (args) => ["bench/rss.mjs", ...args, "-p", "zego", "-m", map, "--report", report, "--no-progress", "--json"];
   const judge = (what, lo, hi) => add(`${what} peak RSS, 10k vs ${BIG / 1000}k rows`, "< 120 MB and ≤ 1.3x", `${mb(lo)} → ${mb(hi)}`, hi / lo, hi / 1024 < 120 && hi / lo <= 1.3);
 
   // Peak RSS varies little; the lower of two runs takes out a late GC.

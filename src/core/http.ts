@@ -45,7 +45,7 @@ export interface SendOptions {
 const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
 /** Answer headers by name, case-insensitive (the part of fetch's `Headers` the adapters use). */
-class Headers implements ResponseHeaders {
+class AnswerHeaders implements ResponseHeaders {
   constructor(private readonly raw: IncomingMessage["headers"]) {}
   get(name: string): string | null {
     const v = this.raw[name.toLowerCase()];
@@ -109,7 +109,7 @@ export function httpSend(req: HttpRequest, opts: SendOptions = {}): Promise<Http
             json = undefined;
           }
         }
-        resolve({ status: res.statusCode ?? 0, headers: new Headers(res.headers), text, json });
+        resolve({ status: res.statusCode ?? 0, headers: new AnswerHeaders(res.headers), text, json });
       });
     });
     out.end(req.body);

@@ -7,7 +7,7 @@ import { checkColumns, compileMapping } from "../mapping/apply.js";
 import type { FieldIssue, Provider, ProviderContext } from "../providers/define.js";
 import { loadProvider } from "../providers/index.js";
 import type { ParseThread } from "../readers/csv-thread.js";
-import { checkInput, formatOf, readCsvHeader, readInputBatches, type InputFormat } from "../readers/index.js";
+import { checkInput, formatOf, readCsvHeader, readInputBatches, type InputFormat, type ReadOptions } from "../readers/index.js";
 import { createFailedOut, type FailedOutWriter } from "../report/failed-out.js";
 import { Redactor } from "../report/redact.js";
 import { createReportWriter, defaultReportPath, type ReportWriter } from "../report/writer.js";
@@ -15,7 +15,7 @@ import type { MappedUser, ReportRow, SourceRecord, Status } from "../types.js";
 import { batches } from "./batch.js";
 import { checkEndpoint, readEnvFile, resolveCredentials } from "./credentials.js";
 import { httpSend } from "./http.js";
-import { KeySet } from "./key-set.js";
+import { fnv1a, KeySet } from "./key-set.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { compareMeta, loadResumeState, readMeta, rowId, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta } from "./resume.js";
 import { createSender, type SendItem, type SendOutcome } from "./sender.js";
@@ -130,12 +130,6 @@ export interface ImportSummary {
 
 const emptyCounts = (): Counts => ({ created: 0, updated: 0, upserted: 0, exists: 0, invalid: 0, duplicate: 0, failed: 0, valid: 0 });
 
-function fnv(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
 /** Provider options from the mapping and flags, parsed by the provider's schema. */
 function resolveOptions(provider: Provider, mapping: LoadedMapping | undefined, overrides: Record<string, unknown> | undefined): unknown {
   const raw = { ...(mapping?.options ?? {}), ...Object.fromEntries(Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined)) };
@@ -177,7 +171,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   if (verdict.warning) say("warn", verdict.warning);
   for (const f of opts.files) {
     await checkInput(f);
-    if (f !== "-") formatOf(f, opts.format);
+    formatOf(f, opts.format);
   }
 
   // Credentials and endpoint, before anything is read.
@@ -316,7 +310,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     const pack = (rec: SourceRecord) => ((rec.fileIndex & 63) << 26) | (rec.line & 0x3ffffff);
     const unpack = (p: number) => `${fileNames[p >>> 26] ?? "?"} line ${p & 0x3ffffff}`;
 
-    const formatFor = (file: string) => (file === "-" ? (opts.format ?? "csv") : formatOf(file, opts.format));
+    const formatFor = (file: string) => formatOf(file, opts.format);
     /** The mapping for a file's columns; throws (exit 2) if it cannot read them. */
     const mappingFor = (file: string, columns: string[], announce: boolean): LoadedMapping => {
       let m = mapping;
@@ -373,7 +367,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       }
       const { user, issues } = apply(rec.data);
       const key = keyOf(user);
-      if (opts.shard && (fnv(key || `${rec.fileIndex}:${rec.line}`) % opts.shard.count) + 1 !== opts.shard.index) {
+      if (opts.shard && (fnv1a(key || `${rec.fileIndex}:${rec.line}`) % opts.shard.count) + 1 !== opts.shard.index) {
         otherShards++;
         return;
       }
@@ -407,8 +401,18 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       return { record: rec, user, key, attempts: 0 };
     };
 
+    const readOpts: ReadOptions = {
+      format: opts.format,
+      delimiter: opts.delimiter,
+      stdin: opts.stdin,
+      onColumns,
+      // An import is bound by the vendor's quota: the thread only when asked for.
+      parseThread: dryRun ? (opts.parseThread ?? "auto") : opts.parseThread === "on" ? "on" : "off",
+      onParseThread: (f) => say("info", `Parsing ${f} in a second thread`),
+    };
+
     async function* validItems(): AsyncGenerator<SendItem> {
-      const source = readInputBatches(opts.files, { format: opts.format, delimiter: opts.delimiter, stdin: opts.stdin, onColumns, parseThread: opts.parseThread === "on" ? "on" : "off", onParseThread: (f) => say("info", `Parsing ${f} in a second thread`) });
+      const source = readInputBatches(opts.files, readOpts);
       for await (const batch of source) {
         for (const rec of batch) {
           if (stopCtl.signal.aborted) return;
@@ -421,7 +425,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
 
     if (dryRun) {
       // Every row is reported where it is processed: no per-row await at all.
-      const source = readInputBatches(opts.files, { format: opts.format, delimiter: opts.delimiter, stdin: opts.stdin, onColumns, parseThread: opts.parseThread ?? "auto", onParseThread: (f) => say("info", `Parsing ${f} in a second thread`) });
+      const source = readInputBatches(opts.files, readOpts);
       outer: for await (const batch of source) {
         for (const rec of batch) {
           if (stopCtl.signal.aborted) break outer;

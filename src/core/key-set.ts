@@ -6,12 +6,19 @@ const HEAD = 10;
 /** Keys longer than this (in UTF-16 units) could exceed a u16 length in UTF-8: kept in a Map. */
 const LONG = 0xffff / 3;
 
+/** FNV-1a over a string's UTF-16 code units: no encoding needed to hash. */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 /**
  * Exact set of strings kept as UTF-8 in 1 MiB arena chunks with an open-addressing index of
  * 4-byte slots and a 1-byte hash tag per slot: about the key bytes plus 10, and 5-10 bytes a slot,
  * versus ~70 bytes a key for a Set<string>. Chunks never move, so growing never holds two copies
  * of the keys. A probe reads the arena only when a slot's tag matches (1 in 256 of the others),
- * so adding a new key touches no key bytes but its own.
+ * so adding a new key rarely reads another key's bytes.
  */
 export class KeySet {
   private chunks: Buffer[] = [Buffer.allocUnsafe(CHUNK)];
@@ -29,13 +36,6 @@ export class KeySet {
 
   get size(): number {
     return this.count;
-  }
-
-  /** FNV-1a over the UTF-16 code units: no encoding needed to hash. */
-  private static hash(key: string): number {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-    return h >>> 0;
   }
 
   private static tag(h: number): number {
@@ -84,7 +84,7 @@ export class KeySet {
       this.count++;
       return -1;
     }
-    const h = KeySet.hash(key);
+    const h = fnv1a(key);
     const found = this.probe(key, h);
     if (found) {
       const pos = found - 1;
@@ -111,7 +111,7 @@ export class KeySet {
 
   has(key: string): boolean {
     if (key.length > LONG) return this.long.has(key);
-    return this.probe(key, KeySet.hash(key)) !== 0;
+    return this.probe(key, fnv1a(key)) !== 0;
   }
 
   private grow(): void {

@@ -12,7 +12,7 @@ export interface CsvReadOptions {
 
 /** Options of readCsvChunks beyond the reader's own. */
 interface ChunkOptions extends CsvReadOptions {
-  /** Chunks carry one string of cells (to cross threads) instead of the record arrays. */
+  /** Chunks carry one string of cells (to cross threads) instead of record objects. */
   compact?: boolean;
 }
 
@@ -407,10 +407,10 @@ export async function* readCsvChunks(
   let parts: string[] = [];
   let lines: number[] = [];
   let errors: { at: number; record: SourceRecord }[] = [];
-  const rowError = (line: number, record: SourceRecord) => {
+  const rowError = (record: SourceRecord) => {
     if (!compact) return void rows.push(record);
     errors.push({ at: lines.length, record });
-    lines.push(line);
+    lines.push(record.line);
   };
   const pending = () => (compact ? lines.length : rows.length) > 0;
   const take = (): CsvChunk => {
@@ -435,7 +435,7 @@ export async function* readCsvChunks(
         });
       const where = to > from ? `lines ${from}–${to} (read as one record; nothing there was imported)` : `line ${from}`;
       const message = b.problem.code === "CELL_TOO_LARGE" && to === from ? reason : `unreadable CSV on ${where}: ${reason}`;
-      rowError(from, { file, fileIndex, line: from, data: {}, error: { code: b.problem.code, message } });
+      rowError({ file, fileIndex, line: from, data: {}, error: { code: b.problem.code, message } });
     }
   };
   try {
@@ -458,7 +458,7 @@ export async function* readCsvChunks(
       // A record over several lines: a quoted cell with line breaks, maybe a quote put wrong.
       const span = breaks ? ` (the record spans lines ${line}–${lastEnd}: a cell holds line breaks)` : "";
       if (record.length !== header.length) {
-        rowError(line, { file, fileIndex, line, data: {}, error: { code: "CSV_COLUMN_COUNT", message: `expected ${header.length} cells, got ${record.length}${span}` } });
+        rowError({ file, fileIndex, line, data: {}, error: { code: "CSV_COLUMN_COUNT", message: `expected ${header.length} cells, got ${record.length}${span}` } });
         continue;
       }
       if (compact && joined.length <= maxCell && !nulSeen && joined.indexOf("\uFFFD") === -1) {
@@ -476,7 +476,7 @@ export async function* readCsvChunks(
         else if (v.indexOf("\0") !== -1) error ??= { code: "NUL_CHARACTER", message: `cell \`${header[i]}\` holds a NUL character (a binary or UTF-16 file?)${span}` };
         data[header[i]!] = error?.code === "CELL_TOO_LARGE" ? "" : v;
       }
-      if (error) rowError(line, { file, fileIndex, line, data, error });
+      if (error) rowError({ file, fileIndex, line, data, error });
       else if (!compact) rows.push({ file, fileIndex, line, data });
       else {
         parts.push(joined);

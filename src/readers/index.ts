@@ -24,8 +24,10 @@ export interface ReadOptions {
   onParseThread?: (file: string) => void;
 }
 
+/** Format of an input: forced, by extension, or CSV for standard input (`-`). */
 export function formatOf(file: string, forced?: InputFormat): InputFormat {
   if (forced) return forced;
+  if (file === "-") return "csv";
   const ext = extname(file).toLowerCase();
   if (ext === ".csv" || ext === ".tsv" || ext === ".txt") return "csv";
   if (ext === ".jsonl" || ext === ".ndjson" || ext === ".json") return "jsonl";
@@ -86,7 +88,7 @@ export async function readCsvHeader(file: string, opts: Pick<ReadOptions, "delim
 export async function* readInputBatches(files: string[], opts: ReadOptions = {}): AsyncGenerator<SourceRecord[]> {
   for (let i = 0; i < files.length; i++) {
     const file = files[i]!;
-    const format = file === "-" ? (opts.format ?? "csv") : formatOf(file, opts.format);
+    const format = formatOf(file, opts.format);
     if (format === "csv") {
       const delimiter = csvDelimiter(file, opts.delimiter);
       const onHeader = (cols: string[]) => opts.onColumns?.(file, cols);
