@@ -57,7 +57,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const t = performance.now();
     const r = spawnSync(
       "node",
-      ["--cpu-prof", `--cpu-prof-dir=${dir}`, "bin/bulk-users.js", "validate", file, "-p", "zego", "-m", `bench/zego.${format}.mapping.yaml`, "--report", "bench/data/profile-report.jsonl", "--no-progress", "--json"],
+      ["--cpu-prof", `--cpu-prof-dir=${dir}`, "bin/bulk-users.js", "validate", file, ...(process.env.PROFILE_ARGS?.split(" ") ?? []), "-p", "zego", "-m", `bench/zego.${format}.mapping.yaml`, "--report", "bench/data/profile-report.jsonl", "--no-progress", "--json"],
       { encoding: "utf8", maxBuffer: 1 << 26 },
     );
     if (r.status !== 0 && r.status !== 1) throw new Error(`validate exited ${r.status}: ${r.stderr.slice(-500)}`);

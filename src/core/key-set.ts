@@ -22,8 +22,9 @@ export function fnv1a(s: string): number {
  */
 export class KeySet {
   private chunks: Buffer[] = [Buffer.allocUnsafe(CHUNK)];
-  /** Bytes used in the last chunk. */
+  /** Bytes used in the last chunk, and in each full one. */
   private used = 0;
+  private fullEnds: number[] = [];
   /** (chunk index · CHUNK + offset) + 1 of each record; 0 = empty slot. */
   private slots = new Uint32Array(1 << 12);
   /** Top byte of each slot's hash, never 0. */
@@ -93,12 +94,24 @@ export class KeySet {
     const i = this.at;
     // Encoded straight into the arena: at most 3 bytes per UTF-16 unit.
     if (this.used + HEAD + key.length * 3 > CHUNK) {
+      this.fullEnds.push(this.used);
       this.chunks.push(Buffer.allocUnsafe(CHUNK));
       this.used = 0;
     }
     const ci = this.chunks.length - 1;
     const c = this.chunks[ci]!;
-    const len = c.write(key, this.used + HEAD, "utf8");
+    const at = this.used + HEAD;
+    // ASCII by hand (ids and emails mostly are): cheaper than a call into the encoder per key.
+    let len = 0;
+    const n = key.length;
+    if (n <= 64) {
+      for (; len < n; len++) {
+        const ch = key.charCodeAt(len);
+        if (ch >= 0x80) break;
+        c[at + len] = ch;
+      }
+    }
+    if (len < n) len = c.write(key, at, "utf8");
     c.writeUInt16LE(len, this.used);
     c.writeUInt32LE(payload >>> 0, this.used + 2);
     c.writeUInt32LE(h, this.used + 6);
@@ -114,20 +127,22 @@ export class KeySet {
     return this.probe(key, fnv1a(key)) !== 0;
   }
 
+  /** Twice the slots, filled by walking the arena in order (sequential reads, not one per slot). */
   private grow(): void {
-    const old = this.slots;
-    const oldTags = this.tags;
-    this.slots = new Uint32Array(old.length * 2);
-    this.tags = new Uint8Array(old.length * 2);
-    this.mask = this.slots.length - 1;
-    for (let j = 0; j < old.length; j++) {
-      const s = old[j]!;
-      if (s === 0) continue;
-      const pos = s - 1;
-      let i = this.chunks[pos >>> SHIFT]!.readUInt32LE((pos & OFF) + 6) & this.mask;
-      while (this.slots[i] !== 0) i = (i + 1) & this.mask;
-      this.slots[i] = s;
-      this.tags[i] = oldTags[j]!;
+    const size = this.slots.length * 2;
+    const slots = (this.slots = new Uint32Array(size));
+    const tags = (this.tags = new Uint8Array(size));
+    const mask = (this.mask = size - 1);
+    for (let ci = 0; ci < this.chunks.length; ci++) {
+      const c = this.chunks[ci]!;
+      const end = ci < this.fullEnds.length ? this.fullEnds[ci]! : this.used;
+      for (let off = 0; off < end; off += HEAD + c.readUInt16LE(off)) {
+        const h = c.readUInt32LE(off + 6);
+        let i = h & mask;
+        while (slots[i] !== 0) i = (i + 1) & mask;
+        slots[i] = ((ci << SHIFT) | off) + 1;
+        tags[i] = KeySet.tag(h);
+      }
     }
   }
 }

@@ -220,6 +220,35 @@ export type CsvChunk =
       errors: { at: number; record: SourceRecord }[];
     };
 
+type RowBuilder = (cells: string[], k: number) => Record<string, unknown>;
+
+/** `data[name] = value`, except that a `__proto__` column becomes a key too (as JSON.parse makes it). */
+function setCell(data: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === "__proto__") Object.defineProperty(data, name, { value, enumerable: true, writable: true, configurable: true });
+  else data[name] = value;
+}
+let builtFor: string[] | undefined;
+let builder: RowBuilder | undefined;
+
+/**
+ * `(cells, k) => ({ [header[0]]: cells[k], … })` as one object literal, compiled once per header:
+ * one allocation and one shape per row instead of a keyed store per cell. In a literal a
+ * `__proto__` key would set the prototype, so that header keeps one store per cell.
+ */
+function rowBuilder(header: string[]): RowBuilder {
+  if (builtFor === header) return builder!;
+  const width = header.length;
+  builder = header.includes("__proto__")
+    ? (cells, k) => {
+        const data: Record<string, unknown> = {};
+        for (let j = 0; j < width; j++) setCell(data, header[j]!, cells[k + j]);
+        return data;
+      }
+    : (new Function("c", "k", `return {${header.map((h, j) => `${JSON.stringify(h)}: c[k + ${j}]`).join(", ")}};`) as RowBuilder);
+  builtFor = header;
+  return builder;
+}
+
 /** Records of a chunk as objects keyed by the header. */
 export function materialize(chunk: CsvChunk, header: string[], file: string, fileIndex: number): SourceRecord[] {
   if (chunk.rows) return chunk.rows;
@@ -228,6 +257,7 @@ export function materialize(chunk: CsvChunk, header: string[], file: string, fil
   const good = chunk.lines.length - chunk.errors.length;
   const cells = good ? chunk.text.split("\0") : [];
   if (cells.length !== good * width) throw new Error(`CSV reader: ${cells.length} cells for ${good} records of ${width} columns (${file})`);
+  const build = rowBuilder(header);
   let k = 0;
   let e = 0;
   for (let i = 0; i < out.length; i++) {
@@ -237,9 +267,8 @@ export function materialize(chunk: CsvChunk, header: string[], file: string, fil
       e++;
       continue;
     }
-    const data: Record<string, unknown> = {};
-    for (let j = 0; j < width; j++) data[header[j]!] = cells[k++];
-    out[i] = { file, fileIndex, line: chunk.lines[i]!, data };
+    out[i] = { file, fileIndex, line: chunk.lines[i]!, data: build(cells, k) };
+    k += width;
   }
   return out;
 }
@@ -348,14 +377,15 @@ export async function* readCsvChunks(
   };
 
   // A NUL byte anywhere in the input turns on the per-cell NUL check (the chunk text uses NUL as
-  // its separator, so it cannot show one); in UTF-8 a NUL character is always a 0x00 byte. Seen
-  // before the parser gets the bytes, so before any record made of them.
+  // its separator, so it cannot show one, and the fast path below looks for none); in UTF-8 a NUL
+  // character is always a 0x00 byte. Seen before the parser gets the bytes, so before any record
+  // made of them.
   let nulSeen = false;
   const onBytes = (b: Buffer | string) => {
     if (!nulSeen && (typeof b === "string" ? b.indexOf("\0") : b.indexOf(0)) !== -1) nulSeen = true;
   };
   const compact = opts.compact === true;
-  if (compact) src.on("data", onBytes);
+  src.on("data", onBytes);
   src.on("error", (e) => parser.destroy(e));
   src.pipe(parser);
 
@@ -438,8 +468,42 @@ export async function* readCsvChunks(
       rowError({ file, fileIndex, line: from, data: {}, error: { code: b.problem.code, message } });
     }
   };
+  /**
+   * The common case, a whole stretch at once: every record complete, of the header's width, one
+   * line each, no cell too large or undecodable, no dropped record among them. The cells are
+   * joined once for the stretch, and that one string is searched for line breaks and U+FFFD. False
+   * (nothing changed) sends the stretch through the record-by-record path.
+   */
+  const plainStretch = (chunk: string[][]): boolean => {
+    if (!header || nulSeen || (broken.length && broken[0]!.after < consumed + chunk.length)) return false;
+    const width = header.length;
+    const cells: string[] = [];
+    for (const record of chunk) {
+      if (record.length !== width || (width === 1 && record[0]!.trim() === "")) return false;
+      for (let j = 0; j < width; j++) {
+        const c = record[j]!;
+        if (c.length > maxCell) return false;
+        cells.push(c);
+      }
+    }
+    const text = cells.join("\0");
+    if (text.indexOf("\n") !== -1 || text.indexOf("\r") !== -1 || text.indexOf("\uFFFD") !== -1) return false;
+    if (compact) {
+      parts.push(text);
+      for (let i = 0; i < chunk.length; i++) lines.push(++lastEnd);
+    } else {
+      const build = rowBuilder(header);
+      for (let i = 0; i < chunk.length; i++) rows.push({ file, fileIndex, line: ++lastEnd, data: build(cells, i * width) });
+    }
+    consumed += chunk.length;
+    return true;
+  };
   try {
   for await (const chunk of drain<string[]>(parser)) {
+    if (plainStretch(chunk)) {
+      yield take();
+      continue;
+    }
     for (const record of chunk) {
       flushBroken(consumed);
       consumed++;
@@ -474,7 +538,7 @@ export async function* readCsvChunks(
         else if (v.indexOf("\uFFFD") !== -1)
           error ??= { code: "INVALID_UTF8", message: `cell \`${header[i]}\` is not valid UTF-8 (or holds U+FFFD, the mark of an earlier bad conversion)${span}` };
         else if (v.indexOf("\0") !== -1) error ??= { code: "NUL_CHARACTER", message: `cell \`${header[i]}\` holds a NUL character (a binary or UTF-16 file?)${span}` };
-        data[header[i]!] = error?.code === "CELL_TOO_LARGE" ? "" : v;
+        setCell(data, header[i]!, error?.code === "CELL_TOO_LARGE" ? "" : v);
       }
       if (error) rowError({ file, fileIndex, line, data, error });
       else if (!compact) rows.push({ file, fileIndex, line, data });
@@ -487,7 +551,7 @@ export async function* readCsvChunks(
   }
   } finally {
     // Stopped early (Ctrl-C, --max-errors, a run-level error): let go of the file.
-    if (compact) src.off("data", onBytes);
+    src.off("data", onBytes);
     src.unpipe(parser);
     src.destroy();
     parser.destroy();

@@ -50,4 +50,20 @@ describe("KeySet arena", () => {
     expect(ks.add(`${huge}x`)).toBe(-1);
     expect(ks.add("after-huge")).toBe(8);
   });
+
+  it("finds every key after growing many times over several chunks, ASCII or not, short or long", () => {
+    const ks = new KeySet();
+    const ref = new Map<string, number>();
+    // 200,000 keys: ~12 MiB of arena, the index grown from 4,096 to 262,144 slots (6 times).
+    const shapes = [(i: number) => `u${i}`, (i: number) => `${"x".repeat(60)}${i}`, (i: number) => `ü${i}`, (i: number) => `${i}é`, (i: number) => `${"y".repeat(100)}${i}`];
+    for (let i = 0; i < 200_000; i++) {
+      const k = shapes[i % shapes.length]!(i);
+      ref.set(k, i);
+      expect(ks.add(k, i)).toBe(-1);
+    }
+    expect(ks.size).toBe(ref.size);
+    for (const [k, i] of ref) expect(ks.add(k, 0)).toBe(i);
+    expect(ks.has("u200000")).toBe(false);
+    expect(ks.has("ü")).toBe(false);
+  });
 });

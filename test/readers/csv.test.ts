@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { readCsv } from "../../src/readers/csv.js";
+import { readCsv, readCsvChunks, materialize } from "../../src/readers/csv.js";
 import { readInputs } from "../../src/readers/index.js";
 import type { SourceRecord } from "../../src/types.js";
 
@@ -53,5 +53,63 @@ describe("CSV reader", () => {
   it("marks a cell that is not valid UTF-8", async () => {
     const out = await read(Buffer.concat([Buffer.from("a,b\n1,"), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from("\n")]));
     expect(out[0]!.error?.code).toBe("INVALID_UTF8");
+  });
+
+  /** Records as the parse thread's consumer builds them: compact chunks, then materialize. */
+  async function readCompact(text: string): Promise<SourceRecord[]> {
+    let header: string[] = [];
+    const out: SourceRecord[] = [];
+    const chunks = readCsvChunks(Readable.from([Buffer.from(text)]), "in.csv", 0, { compact: true }, (h) => (header = h));
+    for await (const c of chunks) out.push(...materialize(c, header, "in.csv", 0));
+    return out;
+  }
+
+  it("keys records by any column name, even ones that are awkward in code, one thread or compact", async () => {
+    const names = ['a"b', "c\\d", "${x}", "0", "constructor", "__proto__", "line\u2028sep", "toString"];
+    const head = names.map((n) => `"${n.replace(/"/g, '""')}"`).join(",");
+    const text = `${head}\n${names.map((_, i) => `v${i}`).join(",")}\n${names.map((_, i) => `w${i}`).join(",")}\n`;
+    for (const out of [await read(text), await readCompact(text)]) {
+      expect(out.map((r) => r.line)).toEqual([2, 3]);
+      for (const [row, p] of [[out[0]!, "v"], [out[1]!, "w"]] as const) {
+        expect(Object.keys(row.data)).toEqual(["0", ...names.filter((n) => n !== "0")]);
+        names.forEach((n, i) => expect(Object.getOwnPropertyDescriptor(row.data, n)?.value).toBe(`${p}${i}`));
+        expect(Object.getPrototypeOf(row.data)).toBe(Object.prototype);
+      }
+    }
+  });
+
+  it("reads stretches of plain records and records with line breaks, bad cells or wrong counts alike", async () => {
+    // 6,000 records over many read chunks: most plain, some multi-line, short, blank or with U+FFFD.
+    const lines: string[] = ["id,name,note"];
+    const want: [number, string, unknown][] = [];
+    let line = 2;
+    for (let i = 0; i < 6000; i++) {
+      if (i % 997 === 5) {
+        lines.push(`${i},"two\nlines",x`);
+        want.push([line, "ok", { id: String(i), name: "two\nlines", note: "x" }]);
+        line += 2;
+      } else if (i % 1511 === 7) {
+        lines.push(`${i},short`);
+        want.push([line++, "CSV_COLUMN_COUNT", {}]);
+      } else if (i % 1999 === 9) {
+        lines.push("");
+        line++;
+      } else if (i % 2503 === 11) {
+        lines.push(`${i},bad\uFFFD,x`);
+        want.push([line++, "INVALID_UTF8", undefined]);
+      } else {
+        lines.push(`${i},"Name, ${i} 李",n${i}`);
+        want.push([line++, "ok", { id: String(i), name: `Name, ${i} 李`, note: `n${i}` }]);
+      }
+    }
+    const text = `${lines.join("\n")}\n`;
+    for (const out of [await read(text), await readCompact(text)]) {
+      expect(out.length).toBe(want.length);
+      out.forEach((r, k) => {
+        const [l, code, data] = want[k]!;
+        expect([r.line, r.error?.code ?? "ok"]).toEqual([l, code]);
+        if (data !== undefined) expect(r.data).toEqual(data);
+      });
+    }
   });
 });
