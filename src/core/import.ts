@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { z } from "zod";
+import * as z from "zod";
 import { emulators, type Emulator, type FaultOptions } from "../emulators/index.js";
 import { BulkUsersError, ErrorCode, where } from "../errors.js";
 import { autoMapping, checkMapping, loadMapping, type LoadedMapping } from "../mapping/load.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { MappingSchema } from "./schema.js";
 
 /** JSON Schema of mapping files, generated from the schema the loader validates with. */

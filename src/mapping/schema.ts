@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Transforms a field value goes through, in order. Strings name the argument-less ones. */
 export const TransformSchema = z.union([

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { HttpError } from "../core/http.js";
 import { retryAfterMs } from "../core/retry.js";
 import { BulkUsersError, ErrorCode } from "../errors.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { retryAfterMs } from "../core/retry.js";
 import { defineProvider, type BatchResult, type RecordResult } from "./define.js";
 import type { MappedUser } from "../types.js";
