@@ -23,7 +23,7 @@ try {
   for await (const chunk of readCsvChunks(src, input.file, input.fileIndex, { ...input.opts, compact: true }, (columns) => post({ type: "header", columns }))) {
     if (chunk.rows) throw new Error("CSV parse thread: expected compact chunks");
     const lines = Int32Array.from(chunk.lines);
-    post({ type: "chunk", text: chunk.text, lines, errors: chunk.errors }, [lines.buffer]);
+    post({ type: "chunk", columns: chunk.columns, lines, errors: chunk.errors }, [lines.buffer]);
     credits--;
     while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
   }

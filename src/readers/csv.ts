@@ -205,22 +205,25 @@ export async function* readCsvBatches(
 
 /**
  * A stretch of records: as record objects, or (`compact`) in a form that crosses threads cheaply:
- * the cells of the readable records joined by NUL (which no readable cell holds), a start line per
- * record, and the records that became row errors, kept whole.
+ * per column, the cells of the readable records joined by NUL (which no readable cell holds), a
+ * start line per record, and the records that became row errors, kept whole. One string per
+ * column, not one for the stretch: a column of ASCII ids stays a one-byte string (and so do the
+ * cells split from it) when a name column holds CJK, which makes V8 store its string in two bytes
+ * a character, and every later use of a key (hashing, the report) slower.
  */
 export type CsvChunk =
   | { rows: SourceRecord[] }
   | {
       rows?: undefined;
-      /** Cells of the readable records, the header's length each, joined by NUL. */
-      text: string;
+      /** Per header column, that column's cells of the readable records, joined by NUL. */
+      columns: string[];
       /** Start line of every record, readable or not, in input order. */
       lines: ArrayLike<number>;
       /** Records that are row errors, with their position in `lines` (ascending). */
       errors: { at: number; record: SourceRecord }[];
     };
 
-type RowBuilder = (cells: string[], k: number) => Record<string, unknown>;
+type RowBuilder = (cells: string[][], i: number) => Record<string, unknown>;
 
 /** `data[name] = value`, except that a `__proto__` column becomes a key too (as JSON.parse makes it). */
 function setCell(data: Record<string, unknown>, name: string, value: unknown): void {
@@ -231,7 +234,7 @@ let builtFor: string[] | undefined;
 let builder: RowBuilder | undefined;
 
 /**
- * `(cells, k) => ({ [header[0]]: cells[k], … })` as one object literal, compiled once per header:
+ * `(columns, i) => ({ [header[0]]: columns[0][i], … })` as one object literal, compiled once per header:
  * one allocation and one shape per row instead of a keyed store per cell. In a literal a
  * `__proto__` key would set the prototype, so that header keeps one store per cell.
  */
@@ -239,12 +242,12 @@ function rowBuilder(header: string[]): RowBuilder {
   if (builtFor === header) return builder!;
   const width = header.length;
   builder = header.includes("__proto__")
-    ? (cells, k) => {
+    ? (columns, i) => {
         const data: Record<string, unknown> = {};
-        for (let j = 0; j < width; j++) setCell(data, header[j]!, cells[k + j]);
+        for (let j = 0; j < width; j++) setCell(data, header[j]!, columns[j]![i]);
         return data;
       }
-    : (new Function("c", "k", `return {${header.map((h, j) => `${JSON.stringify(h)}: c[k + ${j}]`).join(", ")}};`) as RowBuilder);
+    : (new Function("c", "i", `return {${header.map((h, j) => `${JSON.stringify(h)}: c[${j}][i]`).join(", ")}};`) as RowBuilder);
   builtFor = header;
   return builder;
 }
@@ -255,8 +258,9 @@ export function materialize(chunk: CsvChunk, header: string[], file: string, fil
   const out: SourceRecord[] = new Array(chunk.lines.length);
   const width = header.length;
   const good = chunk.lines.length - chunk.errors.length;
-  const cells = good ? chunk.text.split("\0") : [];
-  if (cells.length !== good * width) throw new Error(`CSV reader: ${cells.length} cells for ${good} records of ${width} columns (${file})`);
+  const columns = good ? chunk.columns.map((t) => t.split("\0")) : [];
+  if (good && (columns.length !== width || columns.some((c) => c.length !== good)))
+    throw new Error(`CSV reader: columns of ${columns.map((c) => c.length).join("/")} cells for ${good} records of ${width} columns (${file})`);
   const build = rowBuilder(header);
   let k = 0;
   let e = 0;
@@ -267,8 +271,7 @@ export function materialize(chunk: CsvChunk, header: string[], file: string, fil
       e++;
       continue;
     }
-    out[i] = { file, fileIndex, line: chunk.lines[i]!, data: build(cells, k) };
-    k += width;
+    out[i] = { file, fileIndex, line: chunk.lines[i]!, data: build(columns, k++) };
   }
   return out;
 }
@@ -432,9 +435,10 @@ export async function* readCsvChunks(
     if (p.more) reason += `; and ${p.more} more quoting problem${p.more > 1 ? "s" : ""} after it`;
     return reason;
   };
-  /** The chunk being built: record objects, or (compact) joined cells, lines and row errors. */
+  /** The chunk being built: record objects, or (compact) cells by column, lines and row errors. */
   let rows: SourceRecord[] = [];
-  let parts: string[] = [];
+  /** Compact: per column, its cells (or, from a plain stretch, its cells already joined). */
+  let parts: string[][] = [];
   let lines: number[] = [];
   let errors: { at: number; record: SourceRecord }[] = [];
   const rowError = (record: SourceRecord) => {
@@ -442,9 +446,10 @@ export async function* readCsvChunks(
     errors.push({ at: lines.length, record });
     lines.push(record.line);
   };
+  const addCells = (record: string[]) => record.forEach((c, j) => (parts[j] ??= []).push(c));
   const pending = () => (compact ? lines.length : rows.length) > 0;
   const take = (): CsvChunk => {
-    const chunk: CsvChunk = compact ? { text: parts.join("\0"), lines, errors } : { rows };
+    const chunk: CsvChunk = compact ? { columns: parts.map((p) => p.join("\0")), lines, errors } : { rows };
     rows = [];
     parts = [];
     lines = [];
@@ -471,29 +476,30 @@ export async function* readCsvChunks(
   /**
    * The common case, a whole stretch at once: every record complete, of the header's width, one
    * line each, no cell too large or undecodable, no dropped record among them. The cells are
-   * joined once for the stretch, and that one string is searched for line breaks and U+FFFD. False
+   * joined once per column for the stretch, and those strings searched for line breaks and U+FFFD. False
    * (nothing changed) sends the stretch through the record-by-record path.
    */
   const plainStretch = (chunk: string[][]): boolean => {
     if (!header || nulSeen || (broken.length && broken[0]!.after < consumed + chunk.length)) return false;
     const width = header.length;
-    const cells: string[] = [];
+    const columns: string[][] = [];
+    for (let j = 0; j < width; j++) columns.push([]);
     for (const record of chunk) {
       if (record.length !== width || (width === 1 && record[0]!.trim() === "")) return false;
       for (let j = 0; j < width; j++) {
         const c = record[j]!;
         if (c.length > maxCell) return false;
-        cells.push(c);
+        columns[j]!.push(c);
       }
     }
-    const text = cells.join("\0");
-    if (text.indexOf("\n") !== -1 || text.indexOf("\r") !== -1 || text.indexOf("\uFFFD") !== -1) return false;
+    const texts = columns.map((c) => c.join("\0"));
+    for (const t of texts) if (t.indexOf("\n") !== -1 || t.indexOf("\r") !== -1 || t.indexOf("\uFFFD") !== -1) return false;
     if (compact) {
-      parts.push(text);
+      texts.forEach((t, j) => (parts[j] ??= []).push(t));
       for (let i = 0; i < chunk.length; i++) lines.push(++lastEnd);
     } else {
       const build = rowBuilder(header);
-      for (let i = 0; i < chunk.length; i++) rows.push({ file, fileIndex, line: ++lastEnd, data: build(cells, i * width) });
+      for (let i = 0; i < chunk.length; i++) rows.push({ file, fileIndex, line: ++lastEnd, data: build(columns, i) });
     }
     consumed += chunk.length;
     return true;
@@ -526,7 +532,7 @@ export async function* readCsvChunks(
         continue;
       }
       if (compact && joined.length <= maxCell && !nulSeen && joined.indexOf("\uFFFD") === -1) {
-        parts.push(joined);
+        addCells(record);
         lines.push(line);
         continue;
       }
@@ -543,7 +549,7 @@ export async function* readCsvChunks(
       if (error) rowError({ file, fileIndex, line, data, error });
       else if (!compact) rows.push({ file, fileIndex, line, data });
       else {
-        parts.push(joined);
+        addCells(record);
         lines.push(line);
       }
     }
