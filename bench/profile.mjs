@@ -2,6 +2,7 @@
 // `node bench/profile.mjs --summary FILE.cpuprofile` for a profile made elsewhere. Runs
 // `node --cpu-prof bin/bulk-users.js validate …` on the generated file (build first) and prints the
 // functions with the most self time, then self time per source file. Profiles go to bench/data/.
+// PROFILE_ARGS adds flags to the run, e.g. PROFILE_ARGS="--parse-thread off".
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
