@@ -241,13 +241,19 @@ let builder: RowBuilder | undefined;
 function rowBuilder(header: string[]): RowBuilder {
   if (builtFor === header) return builder!;
   const width = header.length;
-  builder = header.includes("__proto__")
-    ? (columns, i) => {
-        const data: Record<string, unknown> = {};
-        for (let j = 0; j < width; j++) setCell(data, header[j]!, columns[j]![i]);
-        return data;
-      }
-    : (new Function("c", "i", `return {${header.map((h, j) => `${JSON.stringify(h)}: c[${j}][i]`).join(", ")}};`) as RowBuilder);
+  const keyed: RowBuilder = (columns, i) => {
+    const data: Record<string, unknown> = {};
+    for (let j = 0; j < width; j++) setCell(data, header[j]!, columns[j]![i]);
+    return data;
+  };
+  builder = keyed;
+  if (!header.includes("__proto__")) {
+    try {
+      builder = new Function("c", "i", `return {${header.map((h, j) => `${JSON.stringify(h)}: c[${j}][i]`).join(", ")}};`) as RowBuilder;
+    } catch {
+      // node --disallow-code-generation-from-strings: the keyed stores, slower but the same rows.
+    }
+  }
   builtFor = header;
   return builder;
 }

@@ -12,16 +12,16 @@ writeFileSync(mapping, "fields:\n  UserId: user_id\n  UserName: name\n");
 const bare = `${dir}/bare.yaml`;
 writeFileSync(bare, "fields:\n  UserId: user_id\n");
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, ["bin/bulk-users.js", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 60_000 });
+function run(args: string[], nodeFlags: string[] = []) {
+  const r = spawnSync(process.execPath, [...nodeFlags, "bin/bulk-users.js", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The same validate run with the parse thread on and off: exit code, stderr, summary and report. */
-function both(files: string[], extra: string[] = []) {
+function both(files: string[], extra: string[] = [], nodeFlags: string[] = []) {
   const out = (["on", "off"] as const).map((mode) => {
     const report = `${dir}/r-${mode}-${Math.random().toString(36).slice(2)}.jsonl`;
-    const r = run(["validate", ...files, "-p", "zego", "--report", report, "--json", "--parse-thread", mode, ...extra]);
+    const r = run(["validate", ...files, "-p", "zego", "--report", report, "--json", "--parse-thread", mode, ...extra], nodeFlags);
     const summary = r.stdout ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
     if (summary) for (const k of ["durationMs", "usersPerSecond", "report"]) delete summary[k];
     let rows = "";
@@ -89,6 +89,15 @@ describe("--parse-thread", () => {
     const codes = rows.filter((r) => r.file === a && r.status !== "valid").map((r) => r.code);
     expect(codes).toEqual(expect.arrayContaining(["CSV_INVALID_CLOSING_QUOTE", "CSV_COLUMN_COUNT", "CELL_TOO_LARGE", "INVALID_UTF8", "NUL_CHARACTER", "DUPLICATE"]));
     expect(rows.filter((r) => r.file === b)).toHaveLength(1000);
+  });
+
+  it("builds the same rows where node forbids code from strings (the per-header row builder falls back)", () => {
+    const a = bigFile("nocodegen.csv", 20_000);
+    const plain = both([a], ["-m", mapping]);
+    const strict = both([a], ["-m", mapping], ["--disallow-code-generation-from-strings"]);
+    expect(strict.on.code).toBe(1);
+    expect(strict.on.rows.split("\n").length).toBeGreaterThan(19_000);
+    expect(strict).toEqual(plain);
   });
 
   it("is used by a dry run of a file from the threshold up, and not for a small one", () => {
