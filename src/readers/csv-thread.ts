@@ -26,7 +26,7 @@ export interface ThreadInput {
 
 export type ThreadMessage =
   | { type: "header"; columns: string[] }
-  | { type: "chunk"; columns: string[]; lines: Int32Array; errors: Extract<CsvChunk, { columns: string[] }>["errors"] }
+  | { type: "chunk"; columns: (string | Uint8Array)[]; lines: Int32Array; errors: Extract<CsvChunk, { lines: unknown }>["errors"] }
   | { type: "end" }
   | { type: "error"; error: { code?: ErrorCode; message: string; context?: ErrorContext; hint?: string; exitCode?: number } };
 

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { Readable } from "node:stream";
 import { parse, type CsvError } from "csv-parse";
 import { BulkUsersError, ErrorCode } from "../errors.js";
@@ -126,12 +127,14 @@ interface ParserApi {
   };
   parse(buf: Buffer | undefined, end: boolean, push: unknown, close: unknown): unknown;
   __onRecord(push: unknown): unknown;
+  __onField(): unknown;
+  __resetField(): void;
 }
 
 function parserApi(parser: object): ParserApi {
   const api = (parser as { api?: Partial<ParserApi> }).api;
   const st = api?.state;
-  if (!api?.info || !api.options || typeof api.parse !== "function" || typeof api.__onRecord !== "function" || !Array.isArray(st?.record) || typeof st?.field?.reset !== "function" || typeof st.quoting !== "boolean")
+  if (!api?.info || !api.options || typeof api.parse !== "function" || typeof api.__onRecord !== "function" || typeof api.__onField !== "function" || typeof api.__resetField !== "function" || !Array.isArray(st?.record) || typeof st?.field?.reset !== "function" || typeof st.quoting !== "boolean")
     throw new Error("csv-parse internals changed: the CSV reader can no longer locate the lines of broken records (src/readers/csv.ts)");
   return api as ParserApi;
 }
@@ -215,8 +218,8 @@ export type CsvChunk =
   | { rows: SourceRecord[] }
   | {
       rows?: undefined;
-      /** Per header column, that column's cells of the readable records, joined by NUL. */
-      columns: string[];
+      /** Per header column, that column's cells of the readable records, joined by NUL: text, or its UTF-8 bytes. */
+      columns: (string | Uint8Array)[];
       /** Start line of every record, readable or not, in input order. */
       lines: ArrayLike<number>;
       /** Records that are row errors, with their position in `lines` (ascending). */
@@ -264,7 +267,8 @@ export function materialize(chunk: CsvChunk, header: string[], file: string, fil
   const out: SourceRecord[] = new Array(chunk.lines.length);
   const width = header.length;
   const good = chunk.lines.length - chunk.errors.length;
-  const columns = good ? chunk.columns.map((t) => t.split("\0")) : [];
+  const text = (c: string | Uint8Array) => (typeof c === "string" ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString("utf8"));
+  const columns = good ? chunk.columns.map((c) => text(c).split("\0")) : [];
   if (good && (columns.length !== width || columns.some((c) => c.length !== good)))
     throw new Error(`CSV reader: columns of ${columns.map((c) => c.length).join("/")} cells for ${good} records of ${width} columns (${file})`);
   const build = rowBuilder(header);
@@ -291,6 +295,7 @@ export async function* readCsvChunks(
   onHeader?: (columns: string[]) => void,
 ): AsyncGenerator<CsvChunk> {
   const maxCell = opts.maxCellLength ?? 65536;
+  const compact = opts.compact === true;
   const maxCellBytes = 4 * maxCell;
   const broken: Broken[] = [];
   // The record being parsed: its first problem, and what was cut from its cells.
@@ -321,8 +326,96 @@ export async function* readCsvChunks(
   const api = parserApi(parser);
   const st = api.state;
   const encoding = (): BufferEncoding => api.options.encoding ?? "utf8";
+
+  // Compact chunks skip csv-parse's decoding of every cell: past the header, a cell of a column
+  // the header has goes into that column's byte buffer, NUL-ended, and the record holds the
+  // absolute offset where it ends there (a number where a cell string would be). A record of the
+  // header's width, all in bytes, stays so; any other (wrong width, dropped, or begun before a
+  // NUL byte turned this off) gets its cells decoded back into strings and leaves the buffers.
+  // The worker then sends a plain stretch as the bytes themselves and the reading side decodes
+  // each column once; anything else is decoded cell by cell, as csv-parse would have.
+  let width = -1;
+  const cols: Buffer[] = [];
+  /** Absolute offset of each column buffer's first byte; bytes used; where the current record's cell starts. */
+  const colBase: number[] = [];
+  const colLen: number[] = [];
+  const recStart: number[] = [];
+  /** A cell of the current record was taken as a string although its column is in bytes. */
+  let mixed = false;
+  const inBytes = (j: number) => j < width && recStart[j]! < colLen[j]!;
+  /** Cell j of the record being parsed, from its column's bytes. */
+  const byteCell = (j: number) => cols[j]!.toString("utf8", recStart[j]!, colLen[j]! - 1);
+  /** The record being parsed, as strings. */
+  const currentCells = (): string[] => (width < 0 ? st.record : st.record.map((c, j) => (inBytes(j) ? byteCell(j) : c)));
+  const dropCurrent = () => {
+    for (let j = 0; j < width; j++) colLen[j] = recStart[j]!;
+  };
+  if (compact) {
+    const onField = api.__onField;
+    api.__onField = function (this: ParserApi) {
+      const j = st.record.length;
+      if (j >= width || nulSeen || encoding() !== "utf8") {
+        if (j < width) mixed = true;
+        return onField.call(this);
+      }
+      const f = st.field;
+      let c = cols[j]!;
+      const end = colLen[j]! + f.length + 1;
+      if (end > c.length) {
+        const grown = Buffer.allocUnsafe(Math.max(end, c.length * 2));
+        c.copy(grown, 0, 0, colLen[j]);
+        cols[j] = c = grown;
+      }
+      // Cells are short: a loop costs less than Buffer#copy's call.
+      const n = f.length;
+      const src = f.buf;
+      const o = colLen[j]!;
+      if (n > 64) src.copy(c, o, 0, n);
+      else for (let i = 0; i < n; i++) c[o + i] = src[i]!;
+      c[end - 1] = 0;
+      colLen[j] = end;
+      (st.record as unknown[]).push(colBase[j]! + end);
+      this.__resetField();
+    };
+  }
+  /** At a record's end: keep it in bytes, or turn it back into strings (csv-parse then drops or pushes it). */
+  let headerEnded = false;
+  const settleRecord = () => {
+    const rec = st.record;
+    if (width < 0) {
+      // The header: the first record kept that is not a blank line (as the reading side decides).
+      if (headerEnded || st.recordHasError || (rec.length === 1 && rec[0]!.trim() === "")) return;
+      headerEnded = true;
+      if (compact && rec.length > 1) {
+        width = rec.length;
+        for (let j = 0; j < width; j++) {
+          cols.push(Buffer.allocUnsafe(1 << 16));
+          colBase.push(0);
+          colLen.push(0);
+          recStart.push(0);
+        }
+      }
+      return;
+    }
+    if (rec.length !== width || mixed || st.recordHasError) {
+      for (let j = 0; j < Math.min(rec.length, width); j++) if (inBytes(j)) rec[j] = byteCell(j);
+      dropCurrent();
+    } else for (let j = 0; j < width; j++) recStart[j] = colLen[j]!;
+    mixed = false;
+  };
+  /** Drops the bytes before each column's absolute offset `upTo[j]` (all read). */
+  const releaseBytes = (upTo: number[]) => {
+    for (let j = 0; j < width; j++) {
+      const cut = upTo[j]! - colBase[j]!;
+      if (cut < 1 << 16) continue;
+      cols[j]!.copy(cols[j]!, 0, cut, colLen[j]);
+      colBase[j]! += cut;
+      colLen[j]! -= cut;
+      recStart[j]! -= cut;
+    }
+  };
   /** Line breaks before the cell being parsed: in the finished cells, and cut from them. */
-  const breaksBeforeCell = () => breaksIn(st.record) + cutBreaks - (cutCell === st.record.length ? cutCellBreaks : 0);
+  const breaksBeforeCell = () => breaksIn(currentCells()) + cutBreaks - (cutCell === st.record.length ? cutCellBreaks : 0);
 
   function onProblem(err: CsvError): void {
     const code = QUOTE_CODES[err.code] ?? err.code;
@@ -341,7 +434,7 @@ export async function* readCsvChunks(
 
   /** The record with a problem ended (at a line end, or, inside a quote, at the end of the input). */
   function endBroken(openToEnd: boolean): void {
-    const cells = openToEnd ? [...st.record, st.field.toString(encoding())] : st.record;
+    const cells = openToEnd ? [...currentCells(), st.field.toString(encoding())] : currentCells();
     if (!openToEnd) dropLineEndCr(cells);
     let span = 1 + breaksIn(cells) + cutBreaks;
     // The input's last line break ends the last line; it does not start another.
@@ -357,6 +450,7 @@ export async function* readCsvChunks(
   const onRecord = api.__onRecord;
   api.__onRecord = function (this: ParserApi, push: unknown) {
     if (this.state.recordHasError && problem) endBroken(false);
+    settleRecord();
     return onRecord.call(this, push);
   };
   const parseChunk = api.parse;
@@ -393,7 +487,6 @@ export async function* readCsvChunks(
   const onBytes = (b: Buffer | string) => {
     if (!nulSeen && (typeof b === "string" ? b.indexOf("\0") : b.indexOf(0)) !== -1) nulSeen = true;
   };
-  const compact = opts.compact === true;
   src.on("data", onBytes);
   src.on("error", (e) => parser.destroy(e));
   src.pipe(parser);
@@ -510,8 +603,67 @@ export async function* readCsvChunks(
     consumed += chunk.length;
     return true;
   };
+  /** Per column, the absolute offset up to which its bytes have been read into records. */
+  const colRead: number[] = [];
+  const FFFD = Buffer.from("\uFFFD");
+  /**
+   * A stretch of records kept in bytes, when all of it is plain (as plainStretch checks, on the
+   * bytes: no line break, valid UTF-8 without U+FFFD, no cell over the limit): the chunk, with each
+   * column's bytes copied out. Otherwise undefined, and its byte records get their cells as strings.
+   */
+  const byteStretch = (chunk: (string | number)[][]): CsvChunk | undefined => {
+    for (let j = colRead.length; j < width; j++) colRead.push(0);
+    let plain = header !== undefined && !(broken.length && broken[0]!.after < consumed + chunk.length);
+    const at = colRead.slice();
+    for (const r of chunk) {
+      if (typeof r[0] !== "number") {
+        plain = false;
+        continue;
+      }
+      for (let j = 0; j < width; j++) {
+        const end = r[j] as number;
+        if (end - at[j]! - 1 > maxCell) plain = false;
+        at[j] = end;
+      }
+    }
+    if (plain) {
+      const columns: Uint8Array[] = [];
+      for (let j = 0; j < width && plain; j++) {
+        const b = cols[j]!.subarray(colRead[j]! - colBase[j]!, at[j]! - colBase[j]! - 1);
+        if (b.indexOf(10) !== -1 || b.indexOf(13) !== -1 || b.indexOf(FFFD) !== -1 || !isUtf8(b)) plain = false;
+        else columns.push(Uint8Array.from(b));
+      }
+      if (plain) {
+        const lines = new Array<number>(chunk.length);
+        for (let i = 0; i < chunk.length; i++) lines[i] = ++lastEnd;
+        consumed += chunk.length;
+        for (let j = 0; j < width; j++) colRead[j] = at[j]!;
+        releaseBytes(colRead);
+        return { columns, lines, errors: [] };
+      }
+    }
+    // Cell by cell, as csv-parse would have decoded them.
+    for (const r of chunk) {
+      if (typeof r[0] !== "number") continue;
+      for (let j = 0; j < width; j++) {
+        const end = r[j] as number;
+        r[j] = cols[j]!.toString("utf8", colRead[j]! - colBase[j]!, end - colBase[j]! - 1);
+        colRead[j] = end;
+      }
+    }
+    releaseBytes(colRead);
+    return undefined;
+  };
   try {
-  for await (const chunk of drain<string[]>(parser)) {
+  for await (const raw of drain<(string | number)[]>(parser)) {
+    if (width >= 0) {
+      const bytes = byteStretch(raw);
+      if (bytes) {
+        yield bytes;
+        continue;
+      }
+    }
+    const chunk = raw as string[][];
     if (plainStretch(chunk)) {
       yield take();
       continue;

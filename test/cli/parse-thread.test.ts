@@ -49,6 +49,8 @@ function bigFile(name: string, rows = 120_000): string {
     else if (i === 30000) parts.push(`${id},Zo\u{FFFD}ë,a${i}@example.com\n`);
     else if (i === 40000) parts.push(`${id},nul\0here,a${i}@example.com\n`);
     else if (i === 45000) parts.push(`u${i - 1},dup,a${i}@example.com\n`);
+    // Under the cell limit in characters, over it in UTF-8 bytes.
+    else if (i === 50000) parts.push(`${id},${"李".repeat(40_000)},a${i}@example.com\n`);
     else parts.push(`${id},"Smith, ${i}",a${i}@example.com\n`);
   }
   const text = parts.join("");
@@ -89,6 +91,7 @@ describe("--parse-thread", () => {
     const codes = rows.filter((r) => r.file === a && r.status !== "valid").map((r) => r.code);
     expect(codes).toEqual(expect.arrayContaining(["CSV_INVALID_CLOSING_QUOTE", "CSV_COLUMN_COUNT", "CELL_TOO_LARGE", "INVALID_UTF8", "NUL_CHARACTER", "DUPLICATE"]));
     expect(rows.filter((r) => r.file === b)).toHaveLength(1000);
+    expect(rows.find((r) => r.file === a && r.key === "u50000")?.code).not.toBe("CELL_TOO_LARGE");
   });
 
   it("builds the same rows where node forbids code from strings (the per-header row builder falls back)", () => {
