@@ -299,8 +299,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     const keys = new KeySet();
     const compiled = new Map<number, ReturnType<typeof compileMapping>>();
     const fileNames: string[] = [];
+    const text = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "");
     const keyOf = (u: MappedUser): string => {
-      const text = (v: unknown) => (typeof v === "string" || typeof v === "number" ? String(v) : "");
       const k = text(u[keyField]);
       if (k !== "") return k;
       for (const f of uniqueFields) if (text(u[f.name]) !== "") return text(u[f.name]);
@@ -340,7 +340,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       if (columns) mappingFor(file, columns, false);
     }
 
-    const invalid = (rec: SourceRecord, key: string, issues: FieldIssue[]) => {
+    const invalid = (rec: SourceRecord, key: string, issues: readonly FieldIssue[]) => {
       const first = issues[0]!;
       record(rec, {
         file: rec.file,

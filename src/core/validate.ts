@@ -1,5 +1,6 @@
 import type { FieldIssue, FieldSpec, Provider } from "../providers/define.js";
 import type { MappedUser } from "../types.js";
+import { NO_ISSUES } from "../mapping/apply.js";
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const PHONE = /^\+?[0-9][0-9 ()-]{3,24}$/;
@@ -25,20 +26,23 @@ function codePoints(s: string): number {
   return n;
 }
 
+function report(out: FieldIssue[], field: string, spec: FieldSpec, code: string, message: string): void {
+  out.push({ field, code: spec.vendorCode && code === "TOO_LONG" ? spec.vendorCode : code, message });
+}
+
 function checkString(field: string, spec: FieldSpec, s: string, out: FieldIssue[]): void {
-  const issue = (code: string, message: string): void => void out.push({ field, code: spec.vendorCode && code === "TOO_LONG" ? spec.vendorCode : code, message });
   if (spec.maxBytes !== undefined) {
     const b = Buffer.byteLength(s, "utf8");
-    if (b > spec.maxBytes) return issue("TOO_LONG", `${field} is ${b} bytes, at most ${spec.maxBytes} allowed`);
+    if (b > spec.maxBytes) return report(out, field, spec, "TOO_LONG", `${field} is ${b} bytes, at most ${spec.maxBytes} allowed`);
   }
   if (spec.maxLength !== undefined || spec.minLength !== undefined) {
     const n = codePoints(s);
-    if (spec.maxLength !== undefined && n > spec.maxLength) return issue("TOO_LONG", `${field} is ${n} characters, at most ${spec.maxLength} allowed`);
-    if (spec.minLength !== undefined && n < spec.minLength) return issue("TOO_SHORT", `${field} is ${n} characters, at least ${spec.minLength} needed`);
+    if (spec.maxLength !== undefined && n > spec.maxLength) return report(out, field, spec, "TOO_LONG", `${field} is ${n} characters, at most ${spec.maxLength} allowed`);
+    if (spec.minLength !== undefined && n < spec.minLength) return report(out, field, spec, "TOO_SHORT", `${field} is ${n} characters, at least ${spec.minLength} needed`);
   }
-  if (spec.pattern && !spec.pattern.test(s)) return issue("BAD_CHARACTERS", `${field} may hold only ${spec.patternHint ?? spec.pattern.source}`);
-  if (spec.enum && !spec.enum.includes(s)) return issue("NOT_ALLOWED", `${field} must be one of ${spec.enum.join(", ")}, got \`${spec.secret ? "***" : s}\``);
-  if (spec.format && !FORMATS[spec.format](s)) return issue("BAD_FORMAT", `${field} is not a valid ${spec.format}`);
+  if (spec.pattern && !spec.pattern.test(s)) return report(out, field, spec, "BAD_CHARACTERS", `${field} may hold only ${spec.patternHint ?? spec.pattern.source}`);
+  if (spec.enum && !spec.enum.includes(s)) return report(out, field, spec, "NOT_ALLOWED", `${field} must be one of ${spec.enum.join(", ")}, got \`${spec.secret ? "***" : s}\``);
+  if (spec.format && !FORMATS[spec.format](s)) return report(out, field, spec, "BAD_FORMAT", `${field} is not a valid ${spec.format}`);
 }
 
 /**
@@ -47,8 +51,12 @@ function checkString(field: string, spec: FieldSpec, s: string, out: FieldIssue[
  */
 const fieldLists = new WeakMap<Provider, [string, FieldSpec][]>();
 
-export function validateUser(provider: Provider, user: MappedUser, options: unknown): FieldIssue[] {
-  const out: FieldIssue[] = [];
+/** Reused by every call (validation is synchronous): a row without problems allocates no list. */
+const scratch: FieldIssue[] = [];
+
+export function validateUser(provider: Provider, user: MappedUser, options: unknown): readonly FieldIssue[] {
+  const out = scratch;
+  out.length = 0;
   let fields = fieldLists.get(provider);
   if (!fields) fieldLists.set(provider, (fields = Object.entries(provider.fields)));
   for (const [field, spec] of fields) {
@@ -103,5 +111,5 @@ export function validateUser(provider: Provider, user: MappedUser, options: unkn
     }
   }
   if (provider.validateUser) out.push(...provider.validateUser(user, options));
-  return out;
+  return out.length ? out.slice() : NO_ISSUES;
 }

@@ -50,8 +50,11 @@ function getter(column: string): Getter {
 
 const isEmpty = (v: unknown) => v === undefined || v === null || v === "";
 
+/** Shared by the rows without problems: most rows allocate no issue list. */
+export const NO_ISSUES: readonly FieldIssue[] = Object.freeze([]);
+
 /** Compiles a mapping into one function per field; a row's value errors become issues. */
-export function compileMapping(m: LoadedMapping): (data: Record<string, unknown>) => { user: MappedUser; issues: FieldIssue[] } {
+export function compileMapping(m: LoadedMapping): (data: Record<string, unknown>) => { user: MappedUser; issues: readonly FieldIssue[] } {
   const steps: { field: string; get: Getter; def: unknown; transforms: NonNullable<Exclude<LoadedMapping["fields"][string], string>["transform"]> }[] = [];
   for (const [field, def] of Object.entries(m.fields)) {
     if (typeof def === "string") {
@@ -86,13 +89,14 @@ export function compileMapping(m: LoadedMapping): (data: Record<string, unknown>
   }
   return (data) => {
     const user: MappedUser = {};
-    const issues: FieldIssue[] = [];
+    let issues = NO_ISSUES as FieldIssue[];
     for (const s of steps) {
       let v = s.get(data);
       if (isEmpty(v)) v = s.def;
       try {
         for (const t of s.transforms) v = applyTransform(v, t);
       } catch (e) {
+        if (issues === NO_ISSUES) issues = [];
         issues.push({ field: s.field, code: "TRANSFORM", message: (e as Error).message });
         continue;
       }
