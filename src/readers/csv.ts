@@ -631,7 +631,7 @@ export async function* readCsvChunks(
       for (let j = 0; j < width && plain; j++) {
         const b = cols[j]!.subarray(colRead[j]! - colBase[j]!, at[j]! - colBase[j]! - 1);
         if (b.indexOf(10) !== -1 || b.indexOf(13) !== -1 || b.indexOf(FFFD) !== -1 || !isUtf8(b)) plain = false;
-        else columns.push(Uint8Array.from(b));
+        else columns.push(new Uint8Array(b));
       }
       if (plain) {
         const lines = new Array<number>(chunk.length);
