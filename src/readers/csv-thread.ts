@@ -8,8 +8,8 @@ import { materialize, type CsvChunk, type CsvReadOptions } from "./csv.js";
 /**
  * Parse thread: for a big CSV file, csv-parse runs in a worker thread and this thread maps,
  * validates and reports, so the two halves of a dry run overlap on two cores. The worker sends
- * compact chunks (one string of cells, a line array), not record objects, so crossing threads
- * costs a copy of the text only.
+ * compact chunks (each column's cells as one string or its UTF-8 bytes, a line array), not record
+ * objects, so crossing threads costs a few copies per chunk.
  */
 export type ParseThread = "auto" | "on" | "off";
 

@@ -13,7 +13,7 @@ export interface CsvReadOptions {
 
 /** Options of readCsvChunks beyond the reader's own. */
 interface ChunkOptions extends CsvReadOptions {
-  /** Chunks carry one string of cells (to cross threads) instead of record objects. */
+  /** Chunks carry each column's cells as one string or its UTF-8 bytes (to cross threads) instead of record objects. */
   compact?: boolean;
 }
 
@@ -330,32 +330,35 @@ export async function* readCsvChunks(
   // Compact chunks skip csv-parse's decoding of every cell: past the header, a cell of a column
   // the header has goes into that column's byte buffer, NUL-ended, and the record holds the
   // absolute offset where it ends there (a number where a cell string would be). A record of the
-  // header's width, all in bytes, stays so; any other (wrong width, dropped, or begun before a
-  // NUL byte turned this off) gets its cells decoded back into strings and leaves the buffers.
+  // header's width (`byteWidth`; -1 while no columns are in bytes), all in bytes, stays so; any
+  // other (wrong width, dropped, or begun before a NUL byte turned this off) gets its cells
+  // decoded back into strings and leaves the buffers.
   // The worker then sends a plain stretch as the bytes themselves and the reading side decodes
   // each column once; anything else is decoded cell by cell, as csv-parse would have.
-  let width = -1;
+  let byteWidth = -1;
   const cols: Buffer[] = [];
   /** Absolute offset of each column buffer's first byte; bytes used; where the current record's cell starts. */
   const colBase: number[] = [];
   const colLen: number[] = [];
   const recStart: number[] = [];
+  /** Per column, the absolute offset up to which its bytes have been read into records. */
+  const colRead: number[] = [];
   /** A cell of the current record was taken as a string although its column is in bytes. */
   let mixed = false;
-  const inBytes = (j: number) => j < width && recStart[j]! < colLen[j]!;
+  const inBytes = (j: number) => j < byteWidth && recStart[j]! < colLen[j]!;
   /** Cell j of the record being parsed, from its column's bytes. */
   const byteCell = (j: number) => cols[j]!.toString("utf8", recStart[j]!, colLen[j]! - 1);
   /** The record being parsed, as strings. */
-  const currentCells = (): string[] => (width < 0 ? st.record : st.record.map((c, j) => (inBytes(j) ? byteCell(j) : c)));
+  const currentCells = (): string[] => (byteWidth < 0 ? st.record : st.record.map((c, j) => (inBytes(j) ? byteCell(j) : c)));
   const dropCurrent = () => {
-    for (let j = 0; j < width; j++) colLen[j] = recStart[j]!;
+    for (let j = 0; j < byteWidth; j++) colLen[j] = recStart[j]!;
   };
   if (compact) {
     const onField = api.__onField;
     api.__onField = function (this: ParserApi) {
       const j = st.record.length;
-      if (j >= width || nulSeen || encoding() !== "utf8") {
-        if (j < width) mixed = true;
+      if (j >= byteWidth || nulSeen || encoding() !== "utf8") {
+        if (j < byteWidth) mixed = true;
         return onField.call(this);
       }
       const f = st.field;
@@ -382,30 +385,31 @@ export async function* readCsvChunks(
   let headerEnded = false;
   const settleRecord = () => {
     const rec = st.record;
-    if (width < 0) {
+    if (byteWidth < 0) {
       // The header: the first record kept that is not a blank line (as the reading side decides).
       if (headerEnded || st.recordHasError || (rec.length === 1 && rec[0]!.trim() === "")) return;
       headerEnded = true;
       if (compact && rec.length > 1) {
-        width = rec.length;
-        for (let j = 0; j < width; j++) {
+        byteWidth = rec.length;
+        for (let j = 0; j < byteWidth; j++) {
           cols.push(Buffer.allocUnsafe(1 << 16));
           colBase.push(0);
           colLen.push(0);
           recStart.push(0);
+          colRead.push(0);
         }
       }
       return;
     }
-    if (rec.length !== width || mixed || st.recordHasError) {
-      for (let j = 0; j < Math.min(rec.length, width); j++) if (inBytes(j)) rec[j] = byteCell(j);
+    if (rec.length !== byteWidth || mixed || st.recordHasError) {
+      for (let j = 0; j < Math.min(rec.length, byteWidth); j++) if (inBytes(j)) rec[j] = byteCell(j);
       dropCurrent();
-    } else for (let j = 0; j < width; j++) recStart[j] = colLen[j]!;
+    } else for (let j = 0; j < byteWidth; j++) recStart[j] = colLen[j]!;
     mixed = false;
   };
   /** Drops the bytes before each column's absolute offset `upTo[j]` (all read). */
   const releaseBytes = (upTo: number[]) => {
-    for (let j = 0; j < width; j++) {
+    for (let j = 0; j < byteWidth; j++) {
       const cut = upTo[j]! - colBase[j]!;
       if (cut < 1 << 16) continue;
       cols[j]!.copy(cols[j]!, 0, cut, colLen[j]);
@@ -573,7 +577,7 @@ export async function* readCsvChunks(
     }
   };
   /**
-   * The common case, a whole stretch at once: every record complete, of the header's width, one
+   * The common case, a whole stretch at once: every record complete, of the header's byteWidth, one
    * line each, no cell too large or undecodable, no dropped record among them. The cells are
    * joined once per column for the stretch, and those strings searched for line breaks and U+FFFD. False
    * (nothing changed) sends the stretch through the record-by-record path.
@@ -603,8 +607,6 @@ export async function* readCsvChunks(
     consumed += chunk.length;
     return true;
   };
-  /** Per column, the absolute offset up to which its bytes have been read into records. */
-  const colRead: number[] = [];
   const FFFD = Buffer.from("\uFFFD");
   /**
    * A stretch of records kept in bytes, when all of it is plain (as plainStretch checks, on the
@@ -612,7 +614,6 @@ export async function* readCsvChunks(
    * column's bytes copied out. Otherwise undefined, and its byte records get their cells as strings.
    */
   const byteStretch = (chunk: (string | number)[][]): CsvChunk | undefined => {
-    for (let j = colRead.length; j < width; j++) colRead.push(0);
     let plain = header !== undefined && !(broken.length && broken[0]!.after < consumed + chunk.length);
     const at = colRead.slice();
     for (const r of chunk) {
@@ -620,7 +621,7 @@ export async function* readCsvChunks(
         plain = false;
         continue;
       }
-      for (let j = 0; j < width; j++) {
+      for (let j = 0; j < byteWidth; j++) {
         const end = r[j] as number;
         if (end - at[j]! - 1 > maxCell) plain = false;
         at[j] = end;
@@ -628,7 +629,7 @@ export async function* readCsvChunks(
     }
     if (plain) {
       const columns: Uint8Array[] = [];
-      for (let j = 0; j < width && plain; j++) {
+      for (let j = 0; j < byteWidth && plain; j++) {
         const b = cols[j]!.subarray(colRead[j]! - colBase[j]!, at[j]! - colBase[j]! - 1);
         if (b.indexOf(10) !== -1 || b.indexOf(13) !== -1 || b.indexOf(FFFD) !== -1 || !isUtf8(b)) plain = false;
         else columns.push(new Uint8Array(b));
@@ -637,7 +638,7 @@ export async function* readCsvChunks(
         const lines = new Array<number>(chunk.length);
         for (let i = 0; i < chunk.length; i++) lines[i] = ++lastEnd;
         consumed += chunk.length;
-        for (let j = 0; j < width; j++) colRead[j] = at[j]!;
+        for (let j = 0; j < byteWidth; j++) colRead[j] = at[j]!;
         releaseBytes(colRead);
         return { columns, lines, errors: [] };
       }
@@ -645,7 +646,7 @@ export async function* readCsvChunks(
     // Cell by cell, as csv-parse would have decoded them.
     for (const r of chunk) {
       if (typeof r[0] !== "number") continue;
-      for (let j = 0; j < width; j++) {
+      for (let j = 0; j < byteWidth; j++) {
         const end = r[j] as number;
         r[j] = cols[j]!.toString("utf8", colRead[j]! - colBase[j]!, end - colBase[j]! - 1);
         colRead[j] = end;
@@ -656,7 +657,7 @@ export async function* readCsvChunks(
   };
   try {
   for await (const raw of drain<(string | number)[]>(parser)) {
-    if (width >= 0) {
+    if (byteWidth >= 0) {
       const bytes = byteStretch(raw);
       if (bytes) {
         yield bytes;

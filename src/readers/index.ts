@@ -74,6 +74,9 @@ export async function checkInput(file: string): Promise<void> {
   }
 }
 
+/** An input as a byte stream: standard input for `-`, else the file. */
+const openInput = (file: string, opts: Pick<ReadOptions, "stdin">): Readable => (file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 }));
+
 const csvDelimiter = (file: string, delimiter: string | undefined) => delimiter ?? (extname(file).toLowerCase() === ".tsv" ? "\t" : undefined);
 
 /** A CSV file's header as the reader checks it (same errors), without reading on past it. */
@@ -95,9 +98,9 @@ export async function* readInputBatches(files: string[], opts: ReadOptions = {})
       if (useParseThread(file, opts.parseThread ?? "off")) {
         opts.onParseThread?.(file);
         yield* readCsvFileThreaded(file, i, { delimiter }, onHeader);
-      } else yield* readCsvBatches(file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 }), file, i, { delimiter }, onHeader);
+      } else yield* readCsvBatches(openInput(file, opts), file, i, { delimiter }, onHeader);
     } else {
-      const src: Readable = file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 });
+      const src = openInput(file, opts);
       let first = true;
       for await (const batch of readJsonlBatches(src, file, i)) {
         if (first) {
