@@ -7,9 +7,9 @@ import { build } from "esbuild";
 
 rmSync("dist/bundle", { recursive: true, force: true });
 await build({
-  // The worker keeps its name: csv-thread.js starts it as ./csv-worker.js beside itself. The
+  // The worker keeps its name: parse-thread.js starts it as ./parse-worker.js beside itself. The
   // bundle sits two levels deep like dist/commands/, so paths to ../../schema still hold.
-  entryPoints: { cli: "dist/cli.js", "csv-worker": "dist/readers/csv-worker.js" },
+  entryPoints: { cli: "dist/cli.js", "parse-worker": "dist/readers/parse-worker.js" },
   outdir: "dist/bundle",
   entryNames: "[name]",
   bundle: true,

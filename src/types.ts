@@ -6,8 +6,13 @@ export interface SourceRecord {
   fileIndex: number;
   /** 1-based line on which the record starts. */
   line: number;
-  /** The record's cells (CSV, keyed by header) or object (JSONL). */
+  /**
+   * The record's cells (CSV, keyed by header) or object (JSONL). A JSONL file read in the parse
+   * thread gives only the columns the mapping reads (see `raw`).
+   */
   data: Record<string, unknown>;
+  /** JSONL: the line as read, when the parse thread was asked to keep it (`data` is then partial). */
+  raw?: string;
   /** Set when the reader could not make a usable record of this line. */
   error?: { code: string; message: string };
 }

@@ -53,7 +53,7 @@ export function addRunOptions(cmd: Command, sending: boolean): Command {
     .option("--summary <file>", "append a Markdown summary (also written to $GITHUB_STEP_SUMMARY when set)")
     .option("--no-progress", "no progress bar or progress lines")
     .addOption(
-      new Option("--parse-thread <mode>", "parse CSV in a second thread: auto = dry runs of files from 4 MiB")
+      new Option("--parse-thread <mode>", "parse CSV or JSONL in a second thread: auto = dry runs of files from 4 MiB")
         .choices(["auto", "on", "off"])
         .default("auto"),
     )

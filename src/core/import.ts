@@ -3,10 +3,10 @@ import * as z from "zod";
 import { emulators, type Emulator, type FaultOptions } from "../emulators/index.js";
 import { BulkUsersError, ErrorCode, where } from "../errors.js";
 import { autoMapping, checkMapping, loadMapping, type LoadedMapping } from "../mapping/load.js";
-import { checkColumns, compileMapping } from "../mapping/apply.js";
+import { checkColumns, columnsUsed, compileMapping } from "../mapping/apply.js";
 import type { FieldIssue, Provider, ProviderContext } from "../providers/define.js";
 import { loadProvider } from "../providers/index.js";
-import type { ParseThread } from "../readers/csv-thread.js";
+import type { ParseThread } from "../readers/parse-thread.js";
 import { checkInput, formatOf, readCsvHeader, readInputBatches, type InputFormat, type ReadOptions } from "../readers/index.js";
 import { createFailedOut, type FailedOutWriter } from "../report/failed-out.js";
 import { Redactor } from "../report/redact.js";
@@ -325,12 +325,15 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       } else if (formatFor(file) === "csv") checkColumns(m, file, columns);
       return m;
     };
+    /** Per file, the columns its mapping reads (all a JSONL parse thread sends). */
+    const reads = new Map<string, string[]>();
     const onColumns = (file: string, columns: string[]) => {
       const idx = opts.files.indexOf(file);
       fileNames[idx] = file;
       const m = mappingFor(file, columns, true);
       if (formatFor(file) === "csv") failedOut?.setColumns(columns);
       compiled.set(idx, compileMapping(m));
+      reads.set(file, [...new Set(columnsUsed(m).map((c) => c.column))]);
     };
     // The headers of the second and later CSV files, before any row is read: a column missing
     // there must stop the run before the first file's users are sent, not halfway.
@@ -406,6 +409,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       delimiter: opts.delimiter,
       stdin: opts.stdin,
       onColumns,
+      columnsFor: (file) => reads.get(file) ?? [],
+      keepText: failedOut !== undefined,
       // An import is bound by the vendor's quota: the thread only when asked for.
       parseThread: dryRun ? (opts.parseThread ?? "auto") : opts.parseThread === "on" ? "on" : "off",
       onParseThread: (f) => say("info", `Parsing ${f} in a second thread`),

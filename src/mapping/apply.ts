@@ -2,12 +2,12 @@ import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { FieldIssue } from "../providers/define.js";
 import type { MappedUser } from "../types.js";
 import type { LoadedMapping } from "./load.js";
+import { valueGetter as getter, type Getter } from "./path.js";
 import { applyTransform } from "./transforms.js";
 
 const PLACEHOLDER = /\{([^{}]+)\}/g;
 
-
-/** Columns a mapping reads, for checking them against a CSV header. */
+/** Columns a mapping reads: checked against a CSV header, and all a JSONL parse thread sends. */
 export function columnsUsed(m: LoadedMapping): { field: string; column: string }[] {
   const out: { field: string; column: string }[] = [];
   for (const [field, def] of Object.entries(m.fields)) {
@@ -29,23 +29,6 @@ export function checkColumns(m: LoadedMapping, file: string, columns: string[]):
       { context: { file: m.source, field: `fields.${field}` }, hint: `Columns in ${file}: ${columns.join(", ") || "(none)"}.` },
     );
   }
-}
-
-type Getter = (data: Record<string, unknown>) => unknown;
-
-/** Value of a column, or of a dotted path into nested JSON (`user_metadata.team`), split once. */
-function getter(column: string): Getter {
-  if (column.indexOf(".") === -1) return (d) => d[column];
-  const parts = column.split(".");
-  return (d) => {
-    if (column in d) return d[column];
-    let cur: unknown = d;
-    for (const part of parts) {
-      if (cur === null || typeof cur !== "object") return undefined;
-      cur = (cur as Record<string, unknown>)[part];
-    }
-    return cur;
-  };
 }
 
 const isEmpty = (v: unknown) => v === undefined || v === null || v === "";

@@ -229,7 +229,7 @@ export type CsvChunk =
 type RowBuilder = (cells: string[][], i: number) => Record<string, unknown>;
 
 /** `data[name] = value`, except that a `__proto__` column becomes a key too (as JSON.parse makes it). */
-function setCell(data: Record<string, unknown>, name: string, value: unknown): void {
+export function setCell(data: Record<string, unknown>, name: string, value: unknown): void {
   if (name === "__proto__") Object.defineProperty(data, name, { value, enumerable: true, writable: true, configurable: true });
   else data[name] = value;
 }

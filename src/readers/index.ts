@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { SourceRecord } from "../types.js";
 import { readCsvBatches } from "./csv.js";
-import { readCsvFileThreaded, useParseThread, type ParseThread } from "./csv-thread.js";
+import { readFileThreaded, useParseThread, type ParseThread } from "./parse-thread.js";
 import { readJsonlBatches } from "./jsonl.js";
 
 export type InputFormat = "csv" | "jsonl";
@@ -18,8 +18,15 @@ export interface ReadOptions {
   stdin?: Readable;
   /** Called with each file's columns (CSV header, or keys of the first JSONL record). */
   onColumns?: (file: string, columns: string[]) => void;
-  /** Parse CSV files in a worker thread: `auto` from PARSE_THREAD_MIN_BYTES up. @default "off" */
+  /**
+   * Parse files in a worker thread: `auto` from PARSE_THREAD_MIN_BYTES up. A JSONL file is read
+   * there only with `columnsFor`. @default "off"
+   */
   parseThread?: ParseThread;
+  /** The columns a JSONL file's records must hold (after `onColumns`): the parse thread sends only these. */
+  columnsFor?: (file: string) => string[];
+  /** With the JSONL parse thread: keep each line's text as the record's `raw` (its data is partial). */
+  keepText?: boolean;
   /** Called when a file is parsed in the worker thread. */
   onParseThread?: (file: string) => void;
 }
@@ -97,8 +104,15 @@ export async function* readInputBatches(files: string[], opts: ReadOptions = {})
       const onHeader = (cols: string[]) => opts.onColumns?.(file, cols);
       if (useParseThread(file, opts.parseThread ?? "off")) {
         opts.onParseThread?.(file);
-        yield* readCsvFileThreaded(file, i, { delimiter }, onHeader);
+        yield* readFileThreaded(file, i, { format: "csv", opts: { delimiter }, onHeader });
       } else yield* readCsvBatches(openInput(file, opts), file, i, { delimiter }, onHeader);
+    } else if (opts.columnsFor && useParseThread(file, opts.parseThread ?? "off")) {
+      opts.onParseThread?.(file);
+      const columnsFor = (keys: string[]) => {
+        opts.onColumns?.(file, keys);
+        return opts.columnsFor!(file);
+      };
+      yield* readFileThreaded(file, i, { format: "jsonl", keepText: opts.keepText, columnsFor });
     } else {
       const src = openInput(file, opts);
       let first = true;

@@ -1,13 +1,17 @@
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
+import { valueGetter } from "../mapping/path.js";
 import type { SourceRecord } from "../types.js";
+import { materialize, setCell } from "./csv.js";
 
 export interface JsonlReadOptions {
   /** Longest line accepted, in characters; a longer one is an invalid row. @default 1048576 */
   maxLineLength?: number;
+  /** Keep each readable line's text as `raw` (the parse thread, for --failed-out). */
+  keepText?: boolean;
 }
 
-function parseLine(text: string, line: number, file: string, fileIndex: number, maxLine: number): SourceRecord | undefined {
+function parseLine(text: string, line: number, file: string, fileIndex: number, maxLine: number, keepText: boolean): SourceRecord | undefined {
   if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
   // Almost every line starts with `{`: the blank-line regex only runs for the others.
@@ -25,7 +29,7 @@ function parseLine(text: string, line: number, file: string, fileIndex: number, 
   }
   if (text.indexOf("\uFFFD") !== -1)
     return { file, fileIndex, line, data: value as Record<string, unknown>, error: { code: "INVALID_UTF8", message: "line is not valid UTF-8" } };
-  return { file, fileIndex, line, data: value as Record<string, unknown> };
+  return keepText ? { file, fileIndex, line, data: value as Record<string, unknown>, raw: text } : { file, fileIndex, line, data: value as Record<string, unknown> };
 }
 
 /**
@@ -34,6 +38,7 @@ function parseLine(text: string, line: number, file: string, fileIndex: number, 
  */
 export async function* readJsonlBatches(src: Readable, file: string, fileIndex: number, opts: JsonlReadOptions = {}): AsyncGenerator<SourceRecord[]> {
   const maxLine = opts.maxLineLength ?? 1 << 20;
+  const keepText = opts.keepText === true;
   const decoder = new StringDecoder("utf8");
   let rest = "";
   let tooLong = 0;
@@ -45,7 +50,7 @@ export async function* readJsonlBatches(src: Readable, file: string, fileIndex: 
       tooLong = 0;
       return;
     }
-    const r = parseLine(text, line, file, fileIndex, maxLine);
+    const r = parseLine(text, line, file, fileIndex, maxLine, keepText);
     if (r) out.push(r);
   };
   for await (const chunk of src as AsyncIterable<Buffer>) {
@@ -75,4 +80,67 @@ export async function* readJsonlBatches(src: Readable, file: string, fileIndex: 
 /** Records one at a time (see readJsonlBatches). */
 export async function* readJsonl(src: Readable, file: string, fileIndex: number, opts: JsonlReadOptions = {}): AsyncGenerator<SourceRecord> {
   for await (const batch of readJsonlBatches(src, file, fileIndex, opts)) yield* batch;
+}
+
+/**
+ * A stretch of JSONL records in a form that crosses threads cheaply (see CsvChunk): only the
+ * columns the mapping reads, each as its string values joined by NUL, so the receiving thread
+ * neither parses JSON nor copies whole objects. A record's data then holds those columns only
+ * (dotted paths as flat keys, which the mapping's getters read first).
+ */
+export interface JsonlChunk {
+  /** Per column, its values in the readable records that are strings without NUL, joined by NUL ("" for any other value). */
+  columns: string[];
+  /** Start line of every record, readable or not, in input order. */
+  lines: Int32Array;
+  /** Records that are row errors, whole, with their position in `lines`. */
+  errors: { at: number; record: SourceRecord }[];
+  /** The other values, as (position in `lines`, column, value) triples; undefined = absent. */
+  others: unknown[];
+  /** With `keepText`: the readable records' lines, joined by line feeds. */
+  raw?: string;
+}
+
+/** One batch of `readJsonlBatches` as a JsonlChunk of the given columns. */
+export function projectJsonl(batch: SourceRecord[], columns: string[], keepText: boolean): JsonlChunk {
+  const get = columns.map(valueGetter);
+  const width = columns.length;
+  const parts: string[][] = columns.map(() => []);
+  const lines = new Int32Array(batch.length);
+  const errors: JsonlChunk["errors"] = [];
+  const others: unknown[] = [];
+  const texts: string[] = [];
+  for (let i = 0; i < batch.length; i++) {
+    const rec = batch[i]!;
+    lines[i] = rec.line;
+    if (rec.error) {
+      errors.push({ at: i, record: rec });
+      continue;
+    }
+    for (let j = 0; j < width; j++) {
+      const v = get[j]!(rec.data);
+      if (typeof v === "string" && v.indexOf("\0") === -1) parts[j]!.push(v);
+      else {
+        parts[j]!.push("");
+        others.push(i, j, v);
+      }
+    }
+    if (keepText) texts.push(rec.raw!);
+  }
+  const chunk: JsonlChunk = { columns: parts.map((p) => p.join("\0")), lines, errors, others };
+  if (keepText) chunk.raw = texts.join("\n");
+  return chunk;
+}
+
+/** Records of a JsonlChunk, their data keyed by its columns. */
+export function materializeJsonl(chunk: JsonlChunk, columns: string[], file: string, fileIndex: number): SourceRecord[] {
+  const out = materialize(chunk, columns, file, fileIndex);
+  const o = chunk.others;
+  for (let i = 0; i < o.length; i += 3) setCell(out[o[i] as number]!.data, columns[o[i + 1] as number]!, o[i + 2]);
+  if (chunk.raw !== undefined) {
+    const texts = chunk.raw.split("\n");
+    let k = 0;
+    for (const rec of out) if (!rec.error) rec.raw = texts[k++];
+  }
+  return out;
 }

@@ -33,17 +33,19 @@ export function createFailedOut(path: string, redactor: Redactor): FailedOutWrit
     },
     write(rec, error) {
       const note = `line ${rec.line}: ${redactor.redact(error)}`;
+      // A JSONL record read in the parse thread holds only the mapped columns: its line holds all.
+      const data = rec.raw !== undefined ? (JSON.parse(rec.raw) as Record<string, unknown>) : rec.data;
       if (!csv) {
-        writeSync(fd, `${JSON.stringify({ ...rec.data, _error: note })}\n`);
+        writeSync(fd, `${JSON.stringify({ ...data, _error: note })}\n`);
         return;
       }
       let out = "";
-      header ??= Object.keys(rec.data);
+      header ??= Object.keys(data);
       if (!wroteHeader) {
         wroteHeader = true;
         out += `${[...header, "_error"].map(plainCell).join(",")}\n`;
       }
-      out += `${[...header.map((h) => plainCell(rec.data[h])), csvCell(note)].join(",")}\n`;
+      out += `${[...header.map((h) => plainCell(data[h])), csvCell(note)].join(",")}\n`;
       writeSync(fd, out);
     },
     close: () => closeSync(fd),

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { PARSE_THREAD_MIN_BYTES } from "../../src/readers/csv-thread.js";
+import { PARSE_THREAD_MIN_BYTES } from "../../src/readers/parse-thread.js";
 import { readReport, tmp } from "../helpers.js";
 
 // The parse thread runs the compiled worker, so these tests go through bin/ (dist/, built by the
@@ -59,6 +59,39 @@ function bigFile(name: string, rows = 120_000): string {
   // An invalid UTF-8 byte well after the start.
   const at = buf.indexOf("u35000,");
   if (at !== -1) buf[at + 8] = 0xff;
+  writeFileSync(path, buf);
+  return path;
+}
+
+/** ~5 MiB of JSONL with every kind of line the reader treats specially, and values of every type. */
+function bigJsonl(name: string, rows = 60_000): string {
+  const parts: string[] = [];
+  for (let i = 0; i < rows; i++) {
+    const id = `u${i}`;
+    const user = { user_id: id, name: { first: i % 7 ? "Zoë" : "李", last: `Smith, ${i}` }, email: `a${i}@example.com`, extra: { kept: i } };
+    if (i === 0) parts.push(`\uFEFF${JSON.stringify(user)}\n`);
+    else if (i === 100) parts.push(`${JSON.stringify(user)}\r\n`);
+    else if (i === 200) parts.push("\n  \n");
+    else if (i === 300) parts.push(`{"user_id": "${id}",\n`);
+    else if (i === 400) parts.push("[1,2]\nnull\n42\n");
+    else if (i === 500) parts.push(`${JSON.stringify({ ...user, user_id: 500 })}\n`);
+    else if (i === 600) parts.push(`${JSON.stringify({ ...user, user_id: { nested: true } })}\n`);
+    else if (i === 700) parts.push(`${JSON.stringify({ ...user, name: null })}\n`);
+    else if (i === 800) parts.push(`${JSON.stringify({ ...user, name: { first: 7, last: ["x"] } })}\n`);
+    else if (i === 900) parts.push(`${JSON.stringify({ ...user, "name.first": "flat key wins" })}\n`);
+    else if (i === 1000) parts.push(`${JSON.stringify({ ...user, user_id: `nul\0${id}` })}\n`);
+    else if (i === 1100) parts.push(`${JSON.stringify({ email: user.email })}\n`);
+    else if (i === 1200) parts.push(`${JSON.stringify({ ...user, user_id: "u1199" })}\n`);
+    else if (i === 1300) parts.push(`${JSON.stringify({ ...user, name: { first: "x".repeat(1_100_000) } })}\n`);
+    else if (i === 1400) parts.push(`${JSON.stringify({ ...user, name: { first: "Zo\u{FFFD}ë", last: "" } })}\n`);
+    else if (i === 1500) parts.push(`${JSON.stringify({ ...user, user_id: "" })}\n`);
+    else parts.push(`${JSON.stringify(user)}\n`);
+  }
+  const buf = Buffer.from(parts.join(""));
+  // An invalid UTF-8 byte well after the start.
+  const at = buf.indexOf('"u35000"');
+  if (at !== -1) buf[at + 3] = 0xff;
+  const path = `${dir}/${name}`;
   writeFileSync(path, buf);
   return path;
 }
@@ -138,5 +171,65 @@ describe("--parse-thread", () => {
     expect(on.code).toBe(2);
     expect(on.stderr).toMatch(/column `login` is not in the header/);
     expect(on).toEqual(off);
+  });
+
+  describe("with JSONL", () => {
+    const nested = `${dir}/nested.yaml`;
+    writeFileSync(nested, 'fields:\n  UserId: user_id\n  UserName: { template: "{name.first} {name.last}", transform: [trim] }\n');
+
+    it("gives the same outcome as one thread for every bad-input fixture, with and without a mapping", () => {
+      const files = readdirSync("test/fixtures/bad").filter((f) => f.endsWith(".jsonl"));
+      expect(files.length).toBeGreaterThan(5);
+      for (const f of files)
+        for (const extra of [["-m", bare], []]) {
+          const { on, off } = both([`test/fixtures/bad/${f}`], extra);
+          expect({ f, extra, ...on }).toEqual({ f, extra, ...off });
+        }
+    });
+
+    it("gives the same rows, lines and errors as one thread on a big file with every special line and value, and on two files in one run", () => {
+      const a = bigJsonl("a.jsonl");
+      const b = bigJsonl("b.jsonl", 1000);
+      expect(readFileSync(a).length).toBeGreaterThanOrEqual(PARSE_THREAD_MIN_BYTES);
+      const { on, off } = both([a, b], ["-m", nested]);
+      expect(on).toEqual(off);
+      expect(on.code).toBe(1);
+      const rows = on.rows.trim().split("\n").map((l) => JSON.parse(l) as { file: string; line: number; key: string; status: string; code?: string });
+      const codes = rows.filter((r) => r.file === a && r.status !== "valid").map((r) => r.code);
+      expect(codes).toEqual(expect.arrayContaining(["INPUT_BAD_JSON", "INPUT_NOT_OBJECT", "LINE_TOO_LARGE", "INVALID_UTF8", "DUPLICATE"]));
+      // Line 1 starts with a BOM; blank lines and the three non-objects keep later lines in place.
+      expect(rows.find((r) => r.file === a && r.key === "u0")?.status).toBe("valid");
+      expect(rows.find((r) => r.file === a && r.key === "u1500")).toBeUndefined();
+      expect(rows.find((r) => r.file === a && r.key === "u401")?.line).toBe(405);
+      // 1,000 lines of users, less the blank ones, plus the three non-objects in place of one.
+      expect(rows.filter((r) => r.file === b)).toHaveLength(1000 - 1 + 2);
+    });
+
+    it("maps the same values as one thread, with no mapping given, and writes whole rows to --failed-out", () => {
+      const a = bigJsonl("fix.jsonl");
+      const out = (["on", "off"] as const).map((mode) => {
+        const fix = `${dir}/fix-${mode}.jsonl`;
+        const report = `${dir}/fix-${mode}-report.jsonl`;
+        const r = run(["validate", a, "-p", "zego", "--report", report, "--failed-out", fix, "--no-progress", "--parse-thread", mode]);
+        expect(r.stderr.includes("second thread")).toBe(mode === "on");
+        return { code: r.code, report: readFileSync(report, "utf8"), fix: readFileSync(fix, "utf8") };
+      });
+      expect(out[0]).toEqual(out[1]);
+      // The rows to fix carry every field of the input line, not only the mapped ones.
+      const fixed = out[0]!.fix.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(fixed.find((r) => (r.user_id as { nested?: boolean })?.nested)).toMatchObject({ email: "a600@example.com", extra: { kept: 600 } });
+    });
+
+    it("is used by a dry run of a file from the threshold up, and a mapping it cannot make stops the run as with one thread", () => {
+      const big = bigJsonl("auto.jsonl");
+      const r = run(["validate", big, "-p", "zego", "-m", nested, "--report", `${dir}/auto-j.jsonl`, "--no-progress"]);
+      expect(r.stderr).toContain(`Parsing ${big} in a second thread`);
+      const other = `${dir}/other.jsonl`;
+      writeFileSync(other, readFileSync(big, "utf8").replace(/"user_id"/g, '"login"'));
+      const { on, off } = both([other]);
+      expect(on.code).toBe(2);
+      expect(on.stderr).toMatch(/no column of .* is named like the key field/);
+      expect(on).toEqual(off);
+    });
   });
 });

@@ -4,33 +4,36 @@ import { Worker } from "node:worker_threads";
 import { BulkUsersError, type ErrorCode, type ErrorContext } from "../errors.js";
 import type { SourceRecord } from "../types.js";
 import { materialize, type CsvChunk, type CsvReadOptions } from "./csv.js";
+import { materializeJsonl, type JsonlChunk } from "./jsonl.js";
 
 /**
- * Parse thread: for a big CSV file, csv-parse runs in a worker thread and this thread maps,
- * validates and reports, so the two halves of a dry run overlap on two cores. The worker sends
- * compact chunks (each column's cells as one string or its UTF-8 bytes, a line array), not record
- * objects, so crossing threads costs a few copies per chunk.
+ * Parse thread: for a big file, csv-parse (or JSON.parse per line) runs in a worker thread and
+ * this thread maps, validates and reports, so the two halves of a dry run overlap on two cores.
+ * The worker sends compact chunks (each column's cells as one string or its UTF-8 bytes, a line
+ * array), not record objects, so crossing threads costs a few copies per chunk. For JSONL it sends
+ * only the columns the mapping reads: this thread answers the first record's keys with them.
  */
 export type ParseThread = "auto" | "on" | "off";
 
 /** Files from this size up are parsed in the worker under `auto`: below it, starting one costs more than it saves. */
 export const PARSE_THREAD_MIN_BYTES = 4 << 20;
 
-export interface ThreadInput {
+export type ThreadInput = {
   file: string;
   fileIndex: number;
-  opts: CsvReadOptions;
   /** Chunks the worker may have sent ahead of the reader. */
   window: number;
-}
+} & ({ format: "csv"; opts: CsvReadOptions } | { format: "jsonl"; keepText?: boolean });
+
+type CsvCompact = Extract<CsvChunk, { lines: unknown }>;
 
 export type ThreadMessage =
   | { type: "header"; columns: string[] }
-  | { type: "chunk"; columns: (string | Uint8Array)[]; lines: Int32Array; errors: Extract<CsvChunk, { lines: unknown }>["errors"] }
+  | ({ type: "chunk" } & (({ columns: (string | Uint8Array)[]; lines: Int32Array } & Pick<CsvCompact, "errors">) | JsonlChunk))
   | { type: "end" }
   | { type: "error"; error: { code?: ErrorCode; message: string; context?: ErrorContext; hint?: string; exitCode?: number } };
 
-const WORKER = new URL("./csv-worker.js", import.meta.url);
+const WORKER = new URL("./parse-worker.js", import.meta.url);
 
 /** Whether a file is read in the parse thread. */
 export function useParseThread(file: string, mode: ParseThread): boolean {
@@ -44,12 +47,25 @@ export function useParseThread(file: string, mode: ParseThread): boolean {
   return built && statSync(file).size >= PARSE_THREAD_MIN_BYTES;
 }
 
-/** `readCsvBatches` of a file, parsed in a worker thread. */
-export async function* readCsvFileThreaded(file: string, fileIndex: number, opts: CsvReadOptions, onHeader?: (columns: string[]) => void): AsyncGenerator<SourceRecord[]> {
+/** How a file is parsed in the thread, and what its reader is told. */
+export type ThreadJob =
+  | { format: "csv"; opts: CsvReadOptions; onHeader?: (columns: string[]) => void }
+  | {
+      format: "jsonl";
+      /** Keep each line's text as the record's `raw`. */
+      keepText?: boolean;
+      /** Called with the first readable record's keys; returns the columns to send. */
+      columnsFor: (keys: string[]) => string[];
+    };
+
+/** `readCsvBatches` or `readJsonlBatches` of a file, parsed in a worker thread. */
+export async function* readFileThreaded(file: string, fileIndex: number, job: ThreadJob): AsyncGenerator<SourceRecord[]> {
   const window = 4;
+  const workerData: ThreadInput =
+    job.format === "csv" ? { file, fileIndex, window, format: "csv", opts: job.opts } : { file, fileIndex, window, format: "jsonl", keepText: job.keepText };
   // A long run grows a worker's young generation to V8's default cap (32 MiB of new space) for no
   // gain here: 12 MiB (4 MiB semi-spaces) keeps its heap near 16 MiB instead of 40 (measured, 1M rows).
-  const worker = new Worker(WORKER, { workerData: { file, fileIndex, opts, window } satisfies ThreadInput, resourceLimits: { maxYoungGenerationSizeMb: 12 } });
+  const worker = new Worker(WORKER, { workerData, resourceLimits: { maxYoungGenerationSizeMb: 12 } });
   const queue: ThreadMessage[] = [];
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -80,12 +96,17 @@ export async function* readCsvFileThreaded(file: string, fileIndex: number, opts
       }
       switch (m.type) {
         case "header":
-          header = m.columns;
-          onHeader?.(header);
+          if (job.format === "csv") {
+            header = m.columns;
+            job.onHeader?.(header);
+          } else {
+            header = job.columnsFor(m.columns);
+            worker.postMessage({ columns: header });
+          }
           break;
         case "chunk":
           worker.postMessage(1);
-          yield materialize(m, header, file, fileIndex);
+          yield "others" in m ? materializeJsonl(m, header, file, fileIndex) : materialize(m, header, file, fileIndex);
           break;
         case "end":
           return;
