@@ -11,7 +11,8 @@ export interface JsonlReadOptions {
   keepText?: boolean;
 }
 
-function parseLine(text: string, line: number, file: string, fileIndex: number, maxLine: number, keepText: boolean): SourceRecord | undefined {
+/** `replaced`: the text this line came from holds U+FFFD (a byte that was not UTF-8, or the character itself). */
+function parseLine(text: string, line: number, file: string, fileIndex: number, maxLine: number, keepText: boolean, replaced: boolean): SourceRecord | undefined {
   if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
   // Almost every line starts with `{`: the blank-line regex only runs for the others.
@@ -27,7 +28,7 @@ function parseLine(text: string, line: number, file: string, fileIndex: number, 
     const got = Array.isArray(value) ? "an array" : value === null ? "null" : typeof value;
     return { file, fileIndex, line, data: {}, error: { code: "INPUT_NOT_OBJECT", message: `expected a JSON object, got ${got}` } };
   }
-  if (text.indexOf("\uFFFD") !== -1)
+  if (replaced && text.indexOf("\uFFFD") !== -1)
     return { file, fileIndex, line, data: value as Record<string, unknown>, error: { code: "INVALID_UTF8", message: "line is not valid UTF-8" } };
   return keepText ? { file, fileIndex, line, data: value as Record<string, unknown>, raw: text } : { file, fileIndex, line, data: value as Record<string, unknown> };
 }
@@ -43,6 +44,8 @@ export async function* readJsonlBatches(src: Readable, file: string, fileIndex: 
   let rest = "";
   let tooLong = 0;
   let line = 0;
+  // Checked once per decoded block: lines are only searched for U+FFFD when their block has one.
+  let replaced = false;
   const take = (text: string, out: SourceRecord[]) => {
     line++;
     if (tooLong) {
@@ -50,11 +53,12 @@ export async function* readJsonlBatches(src: Readable, file: string, fileIndex: 
       tooLong = 0;
       return;
     }
-    const r = parseLine(text, line, file, fileIndex, maxLine, keepText);
+    const r = parseLine(text, line, file, fileIndex, maxLine, keepText, replaced);
     if (r) out.push(r);
   };
   for await (const chunk of src as AsyncIterable<Buffer>) {
     const text = rest + decoder.write(chunk);
+    replaced = text.indexOf("\uFFFD") !== -1;
     const out: SourceRecord[] = [];
     let start = 0;
     let nl: number;
@@ -70,6 +74,7 @@ export async function* readJsonlBatches(src: Readable, file: string, fileIndex: 
     if (out.length) yield out;
   }
   rest += decoder.end();
+  replaced = rest.indexOf("\uFFFD") !== -1;
   if (rest !== "" || tooLong) {
     const out: SourceRecord[] = [];
     take(rest, out);
@@ -101,10 +106,54 @@ export interface JsonlChunk {
   raw?: string;
 }
 
+/** Puts one record's values of the columns into the chunk being built (record `i`). */
+type Projector = (data: Record<string, unknown>, i: number, parts: string[][], others: unknown[]) => void;
+
+/**
+ * valueGetter's reading of a column as one expression on `d`: the key itself, else the dotted
+ * path, stopping at the first step that is not an object.
+ */
+function readExpr(column: string): string {
+  const q = JSON.stringify;
+  if (column.indexOf(".") === -1) return `d[${q(column)}]`;
+  const steps = column.split(".");
+  let e = `d[${q(steps[0])}]`;
+  for (let k = 1; k < steps.length; k++) e = `((t = ${e}) === null || typeof t !== "object" ? undefined : t[${q(steps[k])}])`;
+  return `(${q(column)} in d ? d[${q(column)}] : ${e})`;
+}
+
+let projectedFor: string[] | undefined;
+let projector: Projector | undefined;
+
+/** The columns' reads compiled into one function per column list (2x the getter closures); the closures where node forbids code from strings. */
+function projectorFor(columns: string[]): Projector {
+  if (projectedFor === columns) return projector!;
+  const get = columns.map(valueGetter);
+  projector = (d, i, parts, others) => {
+    for (let j = 0; j < get.length; j++) {
+      const v = get[j]!(d);
+      if (typeof v === "string" && v.indexOf("\0") === -1) parts[j]!.push(v);
+      else {
+        parts[j]!.push("");
+        others.push(i, j, v);
+      }
+    }
+  };
+  try {
+    const body = columns.map(
+      (c, j) => `v = ${readExpr(c)}; if (typeof v === "string" && v.indexOf("\\0") === -1) p[${j}].push(v); else { p[${j}].push(""); o.push(i, ${j}, v); }`,
+    );
+    projector = new Function("d", "i", "p", "o", `let t, v;\n${body.join("\n")}`) as Projector;
+  } catch {
+    // node --disallow-code-generation-from-strings: the getters, slower but the same values.
+  }
+  projectedFor = columns;
+  return projector;
+}
+
 /** One batch of `readJsonlBatches` as a JsonlChunk of the given columns. */
 export function projectJsonl(batch: SourceRecord[], columns: string[], keepText: boolean): JsonlChunk {
-  const get = columns.map(valueGetter);
-  const width = columns.length;
+  const project = projectorFor(columns);
   const parts: string[][] = columns.map(() => []);
   const lines = new Int32Array(batch.length);
   const errors: JsonlChunk["errors"] = [];
@@ -117,14 +166,7 @@ export function projectJsonl(batch: SourceRecord[], columns: string[], keepText:
       errors.push({ at: i, record: rec });
       continue;
     }
-    for (let j = 0; j < width; j++) {
-      const v = get[j]!(rec.data);
-      if (typeof v === "string" && v.indexOf("\0") === -1) parts[j]!.push(v);
-      else {
-        parts[j]!.push("");
-        others.push(i, j, v);
-      }
-    }
+    project(rec.data, i, parts, others);
     if (keepText) texts.push(rec.raw!);
   }
   const chunk: JsonlChunk = { columns: parts.map((p) => p.join("\0")), lines, errors, others };

@@ -9,6 +9,8 @@ import { readReport, tmp } from "../helpers.js";
 const dir = tmp("bu-thread-");
 const mapping = `${dir}/m.yaml`;
 writeFileSync(mapping, "fields:\n  UserId: user_id\n  UserName: name\n");
+const nested = `${dir}/nested.yaml`;
+writeFileSync(nested, 'fields:\n  UserId: user_id\n  UserName: { template: "{name.first} {name.last}", transform: [trim] }\n');
 const bare = `${dir}/bare.yaml`;
 writeFileSync(bare, "fields:\n  UserId: user_id\n");
 
@@ -134,6 +136,13 @@ describe("--parse-thread", () => {
     expect(strict.on.code).toBe(1);
     expect(strict.on.rows.split("\n").length).toBeGreaterThan(19_000);
     expect(strict).toEqual(plain);
+    // JSONL: the thread's compiled column reads fall back to the getters.
+    const j = bigJsonl("nocodegen.jsonl", 20_000);
+    const jsonl = both([j], ["-m", nested]);
+    const jsonlStrict = both([j], ["-m", nested], ["--disallow-code-generation-from-strings"]);
+    expect(jsonlStrict.on.rows.split("\n").length).toBeGreaterThan(19_000);
+    expect(jsonlStrict).toEqual(jsonl);
+    expect(jsonlStrict.on).toEqual(jsonlStrict.off);
   });
 
   it("is used by a dry run of a file from the threshold up, and not for a small one", () => {
@@ -174,9 +183,6 @@ describe("--parse-thread", () => {
   });
 
   describe("with JSONL", () => {
-    const nested = `${dir}/nested.yaml`;
-    writeFileSync(nested, 'fields:\n  UserId: user_id\n  UserName: { template: "{name.first} {name.last}", transform: [trim] }\n');
-
     it("gives the same outcome as one thread for every bad-input fixture, with and without a mapping", () => {
       const files = readdirSync("test/fixtures/bad").filter((f) => f.endsWith(".jsonl"));
       expect(files.length).toBeGreaterThan(5);
