@@ -10,10 +10,11 @@
 //   throughput   `bulk-users validate` (dry run, report written) on the 1M-row CSV, wall time, vs a
 //                bare csv-parse process reading the same file through each of its APIs
 //                (bench/bare.mjs), the fastest API taken: ≤ 1.2x. Runs alternate, best of 3 each.
-//                Same for JSONL vs JSON.parse per line. papaparse's bare time is a reference.
-//   memory       peak RSS (process.resourceUsage().maxRSS, via bench/rss.mjs) of the dry run and of
-//                an import (emulator in this process, no latency, --rate 400 so the run is
-//                CPU-bound) at 10k and 1M rows: < 120 MB, and 1M ≤ 1.3x 10k.
+//                Same for JSONL vs JSON.parse per line. papaparse's bare time, and each format's
+//                dry run with --parse-thread off, are references.
+//   memory       peak RSS (process.resourceUsage().maxRSS, via bench/rss.mjs) of the dry run (CSV,
+//                and JSONL) and of an import (emulator in this process, no latency, --rate 400 so
+//                the run is CPU-bound) at 10k and 1M rows: < 120 MB, and 1M ≤ 1.3x 10k.
 //   quota        50,000 users through each registered provider's emulator (30 ms latency, the
 //                vendor's rate limit over any sliding window), default flags: users/s ÷ (limit ×
 //                maxBatch per second) ≥ 0.98 with 0 throttling answers. Mappings: bench/providers.mjs.
@@ -115,11 +116,9 @@ async function throughput() {
       const r = run();
       summary = JSON.parse(r.stdout);
       tool.push({ wall: r.ms, ms: summary.durationMs });
-      // The CSV default parses in a second thread; the one-thread run shows what that buys.
-      if (format === "csv") {
-        const one = run(["--parse-thread", "off"]);
-        single.push({ wall: one.ms, ms: JSON.parse(one.stdout).durationMs });
-      }
+      // A dry run parses in a second thread; the one-thread run shows what that buys.
+      const one = run(["--parse-thread", "off"]);
+      single.push({ wall: one.ms, ms: JSON.parse(one.stdout).durationMs });
       for (const k of kinds) base[k].push(bare(k, file));
       log(`  ${format} round ${i + 1}: validate ${s(r.ms)}${single.length ? ` (one thread ${s(single.at(-1).wall)})` : ""}, ${kinds.map((k) => `${k} ${s(base[k].at(-1).wall)}`).join(", ")}`);
     }
@@ -142,9 +141,9 @@ async function throughput() {
       t.wall / fastest.wall,
       t.wall / fastest.wall <= 1.2,
     );
+    const one = bestOf(single);
+    add(`reference: validate ${BIG.toLocaleString("en")} ${format} rows with --parse-thread off (one thread) vs ${baseName}`, "reference", `${s(one.wall)} vs ${s(fastest.wall)} wall`, one.wall / fastest.wall, null);
     if (format === "csv") {
-      const one = bestOf(single);
-      add(`reference: validate ${BIG.toLocaleString("en")} csv rows with --parse-thread off (one thread) vs ${baseName}`, "reference", `${s(one.wall)} vs ${s(fastest.wall)} wall`, one.wall / fastest.wall, null);
       const others = apis.map((k) => `${k} ${s(bestOf(base[k]).wall)}`).join(", ");
       const papa = bestOf(base.papaparse);
       add(`reference: papaparse and every csv-parse API on the ${BIG.toLocaleString("en")}-row csv (ratio: validate ÷ papaparse)`, "reference", `papaparse ${s(papa.wall)}; ${others}`, t.wall / papa.wall, null);
@@ -180,6 +179,13 @@ async function memory() {
   // V8's young generation grows to 16 MiB semi-spaces over a long run; 8 is the knob the README
   // offers where memory is tight (the bin cannot set it: `env -S` shebangs fail on BusyBox).
   judge(`dry run --parse-thread off, NODE_OPTIONS=${SEMI.NODE_OPTIONS}`, dry(small, [], SEMI), dry(big, ["--parse-thread", "off"], SEMI));
+  // JSONL: the parse thread holds parsed objects, not csv-parse's cells.
+  const jsonlCli = (f, extra) => cli(["validate", f, ...extra]).map((a) => (a === map ? "bench/zego.jsonl.mapping.yaml" : a));
+  const dryJsonl = (f, extra = []) => Math.min(time("node", jsonlCli(f, extra)).rss, time("node", jsonlCli(f, extra)).rss);
+  const smallJ = await generate(DATA, 10_000, "jsonl");
+  const bigJ = await generate(DATA, BIG, "jsonl");
+  judge("dry run, jsonl", dryJsonl(smallJ), dryJsonl(bigJ));
+  add(`reference: dry run, jsonl, --parse-thread off, peak RSS at ${BIG / 1000}k rows`, "reference", mb(dryJsonl(bigJ, ["--parse-thread", "off"])), null, null);
 
   const imp = async (f, extra = {}) => {
     const { emu, env } = await zegoEmulator();
