@@ -82,7 +82,7 @@ export async function* readFileThreaded(file: string, fileIndex: number, job: Th
     notify();
   });
   worker.on("exit", (code) => {
-    if (code !== 0) failure ??= new Error(`CSV parse thread stopped with exit code ${code} (${file})`);
+    if (code !== 0) failure ??= new Error(`Parse thread stopped with exit code ${code} (${file})`);
     notify();
   });
   let header: string[] = [];
