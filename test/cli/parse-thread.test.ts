@@ -155,10 +155,10 @@ describe("--parse-thread", () => {
     expect(small.stderr).not.toContain("second thread");
   });
 
-  it("feeds an import (when asked: imports default to one thread) with the same outcomes", () => {
+  it.each(["samples/users.csv", "samples/users.jsonl"])("feeds an import of %s (when asked: imports default to one thread) with the same outcomes", (input) => {
     const counts = (["on", "off"] as const).map((mode) => {
-      const report = `${dir}/import-${mode}.jsonl`;
-      const r = run(["import", "samples/users.csv", "-p", "zego", "-m", "samples/zego.mapping.yaml", "--sandbox", "--report", report, "--no-progress", "--parse-thread", mode]);
+      const report = `${dir}/import-${mode}-${input.replace(/\W/g, "")}.jsonl`;
+      const r = run(["import", input, "-p", "zego", "-m", "samples/zego.mapping.yaml", "--sandbox", "--report", report, "--no-progress", "--parse-thread", mode]);
       expect(r.stderr.includes("second thread")).toBe(mode === "on");
       const rows = readReport(report).map((x) => `${x.line} ${x.key} ${x.status} ${x.code ?? ""}`).sort();
       return { code: r.code, rows };
