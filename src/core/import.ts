@@ -41,7 +41,7 @@ export interface ImportOptions {
   /** CSV delimiter. @default "," */
   delimiter?: string;
   /**
-   * Parse CSV files in a worker thread, so a dry run uses two cores. `auto`: dry runs of files
+   * Parse CSV and JSONL files in a worker thread, so a dry run uses two cores. `auto`: dry runs of files
    * from 4 MiB (an import is bound by the vendor's quota; the thread would only add memory).
    * @default "auto"
    */
