@@ -1,6 +1,5 @@
-import type { FieldIssue, FieldSpec, Provider } from "../providers/define.js";
+import { NO_ISSUES, type FieldIssue, type FieldSpec, type Provider } from "../providers/define.js";
 import type { MappedUser } from "../types.js";
-import { NO_ISSUES } from "../mapping/apply.js";
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const PHONE = /^\+?[0-9][0-9 ()-]{3,24}$/;

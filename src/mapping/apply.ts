@@ -1,5 +1,5 @@
 import { BulkUsersError, ErrorCode } from "../errors.js";
-import type { FieldIssue } from "../providers/define.js";
+import { NO_ISSUES, type FieldIssue } from "../providers/define.js";
 import type { MappedUser } from "../types.js";
 import type { LoadedMapping } from "./load.js";
 import { valueGetter as getter, type Getter } from "./path.js";
@@ -32,9 +32,6 @@ export function checkColumns(m: LoadedMapping, file: string, columns: string[]):
 }
 
 const isEmpty = (v: unknown) => v === undefined || v === null || v === "";
-
-/** Shared by the rows without problems: most rows allocate no issue list. */
-export const NO_ISSUES: readonly FieldIssue[] = Object.freeze([]);
 
 /** Compiles a mapping into one function per field; a row's value errors become issues. */
 export function compileMapping(m: LoadedMapping): (data: Record<string, unknown>) => { user: MappedUser; issues: readonly FieldIssue[] } {

@@ -49,6 +49,9 @@ export interface FieldIssue {
   message: string;
 }
 
+/** Shared by the rows without problems: most rows allocate no issue list. */
+export const NO_ISSUES: readonly FieldIssue[] = Object.freeze([]);
+
 export interface HttpRequest {
   method: "GET" | "POST";
   url: string;

@@ -270,7 +270,7 @@ export function materialize(chunk: CsvChunk, header: string[], file: string, fil
   const text = (c: string | Uint8Array) => (typeof c === "string" ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString("utf8"));
   const columns = good ? chunk.columns.map((c) => text(c).split("\0")) : [];
   if (good && (columns.length !== width || columns.some((c) => c.length !== good)))
-    throw new Error(`CSV reader: columns of ${columns.map((c) => c.length).join("/")} cells for ${good} records of ${width} columns (${file})`);
+    throw new Error(`Reader: columns of ${columns.map((c) => c.length).join("/")} cells for ${good} records of ${width} columns (${file})`);
   const build = rowBuilder(header);
   let k = 0;
   let e = 0;
@@ -549,7 +549,11 @@ export async function* readCsvChunks(
     errors.push({ at: lines.length, record });
     lines.push(record.line);
   };
-  const addCells = (record: string[]) => record.forEach((c, j) => (parts[j] ??= []).push(c));
+  /** Compact: a readable record's cells into their columns, and its line. */
+  const keep = (record: string[], line: number) => {
+    record.forEach((c, j) => (parts[j] ??= []).push(c));
+    lines.push(line);
+  };
   const pending = () => (compact ? lines.length : rows.length) > 0;
   const take = (): CsvChunk => {
     const chunk: CsvChunk = compact ? { columns: parts.map((p) => p.join("\0")), lines, errors } : { rows };
@@ -691,8 +695,7 @@ export async function* readCsvChunks(
         continue;
       }
       if (compact && joined.length <= maxCell && !nulSeen && joined.indexOf("\uFFFD") === -1) {
-        addCells(record);
-        lines.push(line);
+        keep(record, line);
         continue;
       }
       const data: Record<string, unknown> = {};
@@ -707,10 +710,7 @@ export async function* readCsvChunks(
       }
       if (error) rowError({ file, fileIndex, line, data, error });
       else if (!compact) rows.push({ file, fileIndex, line, data });
-      else {
-        addCells(record);
-        lines.push(line);
-      }
+      else keep(record, line);
     }
     if (pending()) yield take();
   }

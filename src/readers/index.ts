@@ -6,7 +6,7 @@ import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { SourceRecord } from "../types.js";
 import { readCsvBatches } from "./csv.js";
 import { readFileThreaded, useParseThread, type ParseThread } from "./parse-thread.js";
-import { readJsonlBatches } from "./jsonl.js";
+import { firstKeys, readJsonlBatches } from "./jsonl.js";
 
 export type InputFormat = "csv" | "jsonl";
 
@@ -89,7 +89,7 @@ const csvDelimiter = (file: string, delimiter: string | undefined) => delimiter 
 /** A CSV file's header as the reader checks it (same errors), without reading on past it. */
 export async function readCsvHeader(file: string, opts: Pick<ReadOptions, "delimiter"> = {}): Promise<string[] | undefined> {
   let header: string[] | undefined;
-  const src = createReadStream(file, { highWaterMark: 1 << 16 });
+  const src = openInput(file, {});
   for await (const _ of readCsvBatches(src, file, 0, { delimiter: csvDelimiter(file, opts.delimiter) }, (cols) => (header = cols))) if (header) break;
   return header;
 }
@@ -118,10 +118,10 @@ export async function* readInputBatches(files: string[], opts: ReadOptions = {})
       let first = true;
       for await (const batch of readJsonlBatches(src, file, i)) {
         if (first) {
-          const rec = batch.find((r) => !r.error);
-          if (rec) {
+          const keys = firstKeys(batch);
+          if (keys) {
             first = false;
-            opts.onColumns?.(file, Object.keys(rec.data));
+            opts.onColumns?.(file, keys);
           }
         }
         yield batch;

@@ -82,6 +82,12 @@ export async function* readJsonlBatches(src: Readable, file: string, fileIndex: 
   }
 }
 
+/** A JSONL file's columns: the keys of its first readable record, once a batch holds one. */
+export function firstKeys(batch: SourceRecord[]): string[] | undefined {
+  const rec = batch.find((r) => !r.error);
+  return rec && Object.keys(rec.data);
+}
+
 /** Records one at a time (see readJsonlBatches). */
 export async function* readJsonl(src: Readable, file: string, fileIndex: number, opts: JsonlReadOptions = {}): AsyncGenerator<SourceRecord> {
   for await (const batch of readJsonlBatches(src, file, fileIndex, opts)) yield* batch;

@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { BulkUsersError } from "../errors.js";
 import { readCsvChunks } from "./csv.js";
-import { projectJsonl, readJsonlBatches } from "./jsonl.js";
+import { firstKeys, projectJsonl, readJsonlBatches } from "./jsonl.js";
 import type { ThreadInput, ThreadMessage } from "./parse-thread.js";
 
 const input = workerData as ThreadInput;
@@ -41,9 +41,9 @@ try {
   } else {
     for await (const batch of readJsonlBatches(src, input.file, input.fileIndex, { keepText: input.keepText })) {
       if (!columns) {
-        const first = batch.find((r) => !r.error);
-        if (first) {
-          post({ type: "header", columns: Object.keys(first.data) });
+        const keys = firstKeys(batch);
+        if (keys) {
+          post({ type: "header", columns: keys });
           await until(() => columns !== undefined);
         }
       }
