@@ -95,6 +95,7 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
   }
   const progress = await createProgress(io, { enabled: o.progress !== false && o.json !== true });
   const { runImport } = await import("../core/import.js");
+  const heap = (await import("../util/heap.js")).capYoungGeneration();
   const opts: ImportOptions = {
     files,
     provider: o.provider,
@@ -123,10 +124,14 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     signal: ctl.signal,
     graceMs: o.grace,
     stdin: io.stdin,
-    onProgress: (p) => progress.update(p),
+    onProgress: (p) => {
+      heap.check();
+      progress.update(p);
+    },
     log: (level, m) => (level === "warn" ? log.warn(m) : log.info(m)),
   };
   let summary: ImportSummary;
+
   try {
     summary = await runImport(opts);
   } catch (e) {
@@ -142,6 +147,7 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     }
     throw e;
   } finally {
+    heap.undo();
     if (io.handleSignals) {
       process.off("SIGINT", onSig);
       process.off("SIGTERM", onSig);

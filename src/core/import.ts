@@ -217,6 +217,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   let report: ReportWriter | undefined;
   let failedOut: FailedOutWriter | undefined;
   let resume: ResumeState | undefined;
+  /** Duplicate checks: each may hold a spill file until the run ends. */
+  const keySets: KeySet[] = [];
   let read = 0;
   let sent = 0;
   let otherShards = 0;
@@ -297,6 +299,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       .map(([name, spec]) => ({ name, lower: spec.uniqueIgnoreCase === true, seen: new KeySet() }));
     const keyLower = provider.fields[keyField]?.uniqueIgnoreCase === true;
     const keys = new KeySet();
+    keySets.push(keys, ...uniqueFields.map((f) => f.seen));
     const compiled = new Map<number, ReturnType<typeof compileMapping>>();
     const fileNames: string[] = [];
     const text = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "");
@@ -510,6 +513,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     throw e;
   } finally {
     opts.signal?.removeEventListener("abort", onSignal);
+    for (const k of keySets) k.close();
+    resume?.done.close();
     report?.close();
     failedOut?.close();
     await emulator?.close();

@@ -1,10 +1,15 @@
-const SHIFT = 20;
-const CHUNK = 1 << SHIFT;
-const OFF = CHUNK - 1;
-/** Record header: [u16 length][u32 payload][u32 hash]. */
+import { closeSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const PAGE_SHIFT = 18;
+const PAGE = 1 << PAGE_SHIFT;
+/** A slot holds (page << 16 | offset / 4) + 1; 0 is empty, so the last page index is unusable. */
+const MAX_PAGES = 0xffff;
+/** Record: [u32 hash][u32 payload][u16 length][UTF-8 bytes], padded to 4 bytes. */
 const HEAD = 10;
 /** Keys longer than this (in UTF-16 units) could exceed a u16 length in UTF-8: kept in a Map. */
-const LONG = 0xffff / 3;
+const LONG = Math.floor(0xffff / 3);
 
 /** FNV-1a over a string's UTF-16 code units: no encoding needed to hash. */
 export function fnv1a(s: string): number {
@@ -13,34 +18,51 @@ export function fnv1a(s: string): number {
   return h >>> 0;
 }
 
+/** 16 hash bits independent of the low bits that pick the slot; never 0. */
+const tagOf = (h: number) => Math.imul(h, 0x9e3779b1) >>> 16 || 1;
+
+let spillSeq = 0;
+
+/** `n` bytes at `pos` into the start of `buf` (a read may return fewer than asked). */
+function readFully(fd: number, buf: Buffer, n: number, pos: number): void {
+  let got = 0;
+  while (got < n) {
+    const r = readSync(fd, buf, got, n - got, pos + got);
+    if (r === 0) throw new Error(`Duplicate check: its spill file ended early (${got} of ${n} bytes at ${pos})`);
+    got += r;
+  }
+}
+
 /**
- * Exact set of strings kept as UTF-8 in 1 MiB arena chunks with an open-addressing index of
- * 4-byte slots and a 1-byte hash tag per slot: about the key bytes plus 10, and 5-10 bytes a slot,
- * versus ~70 bytes a key for a Set<string>. Chunks never move, so growing never holds two copies
- * of the keys. A probe reads the arena only when a slot's tag matches (1 in 256 of the others),
- * so adding a new key rarely reads another key's bytes.
+ * Exact set of strings, each with a 32-bit payload (the line it was first seen on). The index is
+ * 6 bytes a slot (a record position and a 16-bit hash tag); the keys themselves are UTF-8 records
+ * in 256 KiB pages, and full pages go to an unlinked temporary file, so a million keys cost the
+ * process ~12 MiB instead of ~35 (the OS page cache holds the file). A probe reads a record only
+ * when a slot's tag matches: a true duplicate, or 1 probe in 65,535 otherwise. Without a writable
+ * temporary directory the pages stay in memory.
  */
 export class KeySet {
-  private chunks: Buffer[] = [Buffer.allocUnsafe(CHUNK)];
-  /** Bytes used in the last chunk, and in each full one. */
+  /** The page being filled; `ends` holds how many bytes each full page uses. */
+  private page = Buffer.allocUnsafe(PAGE);
   private used = 0;
-  private fullEnds: number[] = [];
-  /** (chunk index · CHUNK + offset) + 1 of each record; 0 = empty slot. */
+  private ends: number[] = [];
+  /** Full pages, when no spill file could be opened. */
+  private kept: Buffer[] | undefined;
+  private fd = -1;
+  /** Set when the OS would not unlink the open file (Windows): removed on close. */
+  private path: string | undefined;
   private slots = new Uint32Array(1 << 12);
-  /** Top byte of each slot's hash, never 0. */
-  private tags = new Uint8Array(1 << 12);
+  private tags = new Uint16Array(1 << 12);
   private mask = (1 << 12) - 1;
   private count = 0;
   private scratch = Buffer.allocUnsafe(1024);
-  /** Keys too long for the arena's u16 lengths (rare: ids and emails are short). */
+  /** A record read back from the file; a whole page while regrowing. */
+  private readBuf: Buffer | undefined;
+  /** Keys too long for a record's u16 length (rare: ids and emails are short). */
   private long = new Map<string, number>();
 
   get size(): number {
     return this.count;
-  }
-
-  private static tag(h: number): number {
-    return h >>> 24 || 1;
   }
 
   /** The key as UTF-8 in `scratch`; its length. */
@@ -49,28 +71,43 @@ export class KeySet {
     return this.scratch.write(key, 0, "utf8");
   }
 
-  /** Slot index where the last probe stopped. */
+  /** Payload of the record behind slot value `s` if it holds the key in `scratch`, else -1. */
+  private match(s: number, h: number, len: number): number {
+    const pi = (s - 1) >>> 16;
+    const off = ((s - 1) & 0xffff) << 2;
+    let buf: Buffer;
+    let at = off;
+    if (pi === this.ends.length) buf = this.page;
+    else if (this.kept) buf = this.kept[pi]!;
+    else {
+      if (!this.readBuf || this.readBuf.length < HEAD + len) this.readBuf = Buffer.allocUnsafe(Math.max(1024, HEAD + len));
+      buf = this.readBuf;
+      at = 0;
+      // Never past the record's page: a shorter record there fails the length check below.
+      readFully(this.fd, buf, Math.min(HEAD + len, this.ends[pi]! - off), pi * PAGE + off);
+    }
+    if (buf.readUInt32LE(at) !== h || buf.readUInt16LE(at + 8) !== len) return -1;
+    return buf.compare(this.scratch, 0, len, at + HEAD, at + HEAD + len) === 0 ? buf.readUInt32LE(at + 4) : -1;
+  }
+
+  /** Slot index where the last probe stopped (the free slot for the key when it was absent). */
   private at = 0;
 
-  /** Finds the key: its record position + 1, or 0 (then `at` is the free slot for it). */
-  private probe(key: string, h: number): number {
-    const tag = KeySet.tag(h);
+  /** The key's payload, or -1 (then `at` is the free slot for it). */
+  private find(key: string, h: number): number {
+    const tag = tagOf(h);
     let len = -1;
     let i = h & this.mask;
     for (;;) {
       const s = this.slots[i]!;
       if (s === 0) {
         this.at = i;
-        return 0;
+        return -1;
       }
       if (this.tags[i] === tag) {
-        const pos = s - 1;
-        const c = this.chunks[pos >>> SHIFT]!;
-        const off = pos & OFF;
-        if (c.readUInt32LE(off + 6) === h) {
-          if (len === -1) len = this.encode(key);
-          if (c.readUInt16LE(off) === len && c.compare(this.scratch, 0, len, off + HEAD, off + HEAD + len) === 0) return s;
-        }
+        if (len === -1) len = this.encode(key);
+        const p = this.match(s, h, len);
+        if (p !== -1) return p;
       }
       i = (i + 1) & this.mask;
     }
@@ -86,20 +123,11 @@ export class KeySet {
       return -1;
     }
     const h = fnv1a(key);
-    const found = this.probe(key, h);
-    if (found) {
-      const pos = found - 1;
-      return this.chunks[pos >>> SHIFT]!.readUInt32LE((pos & OFF) + 2);
-    }
+    const found = this.find(key, h);
+    if (found !== -1) return found;
     const i = this.at;
-    // Encoded straight into the arena: at most 3 bytes per UTF-16 unit.
-    if (this.used + HEAD + key.length * 3 > CHUNK) {
-      this.fullEnds.push(this.used);
-      this.chunks.push(Buffer.allocUnsafe(CHUNK));
-      this.used = 0;
-    }
-    const ci = this.chunks.length - 1;
-    const c = this.chunks[ci]!;
+    if (this.used + HEAD + key.length * 3 > PAGE) this.flush();
+    const c = this.page;
     const at = this.used + HEAD;
     // ASCII by hand (ids and emails mostly are): cheaper than a call into the encoder per key.
     let len = 0;
@@ -112,36 +140,95 @@ export class KeySet {
       }
     }
     if (len < n) len = c.write(key, at, "utf8");
-    c.writeUInt16LE(len, this.used);
-    c.writeUInt32LE(payload >>> 0, this.used + 2);
-    c.writeUInt32LE(h, this.used + 6);
-    this.slots[i] = ((ci << SHIFT) | this.used) + 1;
-    this.tags[i] = KeySet.tag(h);
-    this.used += HEAD + len;
+    c.writeUInt32LE(h, this.used);
+    c.writeUInt32LE(payload >>> 0, this.used + 4);
+    c.writeUInt16LE(len, this.used + 8);
+    this.slots[i] = ((this.ends.length << 16) | (this.used >>> 2)) + 1;
+    this.tags[i] = tagOf(h);
+    this.used = (at + len + 3) & ~3;
     if (++this.count * 4 > this.slots.length * 3) this.grow();
     return -1;
   }
 
   has(key: string): boolean {
     if (key.length > LONG) return this.long.has(key);
-    return this.probe(key, fnv1a(key)) !== 0;
+    return this.find(key, fnv1a(key)) !== -1;
   }
 
-  /** Twice the slots, filled by walking the arena in order (sequential reads, not one per slot). */
+  /** Frees the index and the spill file; the set is empty afterwards. */
+  close(): void {
+    if (this.fd !== -1) closeSync(this.fd);
+    if (this.path) unlinkSync(this.path);
+    this.fd = -1;
+    this.path = undefined;
+    this.kept = undefined;
+    this.ends = [];
+    this.used = 0;
+    this.count = 0;
+    this.slots = new Uint32Array(1 << 12);
+    this.tags = new Uint16Array(1 << 12);
+    this.mask = (1 << 12) - 1;
+    this.long.clear();
+    this.readBuf = undefined;
+  }
+
+  /** Moves the full page out of the way: to the spill file, or to `kept`. */
+  private flush(): void {
+    if (this.ends.length + 1 >= MAX_PAGES) throw new Error(`Duplicate check: more than ${MAX_PAGES - 1} pages of keys (${this.count} keys)`);
+    if (this.fd === -1 && !this.kept) this.openSpill();
+    if (this.kept) {
+      this.kept.push(this.page);
+      this.page = Buffer.allocUnsafe(PAGE);
+    } else {
+      // Only the used bytes: the rest of the buffer holds stale memory, never written out.
+      let done = 0;
+      while (done < this.used) done += writeSync(this.fd, this.page, done, this.used - done, this.ends.length * PAGE + done);
+    }
+    this.ends.push(this.used);
+    this.used = 0;
+  }
+
+  private openSpill(): void {
+    const path = join(tmpdir(), `bulk-users-keys-${process.pid}-${++spillSeq}-${Date.now().toString(36)}`);
+    try {
+      // Owner-only, and unlinked at once: the keys (ids, emails) vanish with the process.
+      this.fd = openSync(path, "wx+", 0o600);
+    } catch {
+      this.kept = [];
+      return;
+    }
+    try {
+      unlinkSync(path);
+    } catch {
+      this.path = path;
+    }
+  }
+
+  /** Twice the slots, refilled by walking the records page by page (the old index is not needed). */
   private grow(): void {
     const size = this.slots.length * 2;
+    this.slots = new Uint32Array(0);
+    this.tags = new Uint16Array(0);
     const slots = (this.slots = new Uint32Array(size));
-    const tags = (this.tags = new Uint8Array(size));
+    const tags = (this.tags = new Uint16Array(size));
     const mask = (this.mask = size - 1);
-    for (let ci = 0; ci < this.chunks.length; ci++) {
-      const c = this.chunks[ci]!;
-      const end = ci < this.fullEnds.length ? this.fullEnds[ci]! : this.used;
-      for (let off = 0; off < end; off += HEAD + c.readUInt16LE(off)) {
-        const h = c.readUInt32LE(off + 6);
+    for (let pi = 0; pi <= this.ends.length; pi++) {
+      let c: Buffer;
+      let end: number;
+      if (pi === this.ends.length) [c, end] = [this.page, this.used];
+      else if (this.kept) [c, end] = [this.kept[pi]!, this.ends[pi]!];
+      else {
+        end = this.ends[pi]!;
+        if (!this.readBuf || this.readBuf.length < PAGE) this.readBuf = Buffer.allocUnsafe(PAGE);
+        c = this.readBuf;
+        readFully(this.fd, c, end, pi * PAGE);
+      }
+      for (let off = 0; off < end; off = (off + HEAD + c.readUInt16LE(off + 8) + 3) & ~3) {
+        const h = c.readUInt32LE(off);
         let i = h & mask;
         while (slots[i] !== 0) i = (i + 1) & mask;
-        slots[i] = ((ci << SHIFT) | off) + 1;
-        tags[i] = KeySet.tag(h);
+        slots[i] = ((pi << 16) | (off >>> 2)) + 1;
+        tags[i] = tagOf(h);
       }
     }
   }

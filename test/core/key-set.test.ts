@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { KeySet } from "../../src/core/key-set.js";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 describe("KeySet", () => {
   it("agrees with a Set over 50,000 mixed keys and keeps the first payload", () => {
@@ -65,5 +68,66 @@ describe("KeySet arena", () => {
     for (const [k, i] of ref) expect(ks.add(k, 0)).toBe(i);
     expect(ks.has("u200000")).toBe(false);
     expect(ks.has("ü")).toBe(false);
+  });
+});
+
+describe("KeySet spill file", () => {
+  const run = (n: number) => {
+    const ks = new KeySet();
+    const out: number[] = [];
+    // ~40,000 keys of ~40 bytes: several 256 KiB pages out of memory, the index regrown from them.
+    for (let i = 0; i < n; i++) out.push(ks.add(`${(i % 30_000) % 7 === 0 ? "ü" : ""}user-${i % 30_000}@example.com`, i));
+    out.push(ks.has("user-29998@example.com") ? 1 : 0, ks.has("user-30000@example.com") ? 1 : 0, ks.size);
+    ks.close();
+    return out;
+  };
+
+  it("gives the same answers with its pages in a temporary file or, without a writable one, in memory", () => {
+    const onDisk = run(40_000);
+    const dir = process.env.TMPDIR;
+    process.env.TMPDIR = join(tmpdir(), `no-such-dir-${process.pid}`);
+    let inMemory: number[];
+    try {
+      inMemory = run(40_000);
+    } finally {
+      if (dir === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = dir;
+    }
+    expect(inMemory).toEqual(onDisk);
+    // Keys repeat from row 30,000 on: each answer is the row it first appeared on.
+    expect(onDisk[30_000]).toBe(0);
+    expect(onDisk[39_999]).toBe(9_999);
+    expect(onDisk.slice(0, 30_000).every((x) => x === -1)).toBe(true);
+    expect(onDisk.slice(-3)).toEqual([1, 0, 30_000]);
+  });
+
+  it("leaves no file behind in the temporary directory, and is empty after close", () => {
+    const dir = mkdtempSync(join(tmpdir(), "keyset-"));
+    const old = process.env.TMPDIR;
+    process.env.TMPDIR = dir;
+    try {
+      const ks = new KeySet();
+      for (let i = 0; i < 20_000; i++) ks.add(`${"k".repeat(30)}${i}`, i);
+      // Unlinked as soon as it is open: the keys go with the process, however it ends.
+      expect(readdirSync(dir)).toEqual([]);
+      if (process.platform === "linux") {
+        const open = readdirSync("/proc/self/fd").map((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return "";
+          }
+        });
+        expect(open.filter((l) => l.startsWith(join(dir, "bulk-users-keys-")) && l.endsWith("(deleted)"))).toHaveLength(1);
+      }
+      expect(ks.add(`${"k".repeat(30)}5`)).toBe(5);
+      ks.close();
+      expect(ks.size).toBe(0);
+      expect(ks.has(`${"k".repeat(30)}5`)).toBe(false);
+    } finally {
+      if (old === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = old;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
