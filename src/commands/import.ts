@@ -95,7 +95,7 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
   }
   const progress = await createProgress(io, { enabled: o.progress !== false && o.json !== true });
   const { runImport } = await import("../core/import.js");
-  const heap = (await import("../util/heap.js")).capYoungGeneration();
+  const heap = (await import("../util/heap.js")).tuneHeap();
   const opts: ImportOptions = {
     files,
     provider: o.provider,

@@ -6,6 +6,10 @@ const PAGE_SHIFT = 18;
 const PAGE = 1 << PAGE_SHIFT;
 /** A slot holds (page << 16 | offset / 4) + 1; 0 is empty, so the last page index is unusable. */
 const MAX_PAGES = 0xffff;
+/** The index lives in segments of this many slots, so growing it only adds segments. */
+const SEG_SHIFT = 16;
+const SEG = 1 << SEG_SHIFT;
+const SEG_MASK = SEG - 1;
 /** Record: [u32 hash][u32 payload][u16 length][UTF-8 bytes], padded to 4 bytes. */
 const HEAD = 10;
 /** Keys longer than this (in UTF-16 units) could exceed a u16 length in UTF-8: kept in a Map. */
@@ -39,7 +43,8 @@ function readFully(fd: number, buf: Buffer, n: number, pos: number): void {
  * in 256 KiB pages, and full pages go to an unlinked temporary file, so a million keys cost the
  * process ~12 MiB instead of ~35 (the OS page cache holds the file). A probe reads a record only
  * when a slot's tag matches: a true duplicate, or 1 probe in 65,535 otherwise. Without a writable
- * temporary directory the pages stay in memory.
+ * temporary directory the pages stay in memory. Growing rebuilds the index from the records into
+ * the segments it had plus as many new ones, so there is never an old and a new index at once.
  */
 export class KeySet {
   /** The page being filled; `ends` holds how many bytes each full page uses. */
@@ -51,8 +56,8 @@ export class KeySet {
   private fd = -1;
   /** Set when the OS would not unlink the open file (Windows): removed on close. */
   private path: string | undefined;
-  private slots = new Uint32Array(1 << 12);
-  private tags = new Uint16Array(1 << 12);
+  private slots = [new Uint32Array(1 << 12)];
+  private tags = [new Uint16Array(1 << 12)];
   private mask = (1 << 12) - 1;
   private count = 0;
   private scratch = Buffer.allocUnsafe(1024);
@@ -99,12 +104,12 @@ export class KeySet {
     let len = -1;
     let i = h & this.mask;
     for (;;) {
-      const s = this.slots[i]!;
+      const s = this.slots[i >>> SEG_SHIFT]![i & SEG_MASK]!;
       if (s === 0) {
         this.at = i;
         return -1;
       }
-      if (this.tags[i] === tag) {
+      if (this.tags[i >>> SEG_SHIFT]![i & SEG_MASK] === tag) {
         if (len === -1) len = this.encode(key);
         const p = this.match(s, h, len);
         if (p !== -1) return p;
@@ -143,10 +148,10 @@ export class KeySet {
     c.writeUInt32LE(h, this.used);
     c.writeUInt32LE(payload >>> 0, this.used + 4);
     c.writeUInt16LE(len, this.used + 8);
-    this.slots[i] = ((this.ends.length << 16) | (this.used >>> 2)) + 1;
-    this.tags[i] = tagOf(h);
+    this.slots[i >>> SEG_SHIFT]![i & SEG_MASK] = ((this.ends.length << 16) | (this.used >>> 2)) + 1;
+    this.tags[i >>> SEG_SHIFT]![i & SEG_MASK] = tagOf(h);
     this.used = (at + len + 3) & ~3;
-    if (++this.count * 4 > this.slots.length * 3) this.grow();
+    if (++this.count * 4 > (this.mask + 1) * 3) this.grow();
     return -1;
   }
 
@@ -165,8 +170,8 @@ export class KeySet {
     this.ends = [];
     this.used = 0;
     this.count = 0;
-    this.slots = new Uint32Array(1 << 12);
-    this.tags = new Uint16Array(1 << 12);
+    this.slots = [new Uint32Array(1 << 12)];
+    this.tags = [new Uint16Array(1 << 12)];
     this.mask = (1 << 12) - 1;
     this.long.clear();
     this.readBuf = undefined;
@@ -206,12 +211,24 @@ export class KeySet {
 
   /** Twice the slots, refilled by walking the records page by page (the old index is not needed). */
   private grow(): void {
-    const size = this.slots.length * 2;
-    this.slots = new Uint32Array(0);
-    this.tags = new Uint16Array(0);
-    const slots = (this.slots = new Uint32Array(size));
-    const tags = (this.tags = new Uint16Array(size));
+    const size = (this.mask + 1) * 2;
     const mask = (this.mask = size - 1);
+    if (size <= SEG) {
+      this.slots = [new Uint32Array(size)];
+      this.tags = [new Uint16Array(size)];
+    } else {
+      if (this.slots[0]!.length < SEG) {
+        this.slots = [];
+        this.tags = [];
+      }
+      // Tags need no clearing: a slot of 0 is empty whatever its tag.
+      for (const a of this.slots) a.fill(0);
+      while (this.slots.length * SEG < size) {
+        this.slots.push(new Uint32Array(SEG));
+        this.tags.push(new Uint16Array(SEG));
+      }
+    }
+    const { slots, tags } = this;
     for (let pi = 0; pi <= this.ends.length; pi++) {
       let c: Buffer;
       let end: number;
@@ -226,9 +243,9 @@ export class KeySet {
       for (let off = 0; off < end; off = (off + HEAD + c.readUInt16LE(off + 8) + 3) & ~3) {
         const h = c.readUInt32LE(off);
         let i = h & mask;
-        while (slots[i] !== 0) i = (i + 1) & mask;
-        slots[i] = ((pi << 16) | (off >>> 2)) + 1;
-        tags[i] = tagOf(h);
+        while (slots[i >>> SEG_SHIFT]![i & SEG_MASK] !== 0) i = (i + 1) & mask;
+        slots[i >>> SEG_SHIFT]![i & SEG_MASK] = ((pi << 16) | (off >>> 2)) + 1;
+        tags[i >>> SEG_SHIFT]![i & SEG_MASK] = tagOf(h);
       }
     }
   }

@@ -1,38 +1,75 @@
 import { PerformanceObserver } from "node:perf_hooks";
 import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
+import type { Worker } from "node:worker_threads";
 
-/** V8's default: each growth doubles the young generation. */
+/** V8's defaults: each growth doubles the young generation; the old one's growth is dynamic (0). */
 const DEFAULT_FACTOR = 2;
+const DEFAULT_OLD_GROWTH = 0;
+/** V8 versions known to have both flags (Node 20 to 25): elsewhere an unknown flag would print an error. */
+const KNOWN_V8 = (v: string) => {
+  const major = Number(v.split(".")[0]);
+  return major >= 11 && major <= 14;
+};
 
 const newSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0;
 
+export interface HeapTuning {
+  /** Re-applies the young generation's cap; a busy pipeline calls it (the CLI, on each progress tick). */
+  check(): void;
+  /** Back to V8's defaults. */
+  undo(): void;
+}
+
+const NOOP: HeapTuning = { check() {}, undo() {} };
+
 /**
- * Keeps V8's young generation at about `mb` MiB for a long run. V8 grows it whenever enough has
- * survived since it last grew, so over a million rows it reaches 32 MiB (16 MiB semi-spaces) and
- * stays there. Only the growth factor can be changed once the process runs (`--max-semi-space-size`
- * is read at start-up), so after each collection this turns growth off at the size and back on
- * below it. Collections are observed only when the event loop turns, which a busy pipeline may
- * not let happen for a while: it calls `check` too (the CLI does on each progress tick). A
- * `--max-semi-space-size` given to node wins.
+ * Sizes V8's heap for a long streaming run, where almost nothing lives long. Left alone, V8 grows
+ * the young generation whenever enough has survived since it last grew, so over a million rows it
+ * reaches 32 MiB of new space and stays there, and it lets the old generation grow to about three
+ * times what is live before collecting it. Both cost ~35 MiB at 1M rows for no measured speed-up.
+ * Only flags read at each collection can change once the process runs (`--max-semi-space-size` is
+ * read at start-up): the young generation stops growing at `youngMb` (its growth factor set to 1,
+ * and back to 2 below it), and the old generation may grow by `oldGrowthPercent` over what is live
+ * (V8 still leaves at least 8 MiB). Collections are observed only when the event loop turns, which
+ * a busy pipeline may not allow for a while: hence `check`. A new isolate (a worker) resets the
+ * factor to at least 2 as it starts, so each worker's start is followed by a check too; one doubling
+ * can slip through before it if the cap was already reached (not for a run's first file: its
+ * parse thread starts before). Node flags given by the user (`--max-semi-space-size`,
+ * `--heap-growing-percent`) win.
  */
-export function capYoungGeneration(mb = 8, execArgv = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ""): { check(): void; undo(): void } {
-  if ([...execArgv, nodeOptions].some((a) => a.includes("semi-space-size") || a.includes("semi_space_size"))) return { check() {}, undo() {} };
-  const limit = mb * 1024 * 1024;
+export function tuneHeap(
+  { youngMb = 8, oldGrowthPercent = 20 } = {},
+  env: { execArgv: readonly string[]; nodeOptions: string; v8: string } = { execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS ?? "", v8: process.versions.v8 },
+): HeapTuning {
+  if (!KNOWN_V8(env.v8)) return NOOP;
+  const given = (flag: string) => [...env.execArgv, env.nodeOptions].some((a) => a.includes(flag) || a.includes(flag.replaceAll("-", "_")));
+  const capYoung = !given("semi-space");
+  const capOld = !given("heap-growing-percent");
+  if (!capYoung && !capOld) return NOOP;
+  if (capOld) setFlagsFromString(`--heap-growing-percent=${oldGrowthPercent}`);
+  const limit = youngMb * 1024 * 1024;
   let growing = true;
   const check = () => {
+    if (!capYoung) return;
     const grow = newSpace() < limit;
-    // Set again at each check: a new isolate (a worker) resets the factor to at least 2.
+    // Set again at each check above the cap: a worker's start resets the factor to at least 2.
     if (grow && growing) return;
     growing = grow;
     setFlagsFromString(`--semi-space-growth-factor=${grow ? DEFAULT_FACTOR : 1}`);
   };
   const obs = new PerformanceObserver(check);
-  obs.observe({ entryTypes: ["gc"] });
+  const onWorker = (w: Worker) => w.once("online", check);
+  if (capYoung) {
+    obs.observe({ entryTypes: ["gc"] });
+    process.on("worker", onWorker);
+  }
   return {
     check,
     undo() {
       obs.disconnect();
-      if (!growing) setFlagsFromString(`--semi-space-growth-factor=${DEFAULT_FACTOR}`);
+      process.off("worker", onWorker);
+      if (capYoung && !growing) setFlagsFromString(`--semi-space-growth-factor=${DEFAULT_FACTOR}`);
+      if (capOld) setFlagsFromString(`--heap-growing-percent=${DEFAULT_OLD_GROWTH}`);
       growing = true;
     },
   };
