@@ -131,7 +131,6 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     log: (level, m) => (level === "warn" ? log.warn(m) : log.info(m)),
   };
   let summary: ImportSummary;
-
   try {
     summary = await runImport(opts);
   } catch (e) {

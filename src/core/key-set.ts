@@ -162,10 +162,7 @@ export class KeySet {
 
   /** Frees the index and the spill file; the set is empty afterwards. */
   close(): void {
-    if (this.fd !== -1) closeSync(this.fd);
-    if (this.path) unlinkSync(this.path);
-    this.fd = -1;
-    this.path = undefined;
+    this.closeSpill();
     this.kept = undefined;
     this.ends = [];
     this.used = 0;
@@ -181,16 +178,38 @@ export class KeySet {
   private flush(): void {
     if (this.ends.length + 1 >= MAX_PAGES) throw new Error(`Duplicate check: more than ${MAX_PAGES - 1} pages of keys (${this.count} keys)`);
     if (this.fd === -1 && !this.kept) this.openSpill();
+    if (!this.kept) {
+      try {
+        // Only the used bytes: the rest of the buffer holds stale memory, never written out.
+        let done = 0;
+        while (done < this.used) done += writeSync(this.fd, this.page, done, this.used - done, this.ends.length * PAGE + done);
+      } catch {
+        // A full disk: the pages come back into memory and the check goes on there.
+        this.kept = this.ends.map((end, pi) => {
+          const b = Buffer.allocUnsafe(PAGE);
+          readFully(this.fd, b, end, pi * PAGE);
+          return b;
+        });
+        this.closeSpill();
+      }
+    }
     if (this.kept) {
       this.kept.push(this.page);
       this.page = Buffer.allocUnsafe(PAGE);
-    } else {
-      // Only the used bytes: the rest of the buffer holds stale memory, never written out.
-      let done = 0;
-      while (done < this.used) done += writeSync(this.fd, this.page, done, this.used - done, this.ends.length * PAGE + done);
     }
     this.ends.push(this.used);
     this.used = 0;
+  }
+
+  private closeSpill(): void {
+    if (this.fd !== -1) closeSync(this.fd);
+    this.fd = -1;
+    try {
+      if (this.path) unlinkSync(this.path);
+    } catch {
+      // Left in the temporary directory: nothing to do about it here.
+    }
+    this.path = undefined;
   }
 
   private openSpill(): void {

@@ -1,0 +1,28 @@
+import { describe, expect, it, vi } from "vitest";
+
+// The spill file's writes fail from the third page on, as on a full disk.
+let writes = 0;
+vi.mock("node:fs", async (importOriginal) => {
+  const fs = await importOriginal<typeof import("node:fs")>();
+  return {
+    ...fs,
+    writeSync: (...args: Parameters<typeof fs.writeSync>) => {
+      if (++writes > 2) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      return (fs.writeSync as (...a: unknown[]) => number)(...args);
+    },
+  };
+});
+
+const { KeySet } = await import("../../src/core/key-set.js");
+
+describe("KeySet on a full disk", () => {
+  it("brings its pages back into memory and stays exact", () => {
+    const ks = new KeySet();
+    // ~60,000 keys of ~40 bytes: ~9 pages, of which two reach the file before it fills.
+    for (let i = 0; i < 60_000; i++) expect(ks.add(`user-${i}@example.com`, i)).toBe(-1);
+    expect(writes).toBeGreaterThan(2);
+    for (let i = 0; i < 60_000; i += 7) expect(ks.add(`user-${i}@example.com`)).toBe(i);
+    expect(ks.has("user-60000@example.com")).toBe(false);
+    ks.close();
+  });
+});
