@@ -74,3 +74,26 @@ export function tuneHeap(
     },
   };
 }
+
+/**
+ * Starts a worker whose young generation begins at its full size (`semiMb` per semi-space, within
+ * its resource limits). The growth factor is the process's, not an isolate's: once `tuneHeap` has
+ * turned it off for the main thread, a worker would otherwise stay at V8's initial 1 MiB and
+ * promote most of what it parses. `--min-semi-space-size` is read when an isolate is made, so it is
+ * set for the new one only, until the worker is online.
+ */
+export function startWorkerAtFullYoung<W extends Worker>(semiMb: number, start: () => W): W {
+  if (!KNOWN_V8(process.versions.v8) || [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((a) => a.includes("min-semi-space") || a.includes("min_semi_space"))) return start();
+  const reset = () => setFlagsFromString("--min-semi-space-size=0");
+  setFlagsFromString(`--min-semi-space-size=${semiMb}`);
+  let w: W;
+  try {
+    w = start();
+  } catch (e) {
+    reset();
+    throw e;
+  }
+  w.once("online", reset);
+  w.once("exit", reset);
+  return w;
+}

@@ -47,4 +47,23 @@ describe("tuneHeap", () => {
     expect(churn({ tune: { youngMb: 4 }, nodeArgs: ["--max-semi-space-size=16"] })).toBeGreaterThan(8);
     expect(churn({ tune: { youngMb: 4, v8: "99.0.0" } })).toBeGreaterThan(8);
   }, 60_000);
+
+  it("starts a worker at its full young generation where, after the cap, it would start at V8's smallest", () => {
+    const script = `
+      import { Worker } from "node:worker_threads";
+      import { startWorkerAtFullYoung, tuneHeap } from ${JSON.stringify(HEAP)};
+      const h = tuneHeap({ youngMb: 4 });
+      const code = 'Promise.all([import("node:worker_threads"), import("node:v8")]).then(([w, v8]) => w.parentPort.postMessage(v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size))';
+      const newSpace = (w) => new Promise((r) => w.once("message", (m) => { r(m); w.terminate(); }));
+      const opts = { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 12 } };
+      const plain = await newSpace(new Worker(code, opts));
+      const full = await newSpace(startWorkerAtFullYoung(64, () => new Worker(code, opts)));
+      const after = await newSpace(new Worker(code, opts));
+      h.undo();
+      console.log(JSON.stringify({ plain, full, after }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 }));
+    expect(out.full).toBeGreaterThan(out.plain);
+    // Only that worker: the next one starts small again.
+    expect(out.after).toBe(out.plain);
+  }, 30_000);
 });
