@@ -43,7 +43,7 @@ function readFully(fd: number, buf: Buffer, n: number, pos: number): void {
  * in 256 KiB pages, and full pages go to an unlinked temporary file, so a million keys cost the
  * process ~12 MiB instead of ~35 (the OS page cache holds the file). A probe reads a record only
  * when a slot's tag matches: a true duplicate, or 1 probe in 65,535 otherwise. Without a writable
- * temporary directory the pages stay in memory. Growing rebuilds the index from the records into
+ * temporary directory, or once the disk is full, the pages stay in memory. Growing rebuilds the index from the records into
  * the segments it had plus as many new ones, so there is never an old and a new index at once.
  */
 export class KeySet {

@@ -67,8 +67,8 @@ export async function* readFileThreaded(file: string, fileIndex: number, job: Th
   // A long run grows a worker's young generation to V8's default cap (32 MiB of new space) for no
   // gain here: a 12 MiB young generation keeps its heap near 16 MiB instead of 40 (measured, 1M
   // rows). The CLI stops young generations from growing (src/util/heap.ts), so a JSONL worker, whose
-  // JSON.parse allocates a lot, starts at that size (without: 5.5 s instead of 3.3 s a million
-  // rows); the CSV worker allocates little and keeps the smaller start (≈ 10 MB less, same speed).
+  // JSON.parse allocates a lot, starts at that size (without: 5.5 s instead of 3.3–3.9 s a
+  // million rows); the CSV worker allocates little and keeps the smaller start (≈ 10 MB less, same speed).
   const start = () => new Worker(WORKER, { workerData, resourceLimits: { maxYoungGenerationSizeMb: 12 } });
   const worker = job.format === "jsonl" ? startWorkerAtFullYoung(4, start) : start();
   const queue: ThreadMessage[] = [];
