@@ -55,15 +55,19 @@ describe("tuneHeap", () => {
       const h = tuneHeap({ youngMb: 4 });
       const code = 'Promise.all([import("node:worker_threads"), import("node:v8")]).then(([w, v8]) => w.parentPort.postMessage(v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size))';
       const newSpace = (w) => new Promise((r) => w.once("message", (m) => { r(m); w.terminate(); }));
-      const opts = { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 12 } };
+      const opts = { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 48 } };
       const plain = await newSpace(new Worker(code, opts));
       const full = await newSpace(startWorkerAtFullYoung(64, () => new Worker(code, opts)));
       const after = await newSpace(new Worker(code, opts));
       h.undo();
       console.log(JSON.stringify({ plain, full, after }));`;
     const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 30_000 }));
-    expect(out.full).toBeGreaterThan(out.plain);
+    // V8 starts a young generation small (2 MiB of new space here); a worker's start-up may double
+    // it once, never near the 16 MiB its limits allow.
+    const MiB = 2 ** 20;
+    expect(out.plain).toBeLessThanOrEqual(4 * MiB);
+    expect(out.full).toBeGreaterThan(8 * MiB);
     // Only that worker: the next one starts small again.
-    expect(out.after).toBe(out.plain);
+    expect(out.after).toBeLessThanOrEqual(4 * MiB);
   }, 30_000);
 });
