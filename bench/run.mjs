@@ -120,7 +120,7 @@ async function throughput() {
       const one = run(["--parse-thread", "off"]);
       single.push({ wall: one.ms, ms: JSON.parse(one.stdout).durationMs });
       for (const k of kinds) base[k].push(bare(k, file));
-      log(`  ${format} round ${i + 1}: validate ${s(r.ms)}${single.length ? ` (one thread ${s(single.at(-1).wall)})` : ""}, ${kinds.map((k) => `${k} ${s(base[k].at(-1).wall)}`).join(", ")}`);
+      log(`  ${format} round ${i + 1}: validate ${s(r.ms)} (one thread ${s(one.ms)}), ${kinds.map((k) => `${k} ${s(base[k].at(-1).wall)}`).join(", ")}`);
     }
     const rows = summary.rows;
     for (const k of kinds) {

@@ -581,7 +581,7 @@ export async function* readCsvChunks(
     }
   };
   /**
-   * The common case, a whole stretch at once: every record complete, of the header's byteWidth, one
+   * The common case, a whole stretch at once: every record complete, of the header's width, one
    * line each, no cell too large or undecodable, no dropped record among them. The cells are
    * joined once per column for the stretch, and those strings searched for line breaks and U+FFFD. False
    * (nothing changed) sends the stretch through the record-by-record path.

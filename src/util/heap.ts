@@ -13,6 +13,18 @@ const KNOWN_V8 = (v: string) => {
 
 const newSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0;
 
+/** How node was started: its own flags and NODE_OPTIONS, and its V8. */
+interface NodeStart {
+  execArgv: readonly string[];
+  nodeOptions: string;
+  v8: string;
+}
+
+const thisNode = (): NodeStart => ({ execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS ?? "", v8: process.versions.v8 });
+
+/** Node was given a flag naming `part` (V8 takes `-` and `_` alike). */
+const given = (start: NodeStart, part: string) => [...start.execArgv, start.nodeOptions].some((a) => a.includes(part) || a.includes(part.replaceAll("-", "_")));
+
 export interface HeapTuning {
   /** Re-applies the young generation's cap; a busy pipeline calls it (the CLI, on each progress tick). */
   check(): void;
@@ -37,40 +49,37 @@ const NOOP: HeapTuning = { check() {}, undo() {} };
  * parse thread starts before). Node flags given by the user (`--max-semi-space-size`,
  * `--heap-growing-percent`) win.
  */
-export function tuneHeap(
-  { youngMb = 8, oldGrowthPercent = 20 } = {},
-  env: { execArgv: readonly string[]; nodeOptions: string; v8: string } = { execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS ?? "", v8: process.versions.v8 },
-): HeapTuning {
+export function tuneHeap({ youngMb = 8, oldGrowthPercent = 20 } = {}, env: NodeStart = thisNode()): HeapTuning {
   if (!KNOWN_V8(env.v8)) return NOOP;
-  const given = (flag: string) => [...env.execArgv, env.nodeOptions].some((a) => a.includes(flag) || a.includes(flag.replaceAll("-", "_")));
-  const capYoung = !given("semi-space");
-  const capOld = !given("heap-growing-percent");
+  const capYoung = !given(env, "semi-space");
+  const capOld = !given(env, "heap-growing-percent");
   if (!capYoung && !capOld) return NOOP;
   if (capOld) setFlagsFromString(`--heap-growing-percent=${oldGrowthPercent}`);
   const limit = youngMb * 1024 * 1024;
   let growing = true;
   const check = () => {
-    if (!capYoung) return;
     const grow = newSpace() < limit;
     // Set again at each check above the cap: a worker's start resets the factor to at least 2.
     if (grow && growing) return;
     growing = grow;
     setFlagsFromString(`--semi-space-growth-factor=${grow ? DEFAULT_FACTOR : 1}`);
   };
+  const undoOld = () => {
+    if (capOld) setFlagsFromString(`--heap-growing-percent=${DEFAULT_OLD_GROWTH}`);
+  };
+  if (!capYoung) return { check() {}, undo: undoOld };
   const obs = new PerformanceObserver(check);
   const onWorker = (w: Worker) => w.once("online", check);
-  if (capYoung) {
-    obs.observe({ entryTypes: ["gc"] });
-    process.on("worker", onWorker);
-  }
+  obs.observe({ entryTypes: ["gc"] });
+  process.on("worker", onWorker);
   return {
     check,
     undo() {
       obs.disconnect();
       process.off("worker", onWorker);
-      if (capYoung && !growing) setFlagsFromString(`--semi-space-growth-factor=${DEFAULT_FACTOR}`);
-      if (capOld) setFlagsFromString(`--heap-growing-percent=${DEFAULT_OLD_GROWTH}`);
+      if (!growing) setFlagsFromString(`--semi-space-growth-factor=${DEFAULT_FACTOR}`);
       growing = true;
+      undoOld();
     },
   };
 }
@@ -83,7 +92,8 @@ export function tuneHeap(
  * set for the new one only, until the worker is online.
  */
 export function startWorkerAtFullYoung<W extends Worker>(semiMb: number, start: () => W): W {
-  if (!KNOWN_V8(process.versions.v8) || [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((a) => a.includes("min-semi-space") || a.includes("min_semi_space"))) return start();
+  const node = thisNode();
+  if (!KNOWN_V8(node.v8) || given(node, "min-semi-space")) return start();
   const reset = () => setFlagsFromString("--min-semi-space-size=0");
   setFlagsFromString(`--min-semi-space-size=${semiMb}`);
   let w: W;
