@@ -7,7 +7,7 @@ import { checkColumns, columnsUsed, compileMapping } from "../mapping/apply.js";
 import type { FieldIssue, Provider, ProviderContext } from "../providers/define.js";
 import { loadProvider } from "../providers/index.js";
 import type { ParseThread } from "../readers/parse-thread.js";
-import { checkInput, formatOf, readCsvHeader, readInputBatches, type InputFormat, type ReadOptions } from "../readers/index.js";
+import { checkInput, estimateLines, formatOf, readCsvHeader, readInputBatches, type InputFormat, type ReadOptions } from "../readers/index.js";
 import { createFailedOut, type FailedOutWriter } from "../report/failed-out.js";
 import { Redactor } from "../report/redact.js";
 import { createReportWriter, defaultReportPath, type ReportWriter } from "../report/writer.js";
@@ -300,6 +300,10 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     const keyLower = provider.fields[keyField]?.uniqueIgnoreCase === true;
     const keys = new KeySet();
     keySets.push(keys, ...uniqueFields.map((f) => f.seen));
+    // Sized for the rows the inputs seem to hold, so the index is not rebuilt as it fills.
+    let expected = 0;
+    for (const f of opts.files) expected += await estimateLines(f);
+    for (const set of keySets) set.reserve(expected / (opts.shard?.count ?? 1));
     const compiled = new Map<number, ReturnType<typeof compileMapping>>();
     const fileNames: string[] = [];
     const text = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "");

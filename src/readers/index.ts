@@ -81,6 +81,25 @@ export async function checkInput(file: string): Promise<void> {
   }
 }
 
+/**
+ * About how many lines a file holds, from the line breaks in its first 64 KiB scaled to its size
+ * (exact for a smaller file); 0 for standard input. A hint for sizing, never a count.
+ */
+export async function estimateLines(file: string): Promise<number> {
+  if (file === "-") return 0;
+  const size = statSync(file).size;
+  const fh = await open(file, "r");
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(size, 1 << 16));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    let breaks = 0;
+    for (let i = buf.indexOf(10, 0); i !== -1 && i < bytesRead; i = buf.indexOf(10, i + 1)) breaks++;
+    return bytesRead === 0 ? 0 : Math.ceil(((breaks + 1) * size) / bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** An input as a byte stream: standard input for `-`, else the file. */
 const openInput = (file: string, opts: Pick<ReadOptions, "stdin">): Readable => (file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 }));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KeySet } from "../../src/core/key-set.js";
+import { KeySet, RESERVE_MAX } from "../../src/core/key-set.js";
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,31 @@ describe("KeySet", () => {
     expect(ks.size).toBe(ref.size);
     for (const k of ref.keys()) expect(ks.has(k)).toBe(true);
     expect(ks.has("absent-key")).toBe(false);
+  });
+
+  it("reserve sizes the index once for the keys to come, never past RESERVE_MAX, and answers as before", () => {
+    const slotsOf = (ks: KeySet) => (ks as unknown as { mask: number }).mask + 1;
+    const reserved = new KeySet();
+    reserved.reserve(100_000);
+    // 100,000 keys at most 3/4 full: 2^18 slots, from 2^12.
+    expect(slotsOf(reserved)).toBe(1 << 18);
+    reserved.add("before");
+    reserved.reserve(10);
+    expect(slotsOf(reserved)).toBe(1 << 18);
+    expect(reserved.has("before")).toBe(true);
+    const plain = new KeySet();
+    for (let i = 0; i < 100_000; i++) {
+      const k = `k${i % 90_000}`;
+      expect(reserved.add(k, i)).toBe(plain.add(k, i));
+    }
+    expect(slotsOf(reserved)).toBe(1 << 18);
+    expect(slotsOf(plain)).toBe(1 << 17);
+    expect(reserved.size).toBe(plain.size + 1);
+    const capped = new KeySet();
+    capped.reserve(1e12);
+    expect(slotsOf(capped)).toBe(1 << 22);
+    expect((RESERVE_MAX * 4) / 3).toBeLessThanOrEqual(1 << 22);
+    for (const ks of [reserved, plain, capped]) ks.close();
   });
 
   it("tells apart keys that share a prefix or differ only in length", () => {
