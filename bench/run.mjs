@@ -181,6 +181,10 @@ async function memory() {
   judge("dry run", small1, dry(big));
   // The 10k file is below the parse thread's threshold: the same one-thread run at both sizes.
   judge("dry run --parse-thread off", small1, dry(big, ["--parse-thread", "off"]));
+  // The thread costs a fixed ≈ 10 MB (a second isolate); with it on at both sizes, what is left is growth.
+  const smallOn = dry(small, ["--parse-thread", "on"]);
+  const bigOn = dry(big, ["--parse-thread", "on"]);
+  add(`reference: dry run --parse-thread on at both sizes, peak RSS, 10k vs ${BIG / 1000}k rows`, "reference", `${mb(smallOn)} → ${mb(bigOn)}`, bigOn / smallOn, null);
   add(`reference: dry run --parse-thread off, NODE_OPTIONS=${V8_YOUNG.NODE_OPTIONS}, peak RSS at ${BIG / 1000}k rows`, "reference", mb(dry(big, ["--parse-thread", "off"], V8_YOUNG)), null, null);
   // JSONL: the parse thread holds parsed objects, not csv-parse's cells.
   const jsonlCli = (f, extra) => cli(["validate", f, ...extra]).map((a) => (a === map ? "bench/zego.jsonl.mapping.yaml" : a));
