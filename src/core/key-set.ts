@@ -231,9 +231,9 @@ export class KeySet {
   }
 
   /**
-   * Sizes the index for `n` keys now, so it is not rebuilt on the way there (each rebuild reads
-   * every record back: 0.3 s of a million keys). A hint: past it the index grows as usual. At most
-   * RESERVE_MAX keys are reserved, so a wrong estimate costs at most that index (24 MiB).
+   * Sizes the index for `n` keys now, so it is not rebuilt on the way there (a rebuild reads every
+   * record back: 0.3 s in all on the way to a million keys). A hint: past it the index grows as
+   * usual. At most RESERVE_MAX keys are reserved, so a wrong estimate costs at most that index (24 MiB).
    */
   reserve(n: number): void {
     let size = this.mask + 1;
