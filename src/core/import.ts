@@ -7,7 +7,7 @@ import { checkColumns, columnsUsed, compileMapping } from "../mapping/apply.js";
 import type { FieldIssue, Provider, ProviderContext } from "../providers/define.js";
 import { loadProvider } from "../providers/index.js";
 import type { ParseThread } from "../readers/parse-thread.js";
-import { checkInput, estimateLines, formatOf, readCsvHeader, readInputBatches, type InputFormat, type ReadOptions } from "../readers/index.js";
+import { checkInput, formatOf, readCsvHeader, readInputBatches, type InputFormat, type ReadOptions } from "../readers/index.js";
 import { createFailedOut, type FailedOutWriter } from "../report/failed-out.js";
 import { Redactor } from "../report/redact.js";
 import { createReportWriter, defaultReportPath, type ReportWriter } from "../report/writer.js";
@@ -169,8 +169,10 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   const verdict = provider.checkOptions?.(options, { dryRun }) ?? {};
   if (verdict.error) throw new BulkUsersError(ErrorCode.USAGE, verdict.error);
   if (verdict.warning) say("warn", verdict.warning);
+  /** About how many rows the inputs hold, to size the duplicate checks. */
+  let expected = 0;
   for (const f of opts.files) {
-    await checkInput(f);
+    expected += await checkInput(f);
     formatOf(f, opts.format);
   }
 
@@ -301,8 +303,6 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     const keys = new KeySet();
     keySets.push(keys, ...uniqueFields.map((f) => f.seen));
     // Sized for the rows the inputs seem to hold, so the index is not rebuilt as it fills.
-    let expected = 0;
-    for (const f of opts.files) expected += await estimateLines(f);
     for (const set of keySets) set.reserve(expected / (opts.shard?.count ?? 1));
     const compiled = new Map<number, ReturnType<typeof compileMapping>>();
     const fileNames: string[] = [];

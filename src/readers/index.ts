@@ -46,11 +46,14 @@ export function formatOf(file: string, forced?: InputFormat): InputFormat {
 
 /**
  * Run-level checks before reading: the file exists, is not UTF-16, and holds more than a byte
- * order mark and blank lines (reads up to the first other byte, so normally one block).
+ * order mark and blank lines (reads up to the first other byte, so normally one block). Returns
+ * about how many lines the file holds, from the line breaks in its first 64 KiB scaled to its size
+ * (exact for a smaller file; 0 for standard input): a hint for sizing, never a count.
  */
-export async function checkInput(file: string): Promise<void> {
-  if (file === "-") return;
-  if (!existsSync(file) || !statSync(file).isFile())
+export async function checkInput(file: string): Promise<number> {
+  if (file === "-") return 0;
+  const st = existsSync(file) ? statSync(file) : undefined;
+  if (!st?.isFile())
     throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Input file not found: ${file}`, { context: { file }, hint: "Check the path." });
   const fh = await open(file, "r");
   try {
@@ -64,37 +67,21 @@ export async function checkInput(file: string): Promise<void> {
         context: { file, line: 1 },
         hint: "Save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`).",
       });
+    let breaks = 0;
+    for (let at = buf.indexOf(10); at !== -1 && at < bytesRead; at = buf.indexOf(10, at + 1)) breaks++;
+    const lines = Math.ceil(((breaks + 1) * st.size) / bytesRead);
     let i = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
     let pos = 0;
     while (bytesRead > 0) {
       for (; i < bytesRead; i++) {
         const b = buf[i];
-        if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return;
+        if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return lines;
       }
       pos += bytesRead;
       i = 0;
       ({ bytesRead } = await fh.read(buf, 0, buf.length, pos));
     }
     throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input file is empty: ${file} holds only blank lines`, { context: { file, line: 1 }, hint: "Export the users again." });
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * About how many lines a file holds, from the line breaks in its first 64 KiB scaled to its size
- * (exact for a smaller file); 0 for standard input. A hint for sizing, never a count.
- */
-export async function estimateLines(file: string): Promise<number> {
-  if (file === "-") return 0;
-  const size = statSync(file).size;
-  const fh = await open(file, "r");
-  try {
-    const buf = Buffer.allocUnsafe(Math.min(size, 1 << 16));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    let breaks = 0;
-    for (let i = buf.indexOf(10, 0); i !== -1 && i < bytesRead; i = buf.indexOf(10, i + 1)) breaks++;
-    return bytesRead === 0 ? 0 : Math.ceil(((breaks + 1) * size) / bytesRead);
   } finally {
     await fh.close();
   }
