@@ -27,6 +27,9 @@ export function fnv1a(s: string): number {
 /** 16 hash bits independent of the low bits that pick the slot; never 0. */
 const tagOf = (h: number) => Math.imul(h, 0x9e3779b1) >>> 16 || 1;
 
+/** A new set's index: 4,096 slots in one segment, and its mask. */
+const emptyIndex = (): [Uint32Array[], Uint16Array[], number] => [[new Uint32Array(1 << 12)], [new Uint16Array(1 << 12)], (1 << 12) - 1];
+
 let spillSeq = 0;
 
 /** `n` bytes at `pos` into the start of `buf` (a read may return fewer than asked). */
@@ -43,10 +46,11 @@ function readFully(fd: number, buf: Buffer, n: number, pos: number): void {
  * Exact set of strings, each with a 32-bit payload (the line it was first seen on). The index is
  * 6 bytes a slot (a record position and a 16-bit hash tag); the keys themselves are UTF-8 records
  * in 256 KiB pages, and full pages go to an unlinked temporary file, so a million keys cost the
- * process ~12 MiB instead of ~35 (the OS page cache holds the file). A probe reads a record only
+ * process ~12 MiB instead of ~33 (the OS page cache holds the file). A probe reads a record only
  * when a slot's tag matches: a true duplicate, or 1 probe in 65,535 otherwise. Without a writable
- * temporary directory, or once the disk is full, the pages stay in memory. Growing rebuilds the index from the records into
- * the segments it had plus as many new ones, so there is never an old and a new index at once.
+ * temporary directory, or once the disk is full, the pages stay in memory. Growing rebuilds the
+ * index from the records into the segments it had plus as many new ones, so there is never an old
+ * and a new index at once.
  */
 export class KeySet {
   /** The page being filled; `ends` holds how many bytes each full page uses. */
@@ -58,15 +62,19 @@ export class KeySet {
   private fd = -1;
   /** Set when the OS would not unlink the open file (Windows): removed on close. */
   private path: string | undefined;
-  private slots = [new Uint32Array(1 << 12)];
-  private tags = [new Uint16Array(1 << 12)];
-  private mask = (1 << 12) - 1;
+  private slots: Uint32Array[];
+  private tags: Uint16Array[];
+  private mask: number;
   private count = 0;
   private scratch = Buffer.allocUnsafe(1024);
   /** A record read back from the file; a whole page while regrowing. */
   private readBuf: Buffer | undefined;
   /** Keys too long for a record's u16 length (rare: ids and emails are short). */
   private long = new Map<string, number>();
+
+  constructor() {
+    [this.slots, this.tags, this.mask] = emptyIndex();
+  }
 
   get size(): number {
     return this.count;
@@ -169,9 +177,7 @@ export class KeySet {
     this.ends = [];
     this.used = 0;
     this.count = 0;
-    this.slots = [new Uint32Array(1 << 12)];
-    this.tags = [new Uint16Array(1 << 12)];
-    this.mask = (1 << 12) - 1;
+    [this.slots, this.tags, this.mask] = emptyIndex();
     this.long.clear();
     this.readBuf = undefined;
   }
