@@ -386,7 +386,9 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         invalid(rec, key, issues.length ? issues.concat(more) : more);
         return;
       }
-      const first = keys.add(keyLower ? key.toLowerCase() : key, pack(rec));
+      // The key set holds the key field's values only: a row without one is reported by its first
+      // unique field, which its own set checks (by that field's rules, not the key's).
+      const first = text(user[keyField]) === "" ? -1 : keys.add(keyLower ? key.toLowerCase() : key, pack(rec));
       let dup = first === -1 ? undefined : `${keyField} \`${key}\` already appears at ${unpack(first)}`;
       if (!dup) {
         for (const f of uniqueFields) {

@@ -63,6 +63,15 @@ testProvider(
         expect(rows[4]!.key).toBe("a");
       });
 
+      it("checks a row without an email by its own fields' rules, not the email's", async () => {
+        // Usernames are case-sensitive and a phone is not a username: none of these is a duplicate.
+        const f = write(ctx.dir, "g2.csv", csv(["email", "phone", "login"], [["", "", "Bob"], ["", "", "bob"], ["", "12345", ""], ["", "", "12345"], ["", "", "Bob"]]));
+        await runImport({ files: [f], provider: "genauth", mapping: { fields: { email: "email", phone: "phone", username: "login" } }, dryRun: true, report: `${ctx.dir}/g2.jsonl` });
+        const rows = readReport(`${ctx.dir}/g2.jsonl`).sort((a, b) => a.line - b.line);
+        expect(rows.map((r) => r.status)).toEqual(["valid", "valid", "valid", "valid", "duplicate"]);
+        expect(rows[4]!.message).toMatch(/username `Bob` already appears at .* line 2/);
+      });
+
       it("the emulator refuses a pool id it does not know (exit 2)", async () => {
         const { emu, env } = await ctx.start();
         await expect(ctx.run(emu, { ...env, GENAUTH_USER_POOL_ID: "other-pool" }, ctx.input(0, 5))).rejects.toMatchObject({ code: "AUTH_REJECTED" });
