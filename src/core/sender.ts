@@ -50,6 +50,9 @@ export interface SenderOptions {
   log?(msg: string): void;
 }
 
+/** Added to `exists` after an unanswered attempt of the same user. */
+export const LOST_ANSWER = "an earlier attempt of this run got no answer, so this run probably created the user";
+
 type Transient = { code: string; message: string; retryAfterMs?: number };
 
 /** Sends batches through the rate limiter with bounded concurrency, retries and bisection. */
@@ -125,7 +128,10 @@ export function createSender(o: SenderOptions) {
               transient = { code: r.code, message: r.message };
             } else {
               done.push(item);
-              outs.push(r.status === "failed" ? { ...r, retryable: false } : r);
+              if (r.status === "failed") outs.push({ ...r, retryable: false });
+              // The vendor cannot tell "already there" from "created by the attempt whose answer was lost".
+              else if (r.status === "exists" && item.maybeDelivered) outs.push({ ...r, message: `${r.message ? `${r.message}; ` : ""}${LOST_ANSWER}` });
+              else outs.push(r);
             }
           });
           if (done.length) finish(done, outs);

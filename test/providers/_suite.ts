@@ -123,6 +123,8 @@ export function testProvider(c: ProviderCase, additionalTests?: (ctx: SuiteConte
       const s = await ctx.run(emu, env, file);
       const report = readReport(s.report!).sort((a, b) => a.line - b.line);
       report.forEach((r, i) => expect(r.status, `line ${r.line}`).toBe(i % 4 === 0 ? exists : created));
+      // Every request was answered: nothing is put down to a lost answer.
+      for (const r of report) expect(r.message ?? "").not.toMatch(/earlier attempt/);
       expect(emu.users()).toHaveLength(70);
       // Bisection costs O(log n) requests per culprit: 10 culprits, ≤ 2·log2(maxBatch)+1 each.
       expect(emu.stats.requests - before).toBeLessThanOrEqual(10 * (2 * Math.ceil(Math.log2(ctx.provider.maxBatch)) + 1) + 2);
@@ -164,6 +166,8 @@ export function testProvider(c: ProviderCase, additionalTests?: (ctx: SuiteConte
       expect(report).toHaveLength(5000);
       expect(new Set(report.map((r) => r.line)).size).toBe(5000);
       expect(report.filter((r) => r.status === "failed")).toEqual([]);
+      // The store started empty: a user found there already was created by an unanswered attempt.
+      for (const r of report.filter((r) => r.status === "exists")) expect(r.message, `line ${r.line}`).toMatch(/earlier attempt of this run got no answer/);
       const m = multiplicity(emu.users(), c.storedKey);
       expect(m.size).toBe(5000);
       expect([...m.values()].every((v) => v === 1)).toBe(true);
