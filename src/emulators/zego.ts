@@ -1,8 +1,23 @@
-import { randomBytes } from "node:crypto";
-import { ZEGO_CODES, ZEGO_USER_ID_PATTERN, zegoSignature } from "../providers/zego.js";
+import { createHash, randomBytes } from "node:crypto";
 import { createEmulator, defineEmulator, listLength, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
 
+// The vendor's own values, written out here rather than taken from the adapter, so that a
+// mistake in the adapter's copy fails against the emulator instead of being shared by it.
 const MAX_USERS = 100;
+const RATE = { limit: 20, intervalMs: 1000 };
+const CODES = {
+  SERVICE_ERROR: 660000001,
+  INVALID_PARAMETER: 660000002,
+  USER_ID_TOO_LONG: 660000012,
+  TOO_MANY_REQUESTS: 660700001,
+  USER_EXISTS: 660700002,
+  USER_NAME_TOO_LONG: 660700006,
+  AVATAR_TOO_LONG: 660700007,
+};
+/** vendor-docs/zego-zim-user-register.txt: digits, letters and ! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ , | ~ */
+const USER_ID_CHARS = /^[0-9A-Za-z!#$%&()+\-:;<=.>?@[\]^_,|~]+$/;
+const FIELDS = new Set(["UserId", "UserName", "UserAvatar"]);
+const signature = (appId: string, nonce: string, secret: string, ts: string) => createHash("md5").update(appId + nonce + secret + ts).digest("hex");
 const TIMESTAMP_WINDOW_S = 600;
 
 export interface ZegoEmulatorOptions extends EmulatorOptions {}
@@ -32,6 +47,7 @@ export function createZegoEmulator(opts: ZegoEmulatorOptions) {
 
   const handle = (req: EmuRequest): EmuResponse => {
     const q = req.query;
+    if (req.path !== "/") return { status: 404, body: "not found" };
     if (req.method !== "POST") return { status: 405, body: "method not allowed" };
     if (q.get("Action") !== "UserRegister") return answer(100000007, "unsupported Action");
     const nonce = q.get("SignatureNonce");
@@ -47,47 +63,49 @@ export function createZegoEmulator(opts: ZegoEmulatorOptions) {
     if (q.get("SignatureVersion") !== "2.0") return answer(100000014, "unsupported SignatureVersion");
     if (q.get("AppId") !== appId) return answer(100000010, "failed to get ServerSecret");
     if (Math.abs(Date.now() / 1000 - Number(ts)) > TIMESTAMP_WINDOW_S) return answer(100000004, "signature expired");
-    if (sig !== zegoSignature(appId, nonce, secret, Number(ts))) return answer(100000005, "signature error");
+    if (sig !== signature(appId, nonce, secret, ts)) return answer(100000005, "signature error");
 
     const body = parseJson(req.body) as { UserInfo?: unknown } | undefined;
     const list = body?.UserInfo;
-    if (!Array.isArray(list) || list.length === 0) return answer(ZEGO_CODES.INVALID_PARAMETER, "UserInfo is required");
-    if (list.length > MAX_USERS) return answer(ZEGO_CODES.INVALID_PARAMETER, `at most ${MAX_USERS} users a request`);
+    if (!Array.isArray(list) || list.length === 0) return answer(CODES.INVALID_PARAMETER, "UserInfo is required");
+    if (list.length > MAX_USERS) return answer(CODES.INVALID_PARAMETER, `at most ${MAX_USERS} users a request`);
     for (const u of list) {
-      if (!u || typeof u !== "object") return answer(ZEGO_CODES.INVALID_PARAMETER, "UserInfo entries must be objects");
+      if (!u || typeof u !== "object") return answer(CODES.INVALID_PARAMETER, "UserInfo entries must be objects");
       const o = u as Record<string, unknown>;
-      if (typeof o.UserId !== "string" || o.UserId === "") return answer(ZEGO_CODES.INVALID_PARAMETER, "UserId is required");
+      const unknown = Object.keys(o).find((k) => !FIELDS.has(k));
+      if (unknown) return answer(CODES.INVALID_PARAMETER, `UserInfo has no parameter ${unknown}`);
+      if (typeof o.UserId !== "string" || o.UserId === "") return answer(CODES.INVALID_PARAMETER, "UserId is required");
       for (const k of ["UserName", "UserAvatar"])
-        if (o[k] !== undefined && typeof o[k] !== "string") return answer(ZEGO_CODES.INVALID_PARAMETER, `${k} must be a string`);
+        if (o[k] !== undefined && typeof o[k] !== "string") return answer(CODES.INVALID_PARAMETER, `${k} must be a string`);
     }
 
     const failed: { UserId: string; SubCode: number; SubMessage: string }[] = [];
     let registered = 0;
     for (const o of list as ZegoUser[]) {
       const fail = (SubCode: number, SubMessage: string) => failed.push({ UserId: o.UserId, SubCode, SubMessage });
-      if (bytes(o.UserId) > 32) fail(ZEGO_CODES.USER_ID_TOO_LONG, "user length limit");
-      else if (!ZEGO_USER_ID_PATTERN.test(o.UserId) || refused.has(o.UserId)) fail(ZEGO_CODES.INVALID_PARAMETER, "UserId has characters outside the allowed set");
-      else if (o.UserName !== undefined && bytes(o.UserName) > 64) fail(ZEGO_CODES.USER_NAME_TOO_LONG, "user name length limit");
-      else if (o.UserAvatar !== undefined && bytes(o.UserAvatar) > 500) fail(ZEGO_CODES.AVATAR_TOO_LONG, "user avatar length limit");
-      else if (users.has(o.UserId)) fail(ZEGO_CODES.USER_EXISTS, "user already exists");
+      if (bytes(o.UserId) > 32) fail(CODES.USER_ID_TOO_LONG, "user length limit");
+      else if (!USER_ID_CHARS.test(o.UserId) || refused.has(o.UserId)) fail(CODES.INVALID_PARAMETER, "UserId has characters outside the allowed set");
+      else if (o.UserName !== undefined && bytes(o.UserName) > 64) fail(CODES.USER_NAME_TOO_LONG, "user name length limit");
+      else if (o.UserAvatar !== undefined && bytes(o.UserAvatar) > 500) fail(CODES.AVATAR_TOO_LONG, "user avatar length limit");
+      else if (users.has(o.UserId)) fail(CODES.USER_EXISTS, "user already exists");
       else {
         users.set(o.UserId, { UserId: o.UserId, UserName: o.UserName, UserAvatar: o.UserAvatar });
         registered++;
       }
     }
     if (registered > 0) return answer(0, "success", failed);
-    const allExist = failed.every((f) => f.SubCode === ZEGO_CODES.USER_EXISTS);
-    return answer(allExist ? ZEGO_CODES.USER_EXISTS : ZEGO_CODES.INVALID_PARAMETER, "register failed", failed);
+    const allExist = failed.every((f) => f.SubCode === CODES.USER_EXISTS);
+    return answer(allExist ? CODES.USER_EXISTS : CODES.INVALID_PARAMETER, "register failed", failed);
   };
 
   return createEmulator(
     {
       name: "zego",
-      rate: { limit: 20, intervalMs: 1000 },
+      rate: RATE,
       isLimited: (req) => req.query.get("Action") === "UserRegister",
-      throttled: () => answer(ZEGO_CODES.TOO_MANY_REQUESTS, "too many requests"),
+      throttled: () => answer(CODES.TOO_MANY_REQUESTS, "too many requests"),
       // Alternate the two shapes a server failure takes: a service-error code and a bare 5xx.
-      serverError: () => (++errors % 2 ? answer(ZEGO_CODES.SERVICE_ERROR, "service error") : { status: 503, body: "Service Unavailable" }),
+      serverError: () => (++errors % 2 ? answer(CODES.SERVICE_ERROR, "service error") : { status: 503, body: "Service Unavailable" }),
       handle,
       batchSize: listLength("UserInfo"),
       users: () => [...users.values()] as unknown as Record<string, unknown>[],

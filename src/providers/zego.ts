@@ -16,10 +16,14 @@ export const ZEGO_CODES = {
 
 /**
  * Common ZEGO server-API codes (public "Return codes" page): 3 authentication failed,
- * 100000001 bad AppId, 100000004 signature expired, 100000005 signature error,
- * 100000010 no ServerSecret for the AppId. The run stops on these: retrying cannot help.
+ * 100000001 bad AppId, 100000002/100000003 Timestamp empty/malformed, 100000004 signature
+ * expired, 100000005 signature error, 100000007 unsupported Action, 100000008/100000009 nonce or
+ * signature empty, 100000010 no ServerSecret for the AppId, 100000014 SignatureVersion. The run
+ * stops on these (providers.md: signature and timestamp failures): retrying cannot help.
  */
-export const ZEGO_AUTH_CODES = new Set([3, 100000001, 100000004, 100000005, 100000010]);
+export const ZEGO_AUTH_CODES = new Set([3, 100000001, 100000002, 100000003, 100000004, 100000005, 100000007, 100000008, 100000009, 100000010, 100000014]);
+/** Whole-request refusals of a field's value that name nobody (vendor: "one or more parameters are invalid"). */
+const ZEGO_FIELD_CODES = new Set<number>([ZEGO_CODES.INVALID_PARAMETER, ZEGO_CODES.USER_ID_TOO_LONG, ZEGO_CODES.USER_NAME_TOO_LONG, ZEGO_CODES.AVATAR_TOO_LONG]);
 /** 1: server busy; 7: over the per-second limit (common codes). */
 const ZEGO_BUSY = 1;
 const ZEGO_COMMON_THROTTLE = 7;
@@ -37,7 +41,8 @@ interface ZegoResponse {
   Code?: number;
   Message?: string;
   RequestId?: string;
-  ErrorList?: { UserId?: string; SubCode?: number; SubMessage?: string }[] | null;
+  /** The vendor's table spells the entry's id `UserID`, its sample `UserId`. */
+  ErrorList?: { UserId?: string; UserID?: string; SubCode?: number; SubMessage?: string }[] | null;
 }
 
 export default defineProvider<ZegoOptions>({
@@ -100,9 +105,13 @@ export default defineProvider<ZegoOptions>({
 
   parseResponse(res, users): BatchResult {
     const body = res.json as ZegoResponse | undefined;
-    if (res.status >= 500 || !body || typeof body.Code !== "number") {
-      return { kind: "retry", code: `HTTP_${res.status}`, message: `unexpected answer: ${res.text.slice(0, 200)}` };
+    if (!body || typeof body.Code !== "number") {
+      const message = `unexpected answer: ${res.text.slice(0, 200)}`;
+      // Another 4xx without the vendor's envelope (a wrong path or proxy) will not change on a retry.
+      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) return { kind: "failed", code: `HTTP_${res.status}`, message };
+      return { kind: "retry", code: `HTTP_${res.status}`, message, throttled: res.status === 429 };
     }
+    if (res.status >= 500) return { kind: "retry", code: `HTTP_${res.status}`, message: `unexpected answer: ${res.text.slice(0, 200)}` };
     const code = body.Code;
     const msg = body.Message ?? "";
     const errors = Array.isArray(body.ErrorList) ? body.ErrorList : [];
@@ -110,24 +119,33 @@ export default defineProvider<ZegoOptions>({
       if (code === ZEGO_CODES.TOO_MANY_REQUESTS || code === ZEGO_COMMON_THROTTLE) return { kind: "retry", code: String(code), message: msg, throttled: true };
       if (code === ZEGO_CODES.SERVICE_ERROR || code === ZEGO_BUSY) return { kind: "retry", code: String(code), message: msg };
       if (ZEGO_AUTH_CODES.has(code)) return { kind: "auth", code: String(code), message: msg };
+      // One user: the refusal is its own. Several: halve until the culprit is alone.
+      if (code === ZEGO_CODES.USER_EXISTS && users.length === 1) return { kind: "records", results: [{ status: "exists", code: String(code), message: msg }] };
+      if (ZEGO_FIELD_CODES.has(code) || code === ZEGO_CODES.USER_EXISTS) return { kind: "split", code: String(code), message: msg };
       return { kind: "failed", code: String(code), message: msg };
     }
     // Code 0 (some registered) or non-zero with entries (all failed): entries name the failures.
+    const sent = new Set(users.map((u) => String(u.UserId)));
     const byId = new Map<string, { SubCode?: number; SubMessage?: string }>();
-    for (const e of errors) if (typeof e.UserId === "string") byId.set(e.UserId, e);
+    let strangers = 0;
+    for (const e of errors) {
+      const id = e.UserId ?? e.UserID;
+      if (typeof id === "string" && sent.has(id)) byId.set(id, e);
+      else strangers++;
+    }
     const results: RecordResult[] = users.map((u) => {
       const e = byId.get(String(u.UserId));
       if (!e) {
-        // Code ≠ 0 means none registered; an unnamed user then cannot be called created.
-        return code === 0
+        // Code ≠ 0 means none registered, and an entry naming nobody sent may be this user's
+        // failure: an unnamed user is then resent (a repeat registration answers "exists").
+        return code === 0 && strangers === 0
           ? { status: "created" }
           : { status: "retry", code: String(code), message: `${msg} (user not in ErrorList)` };
       }
       const sub = e.SubCode ?? code;
       const m = e.SubMessage ?? msg;
       if (sub === ZEGO_CODES.USER_EXISTS) return { status: "exists", code: String(sub), message: m };
-      if (sub === ZEGO_CODES.SERVICE_ERROR || sub === ZEGO_CODES.TOO_MANY_REQUESTS)
-        return { status: "retry", code: String(sub), message: m };
+      if (sub === ZEGO_CODES.SERVICE_ERROR || sub === ZEGO_CODES.TOO_MANY_REQUESTS) return { status: "retry", code: String(sub), message: m };
       return { status: "failed", code: String(sub), message: m };
     });
     return { kind: "records", results };

@@ -1,8 +1,28 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { zegoSignature } from "../../src/providers/zego.js";
+import type { HttpResponse, ProviderContext } from "../../src/providers/define.js";
+import zego, { zegoSignature } from "../../src/providers/zego.js";
 import { readReport } from "../helpers.js";
 import { testProvider } from "./_suite.js";
+
+/** An answer as the adapter sees it. */
+const answer = (status: number, json: unknown): HttpResponse => ({
+  status,
+  headers: { get: () => null },
+  text: typeof json === "string" ? json : JSON.stringify(json),
+  json: typeof json === "string" ? undefined : json,
+});
+const users = (...ids: string[]) => ids.map((UserId) => ({ UserId }));
+const noCtx = {} as ProviderContext;
+const parse = (status: number, json: unknown, ids: string[]) => zego.parseResponse(answer(status, json), users(...ids), noCtx);
+
+/** A signed request to the emulator, as the vendor describes it. */
+function signed(env: Record<string, string | undefined>, path = "/") {
+  const ts = Math.floor(Date.now() / 1000);
+  const q = new URLSearchParams({ Action: "UserRegister", AppId: env.ZEGO_APP_ID!, SignatureNonce: "abcdef0123456789", Timestamp: String(ts), SignatureVersion: "2.0" });
+  q.set("Signature", zegoSignature(env.ZEGO_APP_ID!, "abcdef0123456789", env.ZEGO_SERVER_SECRET!, ts));
+  return (url: string, body: unknown) => fetch(`${url}${path}?${q}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+}
 
 testProvider(
   {
@@ -47,6 +67,42 @@ testProvider(
         q.set("Signature", zegoSignature(env.ZEGO_APP_ID!, "abcdef0123456789", env.ZEGO_SERVER_SECRET!, now));
         const res = await fetch(`${emu.url}/?${q}`, { method: "POST", body: JSON.stringify({ UserInfo: [{ UserId: "a" }] }) });
         expect(await res.json()).toMatchObject({ Code: 100000004 });
+      });
+
+      it("holds the vendor's limits: 100 users a request, 20 requests a second", () => {
+        expect(zego.maxBatch).toBe(100);
+        expect(zego.rate).toEqual({ limit: 20, intervalMs: 1000 });
+      });
+
+      it("stores the name and avatar it was sent", async () => {
+        const { emu, env } = await ctx.start();
+        await ctx.run(emu, env, ctx.input(0, 3));
+        expect(emu.users().find((u) => u.UserId === "user_1")).toEqual({ UserId: "user_1", UserName: "Ada L1", UserAvatar: "https://example.com/1.png" });
+      });
+
+      it("the emulator refuses another path and a parameter the vendor does not have", async () => {
+        const { emu, env } = await ctx.start();
+        expect((await signed(env, "/v1/users")(emu.url, { UserInfo: [{ UserId: "a" }] })).status).toBe(404);
+        expect(await (await signed(env)(emu.url, { UserInfo: [{ UserId: "a", Username: "A" }] })).json()).toMatchObject({ Code: 660000002 });
+        expect(emu.users()).toHaveLength(0);
+      });
+
+      it("reads the vendor's answers: stop, split, retry or per user", () => {
+        // Public-parameter errors are the caller's configuration: retrying cannot help.
+        for (const Code of [100000002, 100000003, 100000005, 100000007, 100000009, 100000014]) expect(parse(200, { Code, ErrorList: [] }, ["a"]).kind).toBe("auth");
+        // A refusal that names nobody ("one or more parameters are invalid"): halve to the culprit.
+        expect(parse(200, { Code: 660000002, ErrorList: [] }, ["a", "b"]).kind).toBe("split");
+        expect(parse(200, { Code: 660700006, ErrorList: null }, ["a", "b"]).kind).toBe("split");
+        expect(parse(200, { Code: 660700002, ErrorList: [] }, ["a"])).toEqual({ kind: "records", results: [{ status: "exists", code: "660700002", message: "" }] });
+        expect(parse(200, { Code: 660700001, ErrorList: [] }, ["a"])).toMatchObject({ kind: "retry", throttled: true });
+        // The table's spelling `UserID` is read like the sample's `UserId`.
+        expect(parse(200, { Code: 0, ErrorList: [{ UserID: "b", SubCode: 660700002 }] }, ["a", "b"])).toMatchObject({ kind: "records", results: [{ status: "created" }, { status: "exists" }] });
+        // An entry naming nobody sent could be anyone's: the unnamed are resent, never called created.
+        expect(parse(200, { Code: 0, ErrorList: [{ UserId: "zz", SubCode: 660000002 }] }, ["a", "b"])).toMatchObject({ kind: "records", results: [{ status: "retry" }, { status: "retry" }] });
+        // No envelope: a 4xx from a wrong path or a proxy fails; 5xx and 429 are retried.
+        expect(parse(404, "<html>Not Found</html>", ["a"])).toMatchObject({ kind: "failed", code: "HTTP_404" });
+        expect(parse(503, "Service Unavailable", ["a"]).kind).toBe("retry");
+        expect(parse(429, "", ["a"])).toMatchObject({ kind: "retry", throttled: true });
       });
 
       it("the emulator refuses a 101-user request", async () => {
