@@ -145,8 +145,9 @@ export default defineProvider<RoyaltiOptions>({
       return { warning: "[royalti] options.message and options.redirect_url only shape the invite email, and sendEmail is false: no email is sent" };
     return {};
   },
-  // The answer names users by full name only: the batcher keeps equal names in separate requests.
-  conflictKey: royaltiName,
+  // The answer names users by full name only, and may tidy it: the batcher keeps names equal in
+  // the looser form (spacing, case) in separate requests.
+  conflictKey: (u) => loose(royaltiName(u)),
   exampleMapping: `fields:
   firstName: { column: first_name, transform: [trim] }
   lastName: { column: last_name, transform: [trim] }
@@ -197,6 +198,9 @@ options:
 
     // HTTP 201 even when users fail: each user's fate is in createdUsers or an errors sentence.
     const names = users.map(royaltiName);
+    // The batcher never sends two names equal in the looser form; if a request did, no answer line
+    // could be pinned to a row: each is asked about alone (a repeat answers "already associated").
+    if (new Set(names.map(loose)).size < names.length) return { kind: "split", code: ROYALTI_CODES.AMBIGUOUS_NAME, message: "two users of one name in a request" };
     const find = createResolver(names);
     const created = new Set<number>();
     for (const n of strings(body.createdUsers)) {
@@ -208,13 +212,12 @@ options:
       const i = find.bySentence(s);
       if (i !== -1) sentences.set(i, [...(sentences.get(i) ?? []), s]);
     }
-    const ambiguous = new Set(names.filter((n, i) => names.indexOf(n) !== i));
     const results: RecordResult[] = names.map((n, i) => {
-      // The batcher never sends two equal names; if it did, no answer line could be pinned to a row.
-      if (ambiguous.has(n)) return { status: "retry", code: ROYALTI_CODES.AMBIGUOUS_NAME, message: `two users named "${n}" in one request` };
       const said = sentences.get(i) ?? [];
-      if (created.has(i)) return said.length ? { status: "created", code: royaltiSentenceCode(said[0]!), message: said.join("; ") } : { status: "created" };
       const exists = said.find((s) => royaltiSentenceCode(s) === ROYALTI_CODES.ALREADY_ASSOCIATED);
+      // Created and "already associated" at once contradict each other: ask again.
+      if (created.has(i) && exists) return { status: "retry", code: ROYALTI_CODES.NOT_CONFIRMED, message: `the answer both created "${n}" and said: ${exists}` };
+      if (created.has(i)) return said.length ? { status: "created", code: royaltiSentenceCode(said[0]!), message: said.join("; ") } : { status: "created" };
       if (exists) return { status: "exists", code: ROYALTI_CODES.ALREADY_ASSOCIATED, message: exists };
       if (said.length) return { status: "failed", code: royaltiSentenceCode(said[0]!), message: said.join("; ") };
       return { status: "retry", code: ROYALTI_CODES.NOT_CONFIRMED, message: `the answer neither created nor named "${n}"` };
