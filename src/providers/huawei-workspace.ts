@@ -83,7 +83,7 @@ export default defineProvider<HuaweiWorkspaceOptions, TokenCache>({
     password: { meaning: ["password"], type: "string", secret: true, description: "Initial password (required with ADMIN_ACTIVATE)" },
     enable_change_password: { type: "boolean", description: "User may change the password (vendor: default true)" },
     next_login_change_password: { type: "boolean", description: "Must change the password at next login (vendor: default true)" },
-    group_ids: { meaning: ["groups"], type: "string[]", maxItems: 5, description: "User group ids (at most 5)" },
+    group_ids: { meaning: ["groups"], type: "string[]", maxItems: 5, minLength: 1, description: "User group ids (at most 5, none empty)" },
     description: { meaning: ["description"], type: "string", maxLength: 255, description: "Description, at most 255 characters" },
     alias_name: { meaning: ["name", "first+last", "nickname"], type: "string", maxLength: 55, description: "Alias, at most 55 characters" },
   },
@@ -196,10 +196,14 @@ export default defineProvider<HuaweiWorkspaceOptions, TokenCache>({
     if (res.status === 429) return { kind: "retry", code, message: msg, throttled: true, retryAfterMs: retryAfterMs(res.headers.get("retry-after")) };
     // An IAM token renews; one given in HUAWEI_AUTH_TOKEN cannot, so its refusal ends the run.
     if (res.status === 401) return ctx.env.HUAWEI_AUTH_TOKEN ? { kind: "auth", code, message: msg } : { kind: "reauth", code, message: msg };
-    // Wrong project id or no Workspace permission: no request of this run can succeed.
-    if (res.status === 403 || res.status === 404) return { kind: "auth", code, message: msg };
-    if (res.status >= 500 || res.status === 408 || res.status === 425 || !vendorCode) return { kind: "retry", code, message: msg || "unreadable answer" };
-    if (res.status === 400 || res.status === 413) {
+    // Wrong project id, no Workspace permission, or a route the gateway does not know (a 404
+    // without a Workspace code): no request of this run can succeed.
+    if (res.status === 403 || (res.status === 404 && !code.startsWith("WKS."))) return { kind: "auth", code, message: msg };
+    if (res.status >= 500 || res.status === 408 || res.status === 425) return { kind: "retry", code, message: msg || "unreadable answer" };
+    // Another 4xx without the vendor's envelope (the gateway's "malformed syntax", a proxy): a retry gets the same.
+    if (!vendorCode) return { kind: "failed", code, message: msg || `HTTP ${res.status}` };
+    // 404 with a Workspace code: something a user names does not exist (a group), like a 400.
+    if (res.status === 400 || res.status === 413 || res.status === 404) {
       // The whole request failed and the answer names nobody: bisect down to the culprit.
       if (users.length > 1) return { kind: "split", code, message: msg };
       if (code === HUAWEI_CODES.USER_EXISTS) return { kind: "records", results: [{ status: "exists", code, message: msg }] };

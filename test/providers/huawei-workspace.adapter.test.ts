@@ -309,6 +309,7 @@ describe("huawei-workspace adapter: field rules (FieldSpec + emulator)", () => {
     ["enable_change_password not a boolean", "enable_change_password", (u) => ({ ...u, enable_change_password: "maybe" })],
     ["next_login_change_password not a boolean", "next_login_change_password", (u) => ({ ...u, next_login_change_password: 2 })],
     ["group_ids 6 items", "group_ids", (u) => ({ ...u, group_ids: ["1", "2", "3", "4", "5", "6"] })],
+    ["group_ids with an empty id", "group_ids", (u) => ({ ...u, group_ids: ["", "g1"] })],
     ["description 256 characters", "description", (u) => ({ ...u, description: "é".repeat(256) })],
     ["alias_name 56 characters", "alias_name", (u) => ({ ...u, alias_name: "名".repeat(56) })],
   ];
@@ -456,7 +457,10 @@ describe("huawei-workspace adapter: throttling and server errors", () => {
   it.each([
     ["503 without a body", fake(503, "Service Unavailable"), { kind: "retry", code: "HTTP_503" }],
     ["429 with Retry-After", fake(429, { error_code: "APIGW.0308", error_msg: "slow down" }, { "Retry-After": "2" }), { kind: "retry", throttled: true, retryAfterMs: 2000 }],
-    ["400 that is not JSON", fake(400, "<html>bad</html>"), { kind: "retry", code: "HTTP_400" }],
+    ["400 that is not JSON", fake(400, "<html>bad</html>"), { kind: "failed", code: "HTTP_400" }],
+    ["413 from a proxy", fake(413, ""), { kind: "failed", code: "HTTP_413" }],
+    ["404 naming a group that does not exist", fake(404, { error_code: "WKS.0011", error_msg: "The group does not exist." }), { kind: "split", code: "WKS.0011" }],
+    ["404 from the gateway", fake(404, { error_code: "APIGW.0101", error_msg: "The API does not exist" }), { kind: "auth", code: "APIGW.0101" }],
     ["405 method", fake(405, { error_code: "WKS.0405", error_msg: "no" }), { kind: "failed", code: "WKS.0405" }],
     ["200 empty", fake(200, undefined), { kind: "records" }],
   ])("classifies %s", (_, res, expected) => {
