@@ -33,7 +33,7 @@ export const GenauthOptionsSchema = z.strictObject({
   autoGeneratePassword: z.boolean().optional(),
   /** Force a password reset at first login. */
   resetPasswordOnFirstLogin: z.boolean().optional(),
-  /** How `password` is encrypted in transit: none (plain), rsa or sm2 with GenAuth's public key. @default "none" (vendor) */
+  /** How `password` was encrypted with GenAuth's public key: none (plain), rsa or sm2; the column already holds the ciphertext. @default "none" (vendor) */
   passwordEncryptType: z.enum(["none", "rsa", "sm2"]).optional(),
   /** Type of the department ids in `departmentIds`, e.g. `department_id`. */
   departmentIdType: z.string().optional(),
@@ -188,8 +188,13 @@ options:
   checkOptions(options) {
     const n = options.sendNotification;
     const by = [n?.sendEmailNotification && "email", n?.sendPhoneNotification && "SMS"].filter(Boolean);
+    const warnings: string[] = [];
     // Notifications reach real people: say so before a run sends them.
-    return by.length ? { warning: `[${PROVIDER_NAME}] every created user will be notified by ${by.join(" and ")} (options.sendNotification)` } : {};
+    if (by.length) warnings.push(`[${PROVIDER_NAME}] every created user will be notified by ${by.join(" and ")} (options.sendNotification)`);
+    // The vendor decrypts with its own key pair: bulk-users holds no public key and sends the column as it is.
+    if (options.passwordEncryptType === "rsa" || options.passwordEncryptType === "sm2")
+      warnings.push(`[${PROVIDER_NAME}] options.passwordEncryptType is ${options.passwordEncryptType}: the password column must already hold the ciphertext made with GenAuth's public key (it is sent as it is)`);
+    return warnings.length ? { warning: warnings.join("\n") } : {};
   },
 
   validateUser(user) {

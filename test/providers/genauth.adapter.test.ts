@@ -146,6 +146,9 @@ describe("genauth adapter: request shape and auth", () => {
       expect(GenauthOptionsSchema.safeParse(bad).success).toBe(false);
     expect(provider.checkOptions!({}, { dryRun: false })).toEqual({});
     expect(provider.checkOptions!({ sendNotification: { sendEmailNotification: true } }, { dryRun: false }).warning).toMatch(/notified by email/);
+    // Nothing here encrypts: an rsa/sm2 run is told the column must already hold the ciphertext.
+    expect(provider.checkOptions!({ passwordEncryptType: "rsa" }, { dryRun: false }).warning).toMatch(/must already hold the ciphertext/);
+    expect(provider.checkOptions!({ passwordEncryptType: "none" }, { dryRun: false })).toEqual({});
   });
 
   it("a wrong access key: the token endpoint refuses it → AUTH_REJECTED, the secret never in the error", async () => {
