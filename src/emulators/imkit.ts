@@ -1,7 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { IMKIT_CONTENT_TYPE, IMKIT_LIMITS, IMKIT_MAX_BATCH, IMKIT_PATH, IMKIT_RATE } from "../providers/imkit.js";
 import { createEmulator, defineEmulator, listLength, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
 
+// providers.md's values, written out here rather than taken from the adapter, so that a mistake in
+// the adapter's copy fails against the emulator instead of being shared by it.
+const IMKIT_PATH = "/admin/clients/list";
+const IMKIT_CONTENT_TYPE = "application/json; charset=utf-8";
+const IMKIT_MAX_BATCH = 100;
+const IMKIT_RATE = { limit: 10, intervalMs: 1000 };
+const IMKIT_LIMITS = { idLength: 255, nicknameLength: 255, avatarLength: 2048 };
 const FIELDS = new Set(["_id", "nickname", "avatarUrl"]);
 // The vendor text's header table: exactly this media type and charset (spacing and case aside).
 const CONTENT_TYPE = /^application\/json;\s*charset=utf-8$/i;

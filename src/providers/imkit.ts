@@ -88,7 +88,9 @@ export default defineProvider<ImkitOptions>({
     // Wrong path or method: a bad base URL, which bisecting cannot fix.
     if (res.status === 404 || res.status === 405)
       return { kind: "failed", code, message: `${msg} (is IMKIT_BASE_URL your application's base URL?)` };
-    if (!body || (res.status < 300 && rc === undefined)) return { kind: "retry", code, message: `unreadable answer: ${msg}` };
+    // An unreadable success may hide a stored batch: resend (upsert makes that safe).
+    if (res.status < 300 && (!body || rc === undefined)) return { kind: "retry", code, message: `unreadable answer: ${msg}` };
+    // A refusal without the vendor's envelope (a proxy's 400 or 413 page) goes the way of any refusal below.
 
     if (res.status >= 300 || rc !== 0) {
       // The vendor rejects the whole request without naming the record and stores nothing: bisect.
@@ -96,7 +98,7 @@ export default defineProvider<ImkitOptions>({
       return { kind: "records", results: [{ status: "failed", code, message: msg }] };
     }
     // count = created or updated. Anything else leaves the batch unconfirmed; upsert makes a resend safe.
-    const count = body.result?.count;
+    const count = body?.result?.count;
     if (count !== users.length)
       return { kind: "retry", code: "COUNT_MISMATCH", message: `vendor confirmed ${typeof count === "number" ? count : "no count"} of ${users.length} records` };
     // The vendor cannot tell new from updated clients (providers.md: report `upserted`).

@@ -237,6 +237,12 @@ describe("imkit adapter: upsert and whole-request rejections", () => {
     expect(provider.parseResponse(fakeResponse(200, "<html>ok</html>"), u, {} as Ctx)).toMatchObject({ kind: "retry" });
   });
 
+  it("a refusal without the vendor's envelope (a proxy's page) is halved like any refusal, not retried", () => {
+    expect(provider.parseResponse(fakeResponse(400, "<html>Bad Request</html>"), users(4), {} as Ctx)).toMatchObject({ kind: "split", code: "HTTP_400" });
+    expect(provider.parseResponse(fakeResponse(413, ""), users(4), {} as Ctx)).toMatchObject({ kind: "split", code: "HTTP_413" });
+    expect(provider.parseResponse(fakeResponse(400, "<html>Bad Request</html>"), users(1), {} as Ctx)).toMatchObject({ kind: "records", results: [{ status: "failed", code: "HTTP_400" }] });
+  });
+
   it("a wrong base path (404) fails the request for good instead of bisecting it", () => {
     const r = provider.parseResponse(fakeResponse(404, { RC: 404, RM: "Not Found" }), users(4), {} as Ctx);
     expect(r).toMatchObject({ kind: "failed", code: "404" });
@@ -247,7 +253,8 @@ describe("imkit adapter: throttling and server errors", () => {
   it("the 11th request inside one second is throttled: HTTP 429 {RC:429} → retry throttled", async () => {
     const { emu, ctx } = await start();
     const limit = provider.rate.limit;
-    expect(limit).toBe(10);
+    expect(provider.rate).toEqual({ limit: 10, intervalMs: 1000 });
+    expect(provider.maxBatch).toBe(100);
     const out = await Promise.all(Array.from({ length: limit + 1 }, (_, i) => send(users(1, i), ctx)));
     const throttled = out.filter((o) => o.res.status === 429);
     expect(throttled).toHaveLength(1);
