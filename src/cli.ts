@@ -35,7 +35,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(`${log.c.red("error:")} ${s.replace(/^error: /, "")}`),
+      // An unknown `--name=value` is echoed without its value: it may be a secret typed on the command line.
+      outputError: (s, write) => write(`${log.c.red("error:")} ${s.replace(/^error: /, "").replace(/(unknown option '[^'=]+)=[^']*'/, "$1=…'")}`),
     });
 
   const imp = addRunOptions(new Command("import").description("import users: read, map, validate, batch, send, report"), true)

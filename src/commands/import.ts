@@ -181,7 +181,22 @@ function appendSummary(targets: string[], md: string, log: ReturnType<typeof cre
   }
 }
 
-/** The same command line with `--resume REPORT` (and no --report/--resume of its own). */
+/** An argument holding a URL with a password (a proxy's, in --endpoint): the password as `***`. */
+function withoutPassword(arg: string): string {
+  const at = arg.indexOf("://");
+  if (at === -1 || !arg.includes("@")) return arg;
+  const start = arg.lastIndexOf("=", at) + 1;
+  try {
+    const u = new URL(arg.slice(start));
+    if (!u.password) return arg;
+    u.password = "***";
+    return arg.slice(0, start) + u.toString();
+  } catch {
+    return arg;
+  }
+}
+
+/** The same command line with `--resume REPORT` (and no --report/--resume of its own); a URL's password masked. */
 function resumeCommand(argv: string[], report: string): string {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -191,7 +206,8 @@ function resumeCommand(argv: string[], report: string): string {
       continue;
     }
     if (a.startsWith("--resume=") || a.startsWith("--report=")) continue;
-    out.push(/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+    const shown = withoutPassword(a);
+    out.push(/^[\w@%+=:,./-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, "'\\''")}'`);
   }
   return `bulk-users ${out.join(" ")} --resume ${report}`;
 }

@@ -239,10 +239,10 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   const record = (rec: SourceRecord, row: ReportRow) => {
     counts[row.status]++;
     if (row.status === "invalid" || row.status === "failed" || row.status === "duplicate") {
-      const code = row.code ?? row.status;
+      const code = redactor.redact(row.code ?? row.status);
       const e = errorCodes.get(code);
       if (e) e.count++;
-      else errorCodes.set(code, { count: 1, example: { file: row.file, line: row.line, key: redactor.redact(row.key), message: redactor.redact(row.message ?? "") } });
+      else errorCodes.set(code, { count: 1, example: { file: row.file, line: row.line, key: redactor.redact(row.key, false), message: redactor.redact(row.message ?? "") } });
       if (row.status !== "duplicate") failedOut?.write(rec, `${code}${row.field ? ` (${row.field})` : ""}: ${row.message ?? row.status}`);
       if (opts.maxErrors !== undefined && counts.invalid + counts.failed >= opts.maxErrors && !stopped) {
         stopped = "max-errors";
@@ -305,6 +305,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     // Sized for the rows the inputs seem to hold, so the index is not rebuilt as it fills.
     for (const set of keySets) set.reserve(expected / (opts.shard?.count ?? 1));
     const compiled = new Map<number, ReturnType<typeof compileMapping>>();
+    const secretFields = new Set(Object.entries(provider.fields).flatMap(([name, spec]) => (spec.secret ? [name] : [])));
     const fileNames: string[] = [];
     const text = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "");
     const keyOf = (u: MappedUser): string => {
@@ -339,7 +340,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       fileNames[idx] = file;
       const m = mappingFor(file, columns, true);
       if (formatFor(file) === "csv") failedOut?.setColumns(columns);
-      compiled.set(idx, compileMapping(m));
+      compiled.set(idx, compileMapping(m, secretFields));
       reads.set(file, [...new Set(columnsUsed(m).map((c) => c.column))]);
     };
     // The headers of the second and later CSV files, before any row is read: a column missing
@@ -461,6 +462,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         backoffBaseMs: opts.backoffBaseMs,
         stop: stopCtl.signal,
         abort: abortCtl.signal,
+        redactor,
         log: (m) => say("info", m),
         onOutcomes(items, outcomes) {
           const t = Math.round(performance.now() - started);

@@ -1,6 +1,7 @@
 import pLimit from "p-limit";
 import { BulkUsersError, ErrorCode } from "../errors.js";
-import type { BatchResult, HttpRequest, Provider, ProviderContext, ProviderSession, RecordResult } from "../providers/define.js";
+import type { BatchResult, HttpRequest, HttpResponse, Provider, ProviderContext, ProviderSession, RecordResult } from "../providers/define.js";
+import { Redactor } from "../report/redact.js";
 import type { MappedUser, SourceRecord, SuccessStatus } from "../types.js";
 import { HttpError, httpSend } from "./http.js";
 import { type RateLimiter, sleep } from "./rate-limiter.js";
@@ -44,6 +45,8 @@ export interface SenderOptions {
   stop: AbortSignal;
   /** Hard stop: cancel requests in flight. */
   abort: AbortSignal;
+  /** The run's secrets (credentials, tokens): masked in every answer before the adapter reads it. */
+  redactor?: Redactor;
   onOutcomes(items: SendItem[], outcomes: SendOutcome[]): void;
   /** Called around every request (for the throughput/retry timeline). */
   onRequest?(e: { size: number; attempt: number; result: BatchResult["kind"] | "error"; throttled: boolean }): void;
@@ -65,6 +68,32 @@ export function createSender(o: SenderOptions) {
   const fatalCtl = new AbortController();
   const hard = AbortSignal.any([o.abort, fatalCtl.signal]);
   const soft = AbortSignal.any([o.stop, hard]);
+
+  const secretFields = Object.entries(o.provider.fields).flatMap(([name, spec]) => (spec.secret ? [name] : []));
+
+  /**
+   * The answer with the run's secrets and the batch's own secret values (passwords, salts) masked,
+   * so that an answer echoing them, or a prefix cut from one, never reaches a message. Re-parsed
+   * from the masked text: `***` keeps JSON valid.
+   */
+  const scrub = (res: HttpResponse, users: MappedUser[]): HttpResponse => {
+    let batch: Redactor | undefined;
+    for (const u of users)
+      for (const f of secretFields) {
+        const v = u[f];
+        if (typeof v === "string" && v !== "") (batch ??= new Redactor()).add(v);
+      }
+    let text = o.redactor ? o.redactor.redact(res.text) : res.text;
+    if (batch) text = batch.redact(text);
+    if (text === res.text) return res;
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { ...res, text, json };
+  };
 
   const finish = (items: SendItem[], outcomes: SendOutcome[]) => o.onOutcomes(items, outcomes);
   const failAll = (items: SendItem[], code: string, message: string, retryable: boolean) =>
@@ -90,7 +119,7 @@ export function createSender(o: SenderOptions) {
     for (const i of items) i.attempts++;
     stats.requests++;
     try {
-      const res = await httpSend(req, { timeoutMs: o.timeoutMs, signal: hard }).finally(release);
+      const res = scrub(await httpSend(req, { timeoutMs: o.timeoutMs, signal: hard }).finally(release), users);
       const result = o.provider.parseResponse(res, users, o.ctx);
       if (result.kind === "reauth") o.session.invalidate?.(req.authToken);
       return result;

@@ -34,7 +34,8 @@ export function checkColumns(m: LoadedMapping, file: string, columns: string[]):
 const isEmpty = (v: unknown) => v === undefined || v === null || v === "";
 
 /** Compiles a mapping into one function per field; a row's value errors become issues. */
-export function compileMapping(m: LoadedMapping): (data: Record<string, unknown>) => { user: MappedUser; issues: readonly FieldIssue[] } {
+/** `secret`: fields whose value a transform's error must not quote (passwords). */
+export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = new Set()): (data: Record<string, unknown>) => { user: MappedUser; issues: readonly FieldIssue[] } {
   const steps: { field: string; get: Getter; def: unknown; transforms: NonNullable<Exclude<LoadedMapping["fields"][string], string>["transform"]> }[] = [];
   for (const [field, def] of Object.entries(m.fields)) {
     if (typeof def === "string") {
@@ -77,7 +78,8 @@ export function compileMapping(m: LoadedMapping): (data: Record<string, unknown>
         for (const t of s.transforms) v = applyTransform(v, t);
       } catch (e) {
         if (issues === NO_ISSUES) issues = [];
-        issues.push({ field: s.field, code: "TRANSFORM", message: (e as Error).message });
+        const message = secret.has(s.field) ? `${s.field}: a transform refused the value (not shown: the field is secret)` : (e as Error).message;
+        issues.push({ field: s.field, code: "TRANSFORM", message });
         continue;
       }
       if (typeof v === "string" && v === "") v = undefined;

@@ -21,7 +21,10 @@ function parseLine(text: string, line: number, file: string, fileIndex: number, 
   try {
     value = JSON.parse(text);
   } catch (e) {
-    return { file, fileIndex, line, data: {}, error: { code: "INPUT_BAD_JSON", message: `not JSON: ${(e as Error).message}` } };
+    // V8 quotes a stretch of the line ("Unexpected token 'x', ..."password":'…"... is not valid
+    // JSON"), which may hold a password: the report keeps only what went wrong.
+    const why = (e as Error).message.replace(/, (?:\.\.\.)?"[^]*"(?:\.\.\.)? is not valid JSON$/, "");
+    return { file, fileIndex, line, data: {}, error: { code: "INPUT_BAD_JSON", message: `not JSON: ${why}` } };
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) {
     const got = Array.isArray(value) ? "an array" : value === null ? "null" : typeof value;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, openSync, writeSync } from "node:fs";
 import { extname } from "node:path";
 import type { SourceRecord } from "../types.js";
 import type { Redactor } from "./redact.js";
@@ -25,6 +25,12 @@ const plainCell = (v: unknown): string => {
 export function createFailedOut(path: string, redactor: Redactor): FailedOutWriter {
   const csv = extname(path).toLowerCase() === ".csv";
   const fd = openSync(path, "w", 0o600);
+  // The mode above applies only to a new file: an existing one is truncated with its old mode.
+  try {
+    fchmodSync(fd, 0o600);
+  } catch {
+    /* a file system without modes */
+  }
   let header: string[] | undefined;
   let wroteHeader = false;
   return {

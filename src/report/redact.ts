@@ -1,12 +1,37 @@
-/** Replaces every known secret value in text with `***`. Values shorter than 4 characters are ignored. */
+/** The shortest secret masked: masking shorter ones would garble ordinary text. */
+const MIN = 4;
+
+const inJson = (s: string) => JSON.stringify(s).slice(1, -1);
+
+/**
+ * The forms a secret takes when a vendor echoes it back: as given, escaped in JSON (once, or twice
+ * for a request body quoted in an answer), URL-encoded (with `%20` or `+` for spaces), or its
+ * UTF-8 bytes read as Latin-1.
+ */
+function forms(value: string): string[] {
+  const out = [value, inJson(value), inJson(inJson(value)), encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2)];
+  if (/[^\x00-\x7f]/.test(value)) out.push(Buffer.from(value, "utf8").toString("latin1"));
+  return out;
+}
+
+/**
+ * Replaces every known secret value in text with `***`: in any of the forms above, and a secret
+ * cut off at the end of the text (vendor answers are shortened before they are reported). Values
+ * shorter than 4 characters are ignored.
+ */
 export class Redactor {
   private secrets: string[] = [];
 
   add(value: string | undefined): void {
-    if (!value || value.length < 4 || this.secrets.includes(value)) return;
-    this.secrets.push(value);
+    if (!value || value.length < MIN) return;
+    let added = false;
+    for (const f of forms(value)) {
+      if (f.length < MIN || this.secrets.includes(f)) continue;
+      this.secrets.push(f);
+      added = true;
+    }
     // Longest first, so a secret containing another is replaced whole.
-    this.secrets.sort((a, b) => b.length - a.length);
+    if (added) this.secrets.sort((a, b) => b.length - a.length);
   }
 
   /** Whether there is anything to redact. */
@@ -14,9 +39,20 @@ export class Redactor {
     return this.secrets.length > 0;
   }
 
-  redact(text: string): string {
+  /** `cut`: also mask a secret's first characters at the very end (messages; not keys, where 4 characters match by chance). */
+  redact(text: string, cut = true): string {
     if (!text) return text;
     for (const s of this.secrets) if (text.includes(s)) text = text.split(s).join("***");
+    if (!cut) return text;
+    // What is left of a secret the text was cut through: a tail that starts the secret.
+    for (const s of this.secrets) {
+      for (let i = text.indexOf(s[0]!, Math.max(0, text.length - s.length + 1)); i !== -1 && text.length - i >= MIN; i = text.indexOf(s[0]!, i + 1)) {
+        if (s.startsWith(text.slice(i))) {
+          text = `${text.slice(0, i)}***`;
+          break;
+        }
+      }
+    }
     return text;
   }
 }

@@ -60,8 +60,11 @@ export function createReportWriter(path: string, redactor: Redactor, opts: { app
     write(row) {
       let r = row;
       if (redactor.active) {
-        r = { ...row, key: redactor.redact(row.key) };
+        // Whatever a vendor answered may echo a secret: its code and id as much as its message.
+        r = { ...row, key: redactor.redact(row.key, false) };
         if (row.message) r.message = redactor.redact(row.message);
+        if (row.code) r.code = redactor.redact(row.code);
+        if (row.id) r.id = redactor.redact(row.id, false);
       }
       if (csv) buf += `${REPORT_COLUMNS.map((c) => csvCell(r[c])).join(",")}\n`;
       else buf += jsonLine(r);
