@@ -46,7 +46,7 @@ export function addRunOptions(cmd: Command, sending: boolean): Command {
     .addOption(new Option("--format <format>", "input format, instead of guessing from the extension").choices(["csv", "jsonl"]))
     .option("--delimiter <char>", "CSV delimiter (default: , or tab for .tsv)")
     .option("--report <file>", "report path (.jsonl or .csv)", undefined)
-    .option("--failed-out <file>", "write invalid and failed rows, in the input's format, with an _error column")
+    .option("--failed-out <file>", "write invalid and failed rows with an _error column (CSV for a .csv path, else JSONL)")
     .option("--max-errors <n>", "stop (exit 3) after this many invalid or failed rows", int("--max-errors", 1))
     .option("--shard <K/N>", "process only the rows whose key hashes to shard K of N", parseShard)
     .option("--json", "print the summary as one JSON object on stdout")
