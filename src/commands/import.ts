@@ -135,7 +135,7 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     summary = await runImport(opts);
   } catch (e) {
     progress.stop();
-    const resume = e instanceof BulkUsersError && e.code === ErrorCode.AUTH_REJECTED && opts.report ? resumeCommand(argv, opts.report) : undefined;
+    const resume = e instanceof BulkUsersError && e.code === ErrorCode.AUTH_REJECTED && opts.report && !files.includes("-") ? resumeCommand(argv, opts.report) : undefined;
     if (resume) log.info(`Nothing more was sent. After fixing the credentials, finish with: ${resume}`);
     // The job page says why the run stopped, too (the message is already redacted).
     const targets = summaryTargets(o, io);
@@ -155,8 +155,11 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
   progress.stop();
   if (o.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
   else io.stdout.write(formatSummary(summary, log.c));
-  const hint = summary.stopped && summary.report && !summary.dryRun ? resumeCommand(argv, summary.report) : undefined;
+  // A run that read standard input cannot be resumed (nothing to check it against): no hint for it.
+  const resumable = !files.includes("-");
+  const hint = summary.stopped && summary.report && !summary.dryRun && resumable ? resumeCommand(argv, summary.report) : undefined;
   if (hint) log.info(`Finish the job with: ${hint}`);
+  else if (summary.stopped && !summary.dryRun && !resumable) log.info("A run that read standard input cannot be resumed: save the input to a file and import that to be able to.");
   const targets = summaryTargets(o, io);
   if (targets.length) {
     const { summaryMarkdown } = await import("../report/markdown.js");

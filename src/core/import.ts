@@ -17,7 +17,7 @@ import { checkEndpoint, readEnvFile, resolveCredentials } from "./credentials.js
 import { httpSend } from "./http.js";
 import { fnv1a, KeySet } from "./key-set.js";
 import { RateLimiter } from "./rate-limiter.js";
-import { compareMeta, loadResumeState, readMeta, rowId, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta } from "./resume.js";
+import { compareMeta, loadResumeState, readMeta, rowId, samePath, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta } from "./resume.js";
 import { createSender, type SendItem, type SendOutcome } from "./sender.js";
 import { validateUser } from "./validate.js";
 
@@ -224,6 +224,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   let read = 0;
   let sent = 0;
   let otherShards = 0;
+  /** Invalid or failed rows that count towards --max-errors. */
+  let freshErrors = 0;
   let lastProgress = 0;
   let sender: ReturnType<typeof createSender> | undefined;
 
@@ -244,9 +246,11 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       if (e) e.count++;
       else errorCodes.set(code, { count: 1, example: { file: row.file, line: row.line, key: redactor.redact(row.key, false), message: redactor.redact(row.message ?? "") } });
       if (row.status !== "duplicate") failedOut?.write(rec, `${code}${row.field ? ` (${row.field})` : ""}: ${row.message ?? row.status}`);
-      if (opts.maxErrors !== undefined && counts.invalid + counts.failed >= opts.maxErrors && !stopped) {
+      // A resumed run meets the earlier run's bad rows again: only new ones count, or it would stop where the last one did.
+      if (row.status !== "duplicate" && !resume?.known.has(rowId(rec.fileIndex, rec.line))) freshErrors++;
+      if (opts.maxErrors !== undefined && freshErrors >= opts.maxErrors && !stopped) {
         stopped = "max-errors";
-        say("warn", `Stopping: ${counts.invalid + counts.failed} rows invalid or failed (--max-errors ${opts.maxErrors})`);
+        say("warn", `Stopping: ${freshErrors} rows invalid or failed${resume ? " besides those the resumed report had" : ""} (--max-errors ${opts.maxErrors})`);
         stopCtl.abort();
       }
     }
@@ -269,17 +273,23 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       };
     }
     const reportPath = opts.report === false ? undefined : (opts.report ?? defaultReportPath());
+    let old: RunMeta | undefined;
     if (opts.resume) {
       if (dryRun) throw new BulkUsersError(ErrorCode.USAGE, "--resume finishes an import; it cannot be combined with --dry-run");
-      const old = readMeta(opts.resume);
+      if (!reportPath) throw new BulkUsersError(ErrorCode.USAGE, "--resume needs a report to write: the resumed run's report is the next resume's state");
+      old = readMeta(opts.resume);
       compareMeta(old, meta!, opts.force === true);
-      if (reportPath === opts.resume) throw new BulkUsersError(ErrorCode.USAGE, "The resumed run needs a new report path", { hint: "Omit --report, or give a different file." });
+      // Opening the new report truncates it: it must not be the one being resumed, however spelled.
+      if (samePath(reportPath, opts.resume)) throw new BulkUsersError(ErrorCode.USAGE, "The resumed run needs a new report path", { hint: "Omit --report, or give a different file." });
     }
     if (reportPath) report = createReportWriter(reportPath, redactor);
-    if (reportPath && meta) writeMeta(reportPath, meta);
-    if (opts.resume && meta) {
-      resume = await loadResumeState(opts.resume, meta, (row) => report?.write(row));
+    // A resumed run's meta comes after the carried rows: a kill while copying leaves a report
+    // that cannot be resumed from (its meta missing), not one that looks whole and is not.
+    if (reportPath && meta && !old) writeMeta(reportPath, meta);
+    if (old && meta) {
+      resume = await loadResumeState(opts.resume!, old, meta, (row) => report?.write(row));
       report?.flush();
+      writeMeta(reportPath!, meta);
       if (resume.unreadable) say("warn", `${resume.unreadable} unreadable line(s) in ${opts.resume} ignored (a torn last line after a crash is normal); those rows are processed again`);
       say("info", `Resuming: ${resume.carried} row(s) already done are not sent again`);
     }
@@ -523,6 +533,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     opts.signal?.removeEventListener("abort", onSignal);
     for (const k of keySets) k.close();
     resume?.done.close();
+    resume?.known.close();
     report?.close();
     failedOut?.close();
     await emulator?.close();

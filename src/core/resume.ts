@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { extname } from "node:path";
+import { extname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { parse } from "csv-parse";
 import { BulkUsersError, ErrorCode } from "../errors.js";
@@ -78,9 +78,23 @@ export function compareMeta(old: RunMeta, cur: RunMeta, force: boolean): void {
     });
 }
 
+/** One path however it is spelled (relative, absolute, through a symlink). */
+export function samePath(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
+}
+
 /** Successful rows of an earlier report: carried into the new report, never sent again. */
 export interface ResumeState {
   done: KeySet;
+  /** Rows the earlier report already called invalid, duplicate or failed: not counted again towards --max-errors. */
+  known: KeySet;
   carried: number;
   /** Lines that could not be read (a torn last line after a kill). */
   unreadable: number;
@@ -88,11 +102,30 @@ export interface ResumeState {
 
 export const rowId = (fileIndex: number, line: number) => `${fileIndex}:${line}`;
 
+/**
+ * A CSV report's row as the JSONL one would hold it: the formula guard (a `'` before = + - @ tab
+ * CR) undone on every cell, the file's name included; numbers and booleans typed; empty cells absent.
+ */
+function fromCsv(r: Record<string, string>): ReportRow {
+  const cell = (k: string) => {
+    const v = r[k];
+    if (v === undefined || v === "") return undefined;
+    return /^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v;
+  };
+  const num = (k: string) => (cell(k) === undefined ? undefined : Number(cell(k)));
+  const row = { file: cell("file") ?? "", line: Number(r.line), key: cell("key") ?? "", status: cell("status") } as ReportRow;
+  for (const k of ["code", "message", "field", "id"] as const) if (cell(k) !== undefined) row[k] = cell(k);
+  if (num("attempts") !== undefined) row.attempts = num("attempts");
+  if (num("t") !== undefined) row.t = num("t");
+  if (cell("retryable") !== undefined) row.retryable = cell("retryable") === "true";
+  return row;
+}
+
 async function* reportRows(report: string): AsyncGenerator<ReportRow | undefined> {
   if (extname(report).toLowerCase() === ".csv") {
     const parser = createReadStream(report).pipe(parse({ columns: true, relax_column_count: true, skip_records_with_error: true }));
     for await (const r of parser as AsyncIterable<Record<string, string>>) {
-      yield { ...(r as unknown as ReportRow), line: Number(r.line), key: String(r.key ?? "").replace(/^'/, "") };
+      yield fromCsv(r);
     }
     return;
   }
@@ -107,22 +140,31 @@ async function* reportRows(report: string): AsyncGenerator<ReportRow | undefined
   }
 }
 
-/** Streams the earlier report; each successful row goes to `carry` (the new report) once. */
-export async function loadResumeState(report: string, meta: RunMeta, carry: (row: ReportRow) => void): Promise<ResumeState> {
-  const fileIndex = new Map(meta.inputs.map((f, i) => [f.file, i]));
+/**
+ * Streams the earlier report; each successful row goes to `carry` (the new report) once, under
+ * this run's name of its file. Rows name their file as the earlier run was given it (`old`): its
+ * position there is the file's position now, whatever this run calls it (`./users.csv`).
+ */
+export async function loadResumeState(report: string, old: RunMeta, cur: RunMeta, carry: (row: ReportRow) => void): Promise<ResumeState> {
+  const fileIndex = new Map(old.inputs.map((f, i) => [f.file, i]));
   const done = new KeySet();
+  const known = new KeySet();
   let carried = 0;
   let unreadable = 0;
   for await (const r of reportRows(report)) {
-    if (!r || typeof r.line !== "number" || !fileIndex.has(r.file)) {
+    const fi = r && typeof r.line === "number" ? fileIndex.get(r.file) : undefined;
+    if (fi === undefined || !cur.inputs[fi]) {
       unreadable++;
       continue;
     }
-    if (!SUCCESS_STATUSES.has(r.status)) continue;
-    if (done.add(rowId(fileIndex.get(r.file)!, r.line)) === -1) {
-      carry(r);
+    if (!SUCCESS_STATUSES.has(r!.status)) {
+      known.add(rowId(fi, r!.line));
+      continue;
+    }
+    if (done.add(rowId(fi, r!.line)) === -1) {
+      carry({ ...r!, file: cur.inputs[fi]!.file });
       carried++;
     }
   }
-  return { done, carried, unreadable };
+  return { done, known, carried, unreadable };
 }

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createZegoEmulator } from "../../src/emulators/zego.js";
 import type { Emulator } from "../../src/emulators/_base.js";
@@ -93,5 +93,45 @@ describe("crash safety and --resume", () => {
     const shard = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", report, "--report", `${dir}/small4.jsonl`, "--force", "--shard", "1/2"], { env });
     expect(shard.code).toBe(2);
     expect(shard.stderr).toMatch(/the earlier run was not sharded, this one is shard 1\/2/);
+  });
+
+  it("resumes however the input and the report are spelled, and never over the report it resumes", async () => {
+    const emu = await start();
+    const sub = `${dir}/spelled`;
+    mkdirSync(sub);
+    const f = write(sub, "@users.csv", csv(["user_id"], Array.from({ length: 30 }, (_, i) => [`p${i}`])));
+    const csvReport = `${sub}/a.csv`;
+    expect((await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--report", csvReport], { env })).code).toBe(0);
+    // Another spelling of the same input, and a CSV report whose file cells carry the formula guard.
+    const again = await runCli(["import", `${sub}/./@users.csv`, "-p", "zego", "--endpoint", emu.url, "--resume", csvReport, "--report", `${sub}/b.jsonl`, "--json"], { env });
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ resumed: 30, requests: 0 });
+    expect(new Set(readReport(`${sub}/b.jsonl`).map((r) => r.file))).toEqual(new Set([`${sub}/./@users.csv`]));
+    const over = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", `${sub}/b.jsonl`, "--report", `${sub}/../spelled/b.jsonl`], { env });
+    expect(over.code).toBe(2);
+    expect(over.stderr).toMatch(/needs a new report path/);
+    expect(readReport(`${sub}/b.jsonl`)).toHaveLength(30);
+  });
+
+  it("--max-errors on a resumed run counts only rows that were not bad already, so each resume gets further", async () => {
+    const emu = await start();
+    const rows = Array.from({ length: 400 }, (_, i) => [i % 40 === 39 ? `bad id ${i}` : `m${i}`]);
+    const f = write(dir, "errs.csv", csv(["user_id"], rows));
+    const first = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/e1.jsonl`, "--max-errors", "3", "--json"], { env });
+    expect(first.code).toBe(3);
+    const r1 = JSON.parse(first.stdout);
+    const second = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", `${dir}/e1.jsonl`, "--report", `${dir}/e2.jsonl`, "--max-errors", "3", "--json"], { env });
+    const r2 = JSON.parse(second.stdout);
+    // The three bad rows met again do not stop it: it reads on to three new ones (or the end).
+    expect(r2.rows).toBeGreaterThan(r1.rows);
+    expect(r2.counts.invalid).toBeGreaterThanOrEqual(6);
+  });
+
+  it("a stopped run that read standard input prints no resume command it could not run", async () => {
+    const emu = await start();
+    const r = await runCli(["import", "-", "--format", "csv", "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/stdin.jsonl`, "--max-errors", "1"], { env, stdin: "user_id\nbad id\nok1\n" });
+    expect(r.code).toBe(3);
+    expect(r.stderr).not.toMatch(/--resume/);
+    expect(r.stderr).toMatch(/standard input cannot be resumed/);
   });
 });
