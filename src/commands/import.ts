@@ -12,6 +12,11 @@ const int = (name: string, min = 0) => (v: string) => {
   if (!Number.isInteger(n) || n < min) throw new BulkUsersError(ErrorCode.USAGE, `${name} takes a whole number ≥ ${min}, got \`${v}\``);
   return n;
 };
+/** A delimiter csv-parse can split on: not empty, not the quote, not a line break. */
+const delimiter = (v: string) => {
+  if (v === "" || /["\r\n]/.test(v)) throw new BulkUsersError(ErrorCode.USAGE, `--delimiter takes a character other than a quote or a line break, got ${JSON.stringify(v)}`, { hint: "E.g. --delimiter ';' or --delimiter $'\\t'." });
+  return v;
+};
 const positive = (name: string) => (v: string) => {
   const n = Number(v);
   if (!(n > 0)) throw new BulkUsersError(ErrorCode.USAGE, `${name} takes a number > 0, got \`${v}\``);
@@ -44,7 +49,7 @@ export function addRunOptions(cmd: Command, sending: boolean): Command {
     .requiredOption("-p, --provider <name>", "provider: zego, imkit, genauth, royalti, huawei-workspace")
     .option("-m, --mapping <file>", "mapping file (YAML or JSON); default: columns named like provider fields")
     .addOption(new Option("--format <format>", "input format, instead of guessing from the extension").choices(["csv", "jsonl"]))
-    .option("--delimiter <char>", "CSV delimiter (default: , or tab for .tsv)")
+    .addOption(new Option("--delimiter <char>", "CSV delimiter (default: , or tab for .tsv)").argParser(delimiter))
     .option("--report <file>", "report path (.jsonl or .csv)", undefined)
     .option("--failed-out <file>", "write invalid and failed rows with an _error column (CSV for a .csv path, else JSONL)")
     .option("--max-errors <n>", "stop (exit 3) after this many invalid or failed rows", int("--max-errors", 1))

@@ -315,6 +315,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     // Sized for the rows the inputs seem to hold, so the index is not rebuilt as it fills.
     for (const set of keySets) set.reserve(expected / (opts.shard?.count ?? 1));
     const compiled = new Map<number, ReturnType<typeof compileMapping>>();
+    /** Readable rows per input, for the check that every mapped source had a value somewhere. */
+    const rowsIn: number[] = [];
     const secretFields = new Set(Object.entries(provider.fields).flatMap(([name, spec]) => (spec.secret ? [name] : [])));
     const fileNames: string[] = [];
     const text = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "");
@@ -386,6 +388,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         onColumns(rec.file, Object.keys(rec.data));
         apply = compiled.get(rec.fileIndex)!;
       }
+      rowsIn[rec.fileIndex] = (rowsIn[rec.fileIndex] ?? 0) + 1;
       const { user, issues } = apply(rec.data);
       const key = keyOf(user);
       if (opts.shard && (fnv1a(key || `${rec.fileIndex}:${rec.line}`) % opts.shard.count) + 1 !== opts.shard.index) {
@@ -494,6 +497,12 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       await sender.run(batches(validItems(), provider.maxBatch, conflictKey ? (it: SendItem) => conflictKey(it.user) : undefined));
     }
 
+    // A field whose column or path held a value in no row of a file is most likely misspelt
+    // (a JSONL path is not checked against a header): say so rather than import it empty.
+    if (!stopped)
+      for (const [idx, apply] of compiled)
+        if (rowsIn[idx])
+          for (const u of apply.unseen()) say("warn", `No row of ${opts.files[idx]} had a value for fields.${u.field} (${u.source}): is its name right?`);
     const durationMs = performance.now() - started;
     const confirmed = counts.created + counts.updated + counts.upserted + counts.exists;
     const bad = counts.invalid + counts.duplicate + counts.failed;

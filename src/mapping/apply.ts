@@ -22,7 +22,8 @@ export function columnsUsed(m: LoadedMapping): { field: string; column: string }
 export function checkColumns(m: LoadedMapping, file: string, columns: string[]): void {
   const have = new Set(columns);
   for (const { field, column } of columnsUsed(m)) {
-    if (have.has(column) || have.has(column.split(".")[0]!)) continue;
+    // A CSV cell is text: a dotted name is a column of that name, never a path into another.
+    if (have.has(column)) continue;
     throw new BulkUsersError(
       ErrorCode.MAPPING_MISSING_COLUMN,
       `Invalid mapping: column \`${column}\` is not in the header of ${file} (${m.source}, fields.${field})`,
@@ -34,8 +35,13 @@ export function checkColumns(m: LoadedMapping, file: string, columns: string[]):
 const isEmpty = (v: unknown) => v === undefined || v === null || v === "";
 
 /** Compiles a mapping into one function per field; a row's value errors become issues. */
+/** A compiled mapping; `unseen` lists the fields whose source never held a value (a misspelt JSONL path). */
+export type CompiledMapping = ((data: Record<string, unknown>) => { user: MappedUser; issues: readonly FieldIssue[] }) & {
+  unseen(): { field: string; source: string }[];
+};
+
 /** `secret`: fields whose value a transform's error must not quote (passwords). */
-export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = new Set()): (data: Record<string, unknown>) => { user: MappedUser; issues: readonly FieldIssue[] } {
+export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = new Set()): CompiledMapping {
   const steps: { field: string; get: Getter; def: unknown; transforms: NonNullable<Exclude<LoadedMapping["fields"][string], string>["transform"]> }[] = [];
   for (const [field, def] of Object.entries(m.fields)) {
     if (typeof def === "string") {
@@ -68,12 +74,15 @@ export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = n
     }
     steps.push({ field, get, def: def.default, transforms: def.transform ?? [] });
   }
-  return (data) => {
+  const seen = steps.map(() => false);
+  const apply = (data: Record<string, unknown>) => {
     const user: MappedUser = {};
     let issues = NO_ISSUES as FieldIssue[];
-    for (const s of steps) {
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i]!;
       let v = s.get(data);
       if (isEmpty(v)) v = s.def;
+      else seen[i] = true;
       try {
         for (const t of s.transforms) v = applyTransform(v, t);
       } catch (e) {
@@ -87,4 +96,18 @@ export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = n
     }
     return { user, issues };
   };
+  // A constant (`value`) always has one; a column or template may be misspelt.
+  const source = (field: string) => {
+    const def = m.fields[field]!;
+    if (typeof def === "string") return `column \`${def}\``;
+    if (def.column !== undefined) return `column \`${def.column}\``;
+    return def.template !== undefined ? `template \`${def.template}\`` : undefined;
+  };
+  return Object.assign(apply, {
+    unseen: () =>
+      steps.flatMap((st, i) => {
+        const from = seen[i] ? undefined : source(st.field);
+        return from ? [{ field: st.field, source: from }] : [];
+      }),
+  });
 }

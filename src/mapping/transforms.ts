@@ -4,11 +4,32 @@ export type Value = unknown;
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
+/** ISO 8601: a date, then optionally a time (seconds and fraction optional) and a zone. */
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * A date the same on every machine: ISO 8601 (no zone = UTC), YYYYMMDD, or Unix seconds (9–10
+ * digits) or milliseconds (11–13). Anything else (01/02/1990: which is the month?) and any day the
+ * calendar does not have (1990-02-30) is refused rather than guessed or rolled over.
+ */
+function parseDate(s: string): Date {
+  const bad = () => new Error(`\`${s}\` is not a date (YYYY-MM-DD, ISO 8601 with a time, YYYYMMDD, or Unix seconds or milliseconds)`);
+  if (/^\d{9,13}$/.test(s)) return new Date(Number(s) * (s.length > 10 ? 1 : 1000));
+  const m = ISO_DATE.exec(/^\d{8}$/.test(s) ? `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6)}` : s);
+  if (!m) throw bad();
+  const [y, mo, d, h = 0, mi = 0, sec = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) => (x === undefined ? undefined : Number(x)));
+  const day = new Date(Date.UTC(y!, mo! - 1, d!));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo! - 1 || day.getUTCDate() !== d || h! > 23 || mi! > 59 || sec! > 59) throw bad();
+  const zone = m[8] ? (m[8].toUpperCase() === "Z" ? "Z" : m[8].replace(/^([+-]\d{2})(\d{2})$/, "$1:$2")) : "Z";
+  const date = new Date(`${m[1]}-${m[2]}-${m[3]}T${pad(h!)}:${pad(mi!)}:${pad(sec!)}${m[7] ? m[7].slice(0, 4) : ""}${zone}`);
+  if (Number.isNaN(date.getTime())) throw bad();
+  return date;
+}
+
 /** Reformats a date-like value; throws with a reason the row's error will carry. */
 export function formatDate(v: unknown, format: string): string {
   const s = String(v).trim();
-  const d = /^\d+$/.test(s) ? new Date(Number(s) * (s.length > 10 ? 1 : 1000)) : new Date(s);
-  if (Number.isNaN(d.getTime())) throw new Error(`\`${s}\` is not a date`);
+  const d = parseDate(s);
   if (format === "iso") return d.toISOString();
   if (format === "unix") return String(Math.floor(d.getTime() / 1000));
   if (format === "date") format = "YYYY-MM-DD";

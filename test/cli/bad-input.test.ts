@@ -154,6 +154,26 @@ describe("bad input never crashes and never disappears", () => {
     expect(readReport(report).find((x) => x.line === 2)!.key).toBe("123");
   });
 
+  it("a JSONL path no row holds is named in a warning (a misspelt path imports nothing for that field)", async () => {
+    const f = `${dir}/paths.jsonl`;
+    writeFileSync(f, '{"id":"u1","profile":{"name":"Ann"}}\n{"id":"u2","profile":{"name":"Bob"}}\n');
+    const m = `${dir}/paths.yaml`;
+    writeFileSync(m, "fields:\n  UserId: id\n  UserName: profile.nmae\n  UserAvatar: { value: https://example.com/a.png }\n");
+    const r = await runCli(["validate", f, "-p", "zego", "-m", m, "--report", `${dir}/paths.report.jsonl`]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/No row of .*paths\.jsonl had a value for fields\.UserName \(column `profile\.nmae`\)/);
+    expect(r.stderr).not.toMatch(/fields\.(UserId|UserAvatar)/);
+  });
+
+  it("an empty delimiter, or a quote or line break as one, is a usage error, not a crash", async () => {
+    for (const d of ["", '"', "\n"]) {
+      const r = await runCli(["validate", `${F}/bom-crlf.csv`, "-p", "zego", "--delimiter", d]);
+      expect(r.code, JSON.stringify(d)).toBe(2);
+      expect(r.stderr).toMatch(/--delimiter takes a character/);
+      expect(r.stderr).not.toMatch(/unexpected failure|at .*\.js:\d+/);
+    }
+  });
+
   it("a mapped column missing from the header is exit 2 naming the mapping file and key", async () => {
     const m = `${dir}/missing.yaml`;
     writeFileSync(m, "fields:\n  UserId: user_id\n  UserName: full_name\n");

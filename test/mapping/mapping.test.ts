@@ -24,6 +24,21 @@ describe("transforms", () => {
     expect(applyTransform(input, t as never)).toEqual(out);
   });
 
+  it.each([
+    ["19900131", "1990-01-31"],
+    ["1990-01-31 00:30", "1990-01-31T00:30:00.000Z"],
+    ["1990-01-31T09:30:00+09:00", "1990-01-31T00:30:00.000Z"],
+    ["1990-01-31T09:30:00.5+0900", "1990-01-31T00:30:00.500Z"],
+    ["631065600", "1989-12-31T00:00:00.000Z"],
+    ["631065600000", "1989-12-31T00:00:00.000Z"],
+  ])("reads the date %j the same on every machine (no zone = UTC) → %j", (input, out) => {
+    expect(applyTransform(input, { date: out.length === 10 ? "date" : "iso" })).toBe(out);
+  });
+
+  it.each(["1990-02-30", "01/02/1990", "1990-01-31T24:00", "20240230", "12345", "Jan 5 2024"])("refuses %j as a date rather than guess or roll it over", (input) => {
+    expect(() => applyTransform(input, { date: "date" })).toThrow(/is not a date/);
+  });
+
   it("a transform that cannot apply throws with the reason", () => {
     expect(() => applyTransform("not a date", { date: "iso" })).toThrow(/not a date/);
     expect(() => applyTransform("call me", { e164: "US" })).toThrow(/not a phone/);
@@ -65,6 +80,8 @@ describe("mapping files", () => {
   it("refuses a column missing from the CSV header", () => {
     const m = checkMapping({ fields: { UserId: "id", UserName: { template: "{first} {lastname}" } } }, zego);
     expect(() => checkColumns(m, "users.csv", ["id", "first", "last"])).toThrow(/column `lastname` is not in the header of users.csv \(<mapping>, fields.UserName\)/);
+    // A CSV cell is text: `user.name` is a column of that name, not a path into `user`.
+    expect(() => checkColumns(checkMapping({ fields: { UserId: "id", UserName: "user.name" } }, zego), "users.csv", ["id", "user"])).toThrow(/column `user.name` is not in the header/);
   });
 
   it("maps columns named like fields without a mapping file (case, _ and - ignored)", () => {
