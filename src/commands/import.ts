@@ -89,9 +89,15 @@ export function addRunOptions(cmd: Command, sending: boolean): Command {
 export async function runImportCommand(files: string[], o: Record<string, any>, io: CliIO, dryRun: boolean, argv: string[]): Promise<number> {
   const log = createLogger(io, o.json === true);
   const ctl = new AbortController();
+  const cancel = new AbortController();
   const onSig = () => {
-    if (ctl.signal.aborted) return;
-    log.warn("Stopping: no new rows are read; waiting for requests in flight…");
+    if (ctl.signal.aborted) {
+      if (cancel.signal.aborted) return;
+      log.warn("Stopping now: requests in flight are cancelled (their users may have landed; --resume finds them as `exists`)");
+      cancel.abort();
+      return;
+    }
+    log.warn("Stopping: no new rows are read; waiting for requests in flight (Ctrl-C again to cancel them)…");
     ctl.abort();
   };
   if (io.handleSignals) {
@@ -127,6 +133,7 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     shard: o.shard,
     options: o.sendEmail === undefined ? undefined : { sendEmail: o.sendEmail },
     signal: ctl.signal,
+    cancel: cancel.signal,
     graceMs: o.grace,
     stdin: io.stdin,
     onProgress: (p) => {

@@ -85,6 +85,8 @@ export interface ImportOptions {
   signal?: AbortSignal;
   /** @default 10000 */
   graceMs?: number;
+  /** Aborting cancels requests in flight at once, without the grace (a second Ctrl-C). */
+  cancel?: AbortSignal;
   stdin?: Readable;
   onProgress?(p: Progress): void;
   /** Warnings and notices (already redacted). */
@@ -112,6 +114,8 @@ export interface ImportSummary {
   resumed: number;
   /** Rows of other shards, skipped. */
   otherShards: number;
+  /** Rows read but given no outcome because the run stopped first (`--resume` sends them). */
+  notSent: number;
   requests: number;
   retries: number;
   throttled: number;
@@ -213,6 +217,12 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   };
   if (opts.signal?.aborted) onSignal();
   opts.signal?.addEventListener("abort", onSignal, { once: true });
+  const onCancel = () => {
+    onSignal();
+    abortCtl.abort();
+  };
+  if (opts.cancel?.aborted) onCancel();
+  opts.cancel?.addEventListener("abort", onCancel, { once: true });
 
   const counts = emptyCounts();
   const errorCodes = new Map<string, { count: number; example: ImportSummary["topErrors"][number]["example"] }>();
@@ -224,6 +234,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   let read = 0;
   let sent = 0;
   let otherShards = 0;
+  /** Rows a resumed run found done already. */
+  let skippedDone = 0;
   /** Invalid or failed rows that count towards --max-errors. */
   let freshErrors = 0;
   let lastProgress = 0;
@@ -419,7 +431,10 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         record(rec, { file: rec.file, line: rec.line, key, status: "duplicate", code: "DUPLICATE", message: dup });
         return;
       }
-      if (resume?.done.has(rowId(rec.fileIndex, rec.line))) return;
+      if (resume?.done.has(rowId(rec.fileIndex, rec.line))) {
+        skippedDone++;
+        return;
+      }
       if (dryRun) {
         record(rec, { file: rec.file, line: rec.line, key, status: "valid" });
         return;
@@ -513,6 +528,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       counts,
       resumed: resume?.carried ?? 0,
       otherShards,
+      notSent: Math.max(0, read - Object.values(counts).reduce((a, b) => a + b, 0) - otherShards - skippedDone),
       requests: sender?.stats.requests ?? 0,
       retries: sender?.stats.retries ?? 0,
       throttled: sender?.stats.throttled ?? 0,
@@ -540,6 +556,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     throw e;
   } finally {
     opts.signal?.removeEventListener("abort", onSignal);
+    opts.cancel?.removeEventListener("abort", onCancel);
     for (const k of keySets) k.close();
     resume?.done.close();
     resume?.known.close();

@@ -77,6 +77,8 @@ export function createSender(o: SenderOptions) {
    * from the masked text: `***` keeps JSON valid.
    */
   const scrub = (res: HttpResponse, users: MappedUser[]): HttpResponse => {
+    // Most answers to a batch are short or empty (Huawei's success has no body): nothing to mask.
+    if (!res.text) return res;
     let batch: Redactor | undefined;
     for (const u of users)
       for (const f of secretFields) {

@@ -33,6 +33,7 @@ export function summaryMarkdown(s: ImportSummary, resumeHint?: string): string {
   if (s.resumed) out.push(`| carried over (resume) | ${s.resumed} |`);
   out.push(`| **total read** | **${s.rows}** |`);
   if (s.otherShards) out.push(`| other shards (skipped) | ${s.otherShards} |`);
+  if (s.notSent) out.push(`| read, not sent (stopped) | ${s.notSent} |`);
   out.push("");
   const secs = (s.durationMs / 1000).toFixed(1);
   out.push(s.dryRun ? `Duration ${secs} s.` : `Duration ${secs} s · ${s.usersPerSecond} users/s · ${s.requests} requests · ${s.retries} retries · ${s.throttled} throttled.`, "");

@@ -20,18 +20,19 @@ function forms(value: string): string[] {
  * shorter than 4 characters are ignored.
  */
 export class Redactor {
+  private known = new Set<string>();
   private secrets: string[] = [];
+  private sorted = true;
 
+  /** Cheap to call per user of a batch: duplicates are dropped, and the sort waits for `redact`. */
   add(value: string | undefined): void {
     if (!value || value.length < MIN) return;
-    let added = false;
     for (const f of forms(value)) {
-      if (f.length < MIN || this.secrets.includes(f)) continue;
+      if (f.length < MIN || this.known.has(f)) continue;
+      this.known.add(f);
       this.secrets.push(f);
-      added = true;
+      this.sorted = false;
     }
-    // Longest first, so a secret containing another is replaced whole.
-    if (added) this.secrets.sort((a, b) => b.length - a.length);
   }
 
   /** Whether there is anything to redact. */
@@ -42,6 +43,11 @@ export class Redactor {
   /** `cut`: also mask a secret's first characters at the very end (messages; not keys, where 4 characters match by chance). */
   redact(text: string, cut = true): string {
     if (!text) return text;
+    // Longest first, so a secret containing another is replaced whole.
+    if (!this.sorted) {
+      this.secrets.sort((a, b) => b.length - a.length);
+      this.sorted = true;
+    }
     for (const s of this.secrets) if (text.includes(s)) text = text.split(s).join("***");
     if (!cut) return text;
     // What is left of a secret the text was cut through: a tail that starts the secret.

@@ -20,6 +20,7 @@ export function formatSummary(s: ImportSummary, c: ChalkInstance): string {
   lines.push(`  ${parts.filter(([, v]) => v > 0).map(([k, v, f]) => f(`${k} ${v}`)).join(", ") || "no rows"}`);
   if (s.resumed) lines.push(`  carried over from the resumed report: ${s.resumed}`);
   if (s.otherShards) lines.push(`  rows of other shards skipped: ${s.otherShards}`);
+  if (s.notSent) lines.push(c.yellow(`  read but not sent before the run stopped: ${s.notSent} (--resume sends them)`));
   if (!s.dryRun) lines.push(`  ${s.requests} request(s), ${s.retries} retr${s.retries === 1 ? "y" : "ies"}, ${s.throttled} throttled, ${s.usersPerSecond} users/s`);
   for (const e of s.topErrors.slice(0, 5)) lines.push(c.dim(`  ${e.code} ×${e.count}: e.g. ${e.example.file} line ${e.example.line}${e.example.key ? ` (${e.example.key})` : ""}: ${e.example.message}`));
   if (s.report) lines.push(`  report: ${s.report}`);

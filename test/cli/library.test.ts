@@ -39,6 +39,18 @@ describe("library API", () => {
     expect(emu.users().length).toBe(s.counts.created);
     expect(readReport(`${dir}/lib.jsonl`)).toHaveLength(s.counts.created);
     expect(seen.length).toBeGreaterThan(0);
+    expect(s.counts.created + s.notSent).toBe(s.rows);
+  });
+
+  it("rows read and batched but not sent when a run stops are counted, so its summary adds up", async () => {
+    const f = write(dir, "slow.csv", csv(["user_id"], Array.from({ length: 2000 }, (_, i) => [`slow${i}`])));
+    const ctl = new AbortController();
+    // 2 requests a second and 4 batches in hand: when the first answer is in, two batches are still waiting for the quota.
+    const s = await runImport({ files: [f], provider: "zego", env, endpoint: emu.url, report: `${dir}/slow.jsonl`, rate: 2, signal: ctl.signal, onProgress: (p) => p.sent > 0 && ctl.abort() });
+    expect(s.stopped).toBe("interrupted");
+    expect(s.notSent).toBeGreaterThanOrEqual(100);
+    expect(s.counts.created + s.notSent).toBe(s.rows);
+    expect(readReport(`${dir}/slow.jsonl`)).toHaveLength(s.counts.created);
   });
 
   it("several input files in one run: duplicates across files name the first file and line", async () => {

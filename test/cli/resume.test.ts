@@ -127,6 +127,23 @@ describe("crash safety and --resume", () => {
     expect(r2.counts.invalid).toBeGreaterThanOrEqual(6);
   });
 
+  it("a second Ctrl-C cancels the requests in flight instead of waiting out --grace", async () => {
+    const emu = createZegoEmulator({ env, latencyMs: 5000 });
+    await emu.listen(0);
+    emus.push(emu);
+    const t0 = Date.now();
+    const p = spawnCli(["import", input, "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/twice.jsonl`, "--grace", "60000", "--no-progress"]);
+    // Requests are in flight once the emulator has seen one (bounded wait).
+    for (let i = 0; i < 200 && emu.stats.requests === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    p.child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 300));
+    p.child.kill("SIGINT");
+    expect(await p.exited).toBe(3);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(p.out().stderr).toMatch(/Stopping now: requests in flight are cancelled/);
+    expect(p.out().stderr).toMatch(/--resume .*twice\.jsonl/);
+  });
+
   it("a stopped run that read standard input prints no resume command it could not run", async () => {
     const emu = await start();
     const r = await runCli(["import", "-", "--format", "csv", "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/stdin.jsonl`, "--max-errors", "1"], { env, stdin: "user_id\nbad id\nok1\n" });
