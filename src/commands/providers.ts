@@ -58,11 +58,12 @@ export function providersCommand(io: CliIO): Command {
       out.push(`endpoint: ${p.endpoint ?? `(none: set ${p.endpointEnv} or --endpoint)`}`, "", c.bold("credentials (environment or --env-file):"));
       for (const e of p.env) out.push(`  ${e.name.padEnd(26)}${e.required === true ? "required" : typeof e.required === "string" ? `required unless ${e.required}` : "optional"}${e.secret ? ", secret" : ""} — ${e.description}`);
       out.push("", c.bold("fields:"));
+      const width = Math.max(22, ...Object.keys(p.fields).map((f) => f.length + 2));
       for (const [f, s] of Object.entries(p.fields)) {
         const rules = Object.entries(s)
           .filter(([k]) => k !== "description" && k !== "type")
           .map(([k, v]) => (v === true ? k : `${k} ${Array.isArray(v) ? v.join("|") : v}`));
-        out.push(`  ${f.padEnd(22)}${s.type}${rules.length ? ` (${rules.join(", ")})` : ""} — ${s.description}`);
+        out.push(`  ${f.padEnd(width)}${s.type}${rules.length ? ` (${rules.join(", ")})` : ""} — ${s.description}`);
       }
       out.push("", c.bold("example mapping:"), ...p.exampleMapping.trimEnd().split("\n").map((l) => `  ${l}`));
       io.stdout.write(`${out.join("\n")}\n`);

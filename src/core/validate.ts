@@ -11,7 +11,8 @@ const FALSE = new Set(["false", "0", "no", "n"]);
 const FORMATS: Record<NonNullable<FieldSpec["format"]>, (s: string) => boolean> = {
   email: (s) => EMAIL.test(s),
   phone: (s) => PHONE.test(s),
-  url: (s) => URL.canParse(s),
+  // A web address: `javascript:` or `mailto:` parse as URLs too, and an avatar or site is neither.
+  url: (s) => /^https?:\/\//i.test(s) && URL.canParse(s),
   date: (s) => DATE.test(s) && !Number.isNaN(Date.parse(s)),
   datetime: (s) => DATETIME.test(s) && !Number.isNaN(Date.parse(s)),
 };
@@ -39,7 +40,10 @@ function checkString(field: string, spec: FieldSpec, s: string, out: FieldIssue[
     if (spec.maxLength !== undefined && n > spec.maxLength) return report(out, field, spec, "TOO_LONG", `${field} is ${n} characters, at most ${spec.maxLength} allowed`);
     if (spec.minLength !== undefined && n < spec.minLength) return report(out, field, spec, "TOO_SHORT", `${field} is ${n} characters, at least ${spec.minLength} needed`);
   }
-  if (spec.pattern && !spec.pattern.test(s)) return report(out, field, spec, "BAD_CHARACTERS", `${field} may hold only ${spec.patternHint ?? spec.pattern.source}`);
+  if (spec.pattern && !spec.pattern.test(s)) {
+    const hint = spec.patternHint ?? spec.pattern.source;
+    return report(out, field, spec, "BAD_CHARACTERS", hint.startsWith("must ") ? `${field} ${hint}` : `${field} may hold only ${hint}`);
+  }
   if (spec.enum && !spec.enum.includes(s)) return report(out, field, spec, "NOT_ALLOWED", `${field} must be one of ${spec.enum.join(", ")}, got \`${spec.secret ? "***" : s}\``);
   if (spec.format && !FORMATS[spec.format](s)) return report(out, field, spec, "BAD_FORMAT", `${field} is not a valid ${spec.format}`);
 }

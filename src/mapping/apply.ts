@@ -19,6 +19,13 @@ export function columnsUsed(m: LoadedMapping): { field: string; column: string }
 }
 
 /** Refuses a CSV header that lacks a column the mapping reads (nothing has been sent yet). */
+/** A one-column header that holds another usual delimiter: the file was most likely split on the wrong one. */
+function delimiterHint(columns: string[]): string {
+  if (columns.length !== 1) return "";
+  const d = [";", "\t", "|"].find((x) => columns[0]!.includes(x));
+  return d ? ` The header looks delimited by ${d === "\t" ? "tabs" : `\`${d}\``}: pass --delimiter ${d === "\t" ? "$'\\t'" : `'${d}'`}.` : "";
+}
+
 export function checkColumns(m: LoadedMapping, file: string, columns: string[]): void {
   const have = new Set(columns);
   for (const { field, column } of columnsUsed(m)) {
@@ -27,7 +34,7 @@ export function checkColumns(m: LoadedMapping, file: string, columns: string[]):
     throw new BulkUsersError(
       ErrorCode.MAPPING_MISSING_COLUMN,
       `Invalid mapping: column \`${column}\` is not in the header of ${file} (${m.source}, fields.${field})`,
-      { context: { file: m.source, field: `fields.${field}` }, hint: `Columns in ${file}: ${columns.join(", ") || "(none)"}.` },
+      { context: { file: m.source, field: `fields.${field}` }, hint: `Columns in ${file}: ${columns.join(", ") || "(none)"}.${delimiterHint(columns)}` },
     );
   }
 }

@@ -112,8 +112,8 @@ export default defineProvider<RoyaltiOptions>({
   maxBatch: ROYALTI_LIMITS.maxBatch,
   rate: { ...ROYALTI_LIMITS.rate },
   fields: {
-    firstName: { meaning: ["first"], type: "string", required: true, pattern: ROYALTI_NOT_BLANK, patternHint: "at least one non-space character", description: "First name", vendorCode: ROYALTI_CODES.REQUIRED_FIELD },
-    lastName: { meaning: ["last"], type: "string", required: true, pattern: ROYALTI_NOT_BLANK, patternHint: "at least one non-space character", description: "Last name", vendorCode: ROYALTI_CODES.REQUIRED_FIELD },
+    firstName: { meaning: ["first"], type: "string", required: true, pattern: ROYALTI_NOT_BLANK, patternHint: "must hold a character other than a space", description: "First name", vendorCode: ROYALTI_CODES.REQUIRED_FIELD },
+    lastName: { meaning: ["last"], type: "string", required: true, pattern: ROYALTI_NOT_BLANK, patternHint: "must hold a character other than a space", description: "Last name", vendorCode: ROYALTI_CODES.REQUIRED_FIELD },
     nickName: { meaning: ["nickname"], type: "string", description: "Nickname" },
     userType: { type: "string", description: "User type" },
     email: {

@@ -53,6 +53,7 @@ export function formatOf(file: string, forced?: InputFormat): InputFormat {
 export async function checkInput(file: string): Promise<number> {
   if (file === "-") return 0;
   const st = existsSync(file) ? statSync(file) : undefined;
+  if (st?.isDirectory()) throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Input is a directory, not a file: ${file}`, { context: { file }, hint: "Pass the CSV or JSONL files in it." });
   if (!st?.isFile())
     throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Input file not found: ${file}`, { context: { file }, hint: "Check the path." });
   const fh = await open(file, "r");

@@ -132,6 +132,7 @@ function outcomes(report: string, expected: Row[]): unknown[][] {
 }
 
 describe("bad input never crashes and never disappears", () => {
+  writeFileSync(`${dir}/semi.yaml`, "fields:\n  UserId: user_id\n  UserName: name\n");
   it.each(CASES.map((c) => ({ ...c, title: `${c.file} → exit ${c.exit}` })))("$title", async ({ file, exit, stderr, rows }) => {
     const report = `${dir}/${file}.report.jsonl`;
     const r = await validate(`${F}/${file}`, report);
@@ -163,6 +164,12 @@ describe("bad input never crashes and never disappears", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/No row of .*paths\.jsonl had a value for fields\.UserName \(column `profile\.nmae`\)/);
     expect(r.stderr).not.toMatch(/fields\.(UserId|UserAvatar)/);
+  });
+
+  it("a header split on the wrong delimiter says which one to pass", async () => {
+    const r = await runCli(["validate", "test/fixtures/semicolon.csv", "-p", "zego", "-m", `${dir}/semi.yaml`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/The header looks delimited by `;`: pass --delimiter ';'/);
   });
 
   it("an empty delimiter, or a quote or line break as one, is a usage error, not a crash", async () => {

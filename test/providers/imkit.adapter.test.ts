@@ -163,6 +163,7 @@ describe("imkit adapter: field rules (FieldSpec and emulator agree)", () => {
     ["nickname not a string", { _id: "n", nickname: true }, "nickname"],
     ["avatarUrl over 2048 characters", { _id: "a", avatarUrl: `https://example.com/${long(2030)}` }, "avatarUrl"],
     ["avatarUrl not a URL", { _id: "a", avatarUrl: "not a url" }, "avatarUrl"],
+    ["avatarUrl not a web address", { _id: "a", avatarUrl: "javascript:alert(1)" }, "avatarUrl"],
     ["avatarUrl not a string", { _id: "a", avatarUrl: ["https://example.com/a.png"] }, "avatarUrl"],
     ["an unknown field", { _id: "u", email: "u@example.com" }, undefined],
   ];

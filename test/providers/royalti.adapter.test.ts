@@ -271,6 +271,11 @@ describe("royalti adapter: field rules (declared and enforced)", () => {
     expect(result).toEqual({ kind: "records", results: [{ status: "created" }, { status: "failed", code: vendorCode, message: sentence }, { status: "created" }] });
   });
 
+  it("a blank name's message reads as a rule", () => {
+    const issues = validateUser(provider, { firstName: "  ", lastName: "Doe", email: "b@x.io" }, { sendEmail: false });
+    expect(issues.find((i) => i.field === "firstName")?.message).toMatch(/^firstName must hold a character other than a space/);
+  });
+
   it("valid users pass validation", () => {
     for (const u of people(3)) expect(validateUser(provider, u, { sendEmail: false })).toEqual([]);
   });

@@ -24,4 +24,8 @@ describe("checkInput's line estimate", () => {
     writeFileSync(empty, "");
     await expect(checkInput(empty)).rejects.toThrow(/Input file is empty/);
   });
+
+  it("a directory given as input is named as one, not as missing", async () => {
+    await expect(checkInput(dir)).rejects.toThrow(/Input is a directory, not a file/);
+  });
 });
