@@ -17,7 +17,7 @@ import { checkEndpoint, readEnvFile, resolveCredentials } from "./credentials.js
 import { httpSend } from "./http.js";
 import { fnv1a, KeySet } from "./key-set.js";
 import { RateLimiter } from "./rate-limiter.js";
-import { compareMeta, loadResumeState, readMeta, rowId, samePath, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta } from "./resume.js";
+import { compareMeta, keyHash, loadResumeState, readMeta, rowId, samePath, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta } from "./resume.js";
 import { createSender, type SendItem, type SendOutcome } from "./sender.js";
 import { validateUser } from "./validate.js";
 
@@ -236,6 +236,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   let otherShards = 0;
   /** Rows a resumed run found done already. */
   let skippedDone = 0;
+  /** Rows whose line held another user in the resumed report (an input changed under --force). */
+  let moved = 0;
   /** Invalid or failed rows that count towards --max-errors. */
   let freshErrors = 0;
   let lastProgress = 0;
@@ -431,9 +433,14 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         record(rec, { file: rec.file, line: rec.line, key, status: "duplicate", code: "DUPLICATE", message: dup });
         return;
       }
-      if (resume?.done.has(rowId(rec.fileIndex, rec.line))) {
-        skippedDone++;
-        return;
+      const was = resume ? resume.done.get(rowId(rec.fileIndex, rec.line)) : -1;
+      if (was !== -1) {
+        if (was === keyHash(redactor.redact(key, false))) {
+          skippedDone++;
+          return;
+        }
+        // --force over a changed input: this line held another user before, so this one was never sent.
+        moved++;
       }
       if (dryRun) {
         record(rec, { file: rec.file, line: rec.line, key, status: "valid" });
@@ -512,6 +519,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       await sender.run(batches(validItems(), provider.maxBatch, conflictKey ? (it: SendItem) => conflictKey(it.user) : undefined));
     }
 
+    if (moved)
+      say("warn", `${moved} row(s) held another user than the resumed report has at the same line (the input changed): they were processed as new rows, and the report has both lines`);
     // A field whose column or path held a value in no row of a file is most likely misspelt
     // (a JSONL path is not checked against a header): say so rather than import it empty.
     if (!stopped)

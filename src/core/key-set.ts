@@ -165,6 +165,12 @@ export class KeySet {
     return -1;
   }
 
+  /** The payload stored with the key, or -1 when it is absent. */
+  get(key: string): number {
+    if (key.length > LONG) return this.long.get(key) ?? -1;
+    return this.find(key, fnv1a(key));
+  }
+
   has(key: string): boolean {
     if (key.length > LONG) return this.long.has(key);
     return this.find(key, fnv1a(key)) !== -1;

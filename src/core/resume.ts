@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { parse } from "csv-parse";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import { SUCCESS_STATUSES, type ReportRow } from "../types.js";
-import { KeySet } from "./key-set.js";
+import { fnv1a, KeySet } from "./key-set.js";
 
 /** What a run records beside its report so `--resume` can check it continues the same job. */
 export interface RunMeta {
@@ -92,6 +92,7 @@ export function samePath(a: string, b: string): boolean {
 
 /** Successful rows of an earlier report: carried into the new report, never sent again. */
 export interface ResumeState {
+  /** Row ids done, each with the hash of the key it held (`keyHash`): a changed input may hold another user there. */
   done: KeySet;
   /** Rows the earlier report already called invalid, duplicate or failed: not counted again towards --max-errors. */
   known: KeySet;
@@ -101,6 +102,9 @@ export interface ResumeState {
 }
 
 export const rowId = (fileIndex: number, line: number) => `${fileIndex}:${line}`;
+
+/** What a done row remembers of its key (a 32-bit hash: the row's id is what identifies it). */
+export const keyHash = (key: string) => fnv1a(key);
 
 /**
  * A CSV report's row as the JSONL one would hold it: the formula guard (a `'` before = + - @ tab
@@ -161,7 +165,7 @@ export async function loadResumeState(report: string, old: RunMeta, cur: RunMeta
       known.add(rowId(fi, r!.line));
       continue;
     }
-    if (done.add(rowId(fi, r!.line)) === -1) {
+    if (done.add(rowId(fi, r!.line), keyHash(String(r!.key ?? ""))) === -1) {
       carry({ ...r!, file: cur.inputs[fi]!.file });
       carried++;
     }

@@ -95,6 +95,17 @@ describe("crash safety and --resume", () => {
     expect(shard.stderr).toMatch(/the earlier run was not sharded, this one is shard 1\/2/);
   });
 
+  it("--force over an input with a row inserted still sends the new user, and says lines moved", async () => {
+    const emu = await start();
+    const f = write(dir, "moved.csv", csv(["user_id"], [["v1"], ["v2"], ["v3"]]));
+    expect((await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/moved1.jsonl`], { env })).code).toBe(0);
+    writeFileSync(f, csv(["user_id"], [["v0"], ["v1"], ["v2"], ["v3"]]));
+    const r = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", `${dir}/moved1.jsonl`, "--report", `${dir}/moved2.jsonl`, "--force"], { env });
+    expect(r.code).toBe(0);
+    expect(emu.users().map((u) => u.UserId).sort()).toEqual(["v0", "v1", "v2", "v3"]);
+    expect(r.stderr).toMatch(/3 row\(s\) held another user than the resumed report has at the same line/);
+  });
+
   it("resumes however the input and the report are spelled, and never over the report it resumes", async () => {
     const emu = await start();
     const sub = `${dir}/spelled`;
