@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -42,8 +42,11 @@ export async function sha256File(file: string): Promise<{ sha256: string; size: 
 
 export const sha256Text = (s: string) => createHash("sha256").update(s).digest("hex");
 
+/** Written beside and renamed into place: a kill mid-write leaves the old meta or the new one, never half of one. */
 export function writeMeta(report: string, meta: RunMeta): void {
-  writeFileSync(metaPath(report), `${JSON.stringify(meta, null, 2)}\n`);
+  const tmp = `${metaPath(report)}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(meta, null, 2)}\n`);
+  renameSync(tmp, metaPath(report));
 }
 
 export function readMeta(report: string): RunMeta {

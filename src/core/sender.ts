@@ -73,8 +73,8 @@ export function createSender(o: SenderOptions) {
 
   /**
    * The answer with the run's secrets and the batch's own secret values (passwords, salts) masked,
-   * so that an answer echoing them, or a prefix cut from one, never reaches a message. Re-parsed
-   * from the masked text: `***` keeps JSON valid.
+   * so that an answer echoing them never reaches a message. In a JSON answer only string values
+   * are masked, so a short password that also occurs in a number cannot break the JSON.
    */
   const scrub = (res: HttpResponse, users: MappedUser[]): HttpResponse => {
     // Most answers to a batch are short or empty (Huawei's success has no body): nothing to mask.
@@ -85,16 +85,23 @@ export function createSender(o: SenderOptions) {
         const v = u[f];
         if (typeof v === "string" && v !== "") (batch ??= new Redactor()).add(v);
       }
-    let text = o.redactor ? o.redactor.redact(res.text) : res.text;
-    if (batch) text = batch.redact(text);
+    // Whole values only: what is left of a secret the answer cut short is masked later, in the
+    // messages made from it (the run's secrets; a batch's are not known there).
+    const mask = (t: string) => {
+      const r = o.redactor ? o.redactor.redact(t, false) : t;
+      return batch ? batch.redact(r, false) : r;
+    };
+    const text = mask(res.text);
     if (text === res.text) return res;
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { ...res, text, json };
+    if (res.json === undefined || res.json === null || typeof res.json !== "object") return { ...res, text };
+    const walk = (v: unknown): unknown => {
+      if (typeof v === "string") return mask(v);
+      if (Array.isArray(v)) return v.map(walk);
+      if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+      return v;
+    };
+    const json = walk(res.json);
+    return { ...res, json, text: JSON.stringify(json) };
   };
 
   const finish = (items: SendItem[], outcomes: SendOutcome[]) => o.onOutcomes(items, outcomes);
