@@ -12,7 +12,7 @@ const SEG = 1 << SEG_SHIFT;
 const SEG_MASK = SEG - 1;
 /** Record: [u32 hash][u32 payload][u16 length][UTF-8 bytes], padded to 4 bytes. */
 const HEAD = 10;
-/** The most keys `reserve` sizes the index for: 4M slots, 24 MiB. */
+/** The most keys `reserve` sizes the index for: 2.8M slots, 16 MiB. */
 export const RESERVE_MAX = 1 << 21;
 /** Keys longer than this (in UTF-16 units) could exceed a u16 length in UTF-8: kept in a Map. */
 const LONG = Math.floor(0xffff / 3);
@@ -27,8 +27,15 @@ export function fnv1a(s: string): number {
 /** 16 hash bits independent of the low bits that pick the slot; never 0. */
 const tagOf = (h: number) => Math.imul(h, 0x9e3779b1) >>> 16 || 1;
 
-/** A new set's index: 4,096 slots in one segment, and its mask. */
-const emptyIndex = (): [Uint32Array[], Uint16Array[], number] => [[new Uint32Array(1 << 12)], [new Uint16Array(1 << 12)], (1 << 12) - 1];
+/** A new set's index: 4,096 slots in one segment, and its size. */
+const emptyIndex = (): [Uint32Array[], Uint16Array[], number] => [[new Uint32Array(1 << 12)], [new Uint16Array(1 << 12)], 1 << 12];
+
+/**
+ * The home slot of hash `h` in `size` slots: its high bits scaled, so the index can be any
+ * whole number of segments, not only a power of two (a million keys fit 1.4M slots, not 2M).
+ * Never `size`: h / 2^32 < 1, and the product is exact well within a double's precision.
+ */
+const home = (h: number, size: number) => Math.floor((h / 4294967296) * size);
 
 let spillSeq = 0;
 
@@ -64,7 +71,8 @@ export class KeySet {
   private path: string | undefined;
   private slots: Uint32Array[];
   private tags: Uint16Array[];
-  private mask: number;
+  /** Slots in the index: a power of two up to one segment, then a whole number of segments. */
+  private slotCount: number;
   private count = 0;
   private scratch = Buffer.allocUnsafe(1024);
   /** A record read back from the file; a whole page while regrowing. */
@@ -73,7 +81,7 @@ export class KeySet {
   private long = new Map<string, number>();
 
   constructor() {
-    [this.slots, this.tags, this.mask] = emptyIndex();
+    [this.slots, this.tags, this.slotCount] = emptyIndex();
   }
 
   get size(): number {
@@ -112,7 +120,8 @@ export class KeySet {
   private find(key: string, h: number): number {
     const tag = tagOf(h);
     let len = -1;
-    let i = h & this.mask;
+    const n = this.slotCount;
+    let i = home(h, n);
     for (;;) {
       const s = this.slots[i >>> SEG_SHIFT]![i & SEG_MASK]!;
       if (s === 0) {
@@ -124,7 +133,7 @@ export class KeySet {
         const p = this.match(s, h, len);
         if (p !== -1) return p;
       }
-      i = (i + 1) & this.mask;
+      if (++i === n) i = 0;
     }
   }
 
@@ -161,7 +170,7 @@ export class KeySet {
     this.slots[i >>> SEG_SHIFT]![i & SEG_MASK] = ((this.ends.length << 16) | (this.used >>> 2)) + 1;
     this.tags[i >>> SEG_SHIFT]![i & SEG_MASK] = tagOf(h);
     this.used = (at + len + 3) & ~3;
-    if (++this.count * 4 > (this.mask + 1) * 3) this.grow();
+    if (++this.count * 4 > this.slotCount * 3) this.grow();
     return -1;
   }
 
@@ -183,7 +192,7 @@ export class KeySet {
     this.ends = [];
     this.used = 0;
     this.count = 0;
-    [this.slots, this.tags, this.mask] = emptyIndex();
+    [this.slots, this.tags, this.slotCount] = emptyIndex();
     this.long.clear();
     this.readBuf = undefined;
   }
@@ -245,17 +254,22 @@ export class KeySet {
   /**
    * Sizes the index for `n` keys now, so it is not rebuilt on the way there (a rebuild reads every
    * record back: 0.3 s in all on the way to a million keys). A hint: past it the index grows as
-   * usual. At most RESERVE_MAX keys are reserved, so a wrong estimate costs at most that index (24 MiB).
+   * usual. The index is made just big enough to stay at most 3/4 full (whole segments): 1.4M
+   * slots (8 MiB) for a million keys, where doubling would reach 2M (12 MiB). At most RESERVE_MAX
+   * keys are reserved, so a wrong estimate costs at most that index (16 MiB).
    */
   reserve(n: number): void {
-    let size = this.mask + 1;
-    while (Math.min(n, RESERVE_MAX) * 4 > size * 3) size *= 2;
-    if (size > this.mask + 1) this.grow(size);
+    const want = Math.ceil((Math.min(n, RESERVE_MAX) * 4) / 3);
+    if (want <= this.slotCount) return;
+    let size = this.slotCount;
+    if (want <= SEG) while (size < want) size *= 2;
+    else size = Math.ceil(want / SEG) * SEG;
+    this.grow(size);
   }
 
   /** A bigger index (twice the slots unless told), refilled by walking the records page by page (the old index is not needed). */
-  private grow(size = (this.mask + 1) * 2): void {
-    const mask = (this.mask = size - 1);
+  private grow(size = this.slotCount * 2): void {
+    this.slotCount = size;
     if (size <= SEG) {
       this.slots = [new Uint32Array(size)];
       this.tags = [new Uint16Array(size)];
@@ -285,8 +299,8 @@ export class KeySet {
       }
       for (let off = 0; off < end; off = (off + HEAD + c.readUInt16LE(off + 8) + 3) & ~3) {
         const h = c.readUInt32LE(off);
-        let i = h & mask;
-        while (slots[i >>> SEG_SHIFT]![i & SEG_MASK] !== 0) i = (i + 1) & mask;
+        let i = home(h, size);
+        while (slots[i >>> SEG_SHIFT]![i & SEG_MASK] !== 0) if (++i === size) i = 0;
         slots[i >>> SEG_SHIFT]![i & SEG_MASK] = ((pi << 16) | (off >>> 2)) + 1;
         tags[i >>> SEG_SHIFT]![i & SEG_MASK] = tagOf(h);
       }

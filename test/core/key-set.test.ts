@@ -25,31 +25,46 @@ describe("KeySet", () => {
   });
 
   it("reserve sizes the index once for the keys to come, never past RESERVE_MAX, and answers as before", () => {
-    const slotsOf = (ks: KeySet) => (ks as unknown as { mask: number }).mask + 1;
+    const slotsOf = (ks: KeySet) => (ks as unknown as { slotCount: number }).slotCount;
+    const SEG = 1 << 16;
     const reserved = new KeySet();
     reserved.reserve(100_000);
-    // 100,000 keys at most 3/4 full: 2^18 slots, from 2^12.
-    expect(slotsOf(reserved)).toBe(1 << 18);
+    // 100,000 keys at most 3/4 full: 133,334 slots, rounded up to whole segments (3 × 65,536), not to 2^18.
+    expect(slotsOf(reserved)).toBe(3 * SEG);
     reserved.add("before");
     reserved.reserve(10);
-    expect(slotsOf(reserved)).toBe(1 << 18);
+    expect(slotsOf(reserved)).toBe(3 * SEG);
     expect(reserved.has("before")).toBe(true);
     const plain = new KeySet();
     for (let i = 0; i < 100_000; i++) {
       const k = `k${i % 90_000}`;
       expect(reserved.add(k, i)).toBe(plain.add(k, i));
     }
-    expect(slotsOf(reserved)).toBe(1 << 18);
+    expect(slotsOf(reserved)).toBe(3 * SEG);
     expect(slotsOf(plain)).toBe(1 << 17);
     expect(reserved.size).toBe(plain.size + 1);
-    // Any estimate past RESERVE_MAX sizes for RESERVE_MAX keys: 2^21 keys need 2^22 slots.
+    // Any estimate past RESERVE_MAX sizes for RESERVE_MAX keys: 2^21 keys need 43 segments.
     const capped = new KeySet();
     capped.reserve(1e12);
-    expect(slotsOf(capped)).toBe(1 << 22);
+    expect(slotsOf(capped)).toBe(43 * SEG);
     const atCap = new KeySet();
     atCap.reserve(RESERVE_MAX);
     expect(slotsOf(atCap)).toBe(slotsOf(capped));
     for (const ks of [reserved, plain, capped, atCap]) ks.close();
+  });
+
+  it("an index of a whole number of segments, not a power of two, probes past its end and grows like any other", () => {
+    const ks = new KeySet();
+    ks.reserve(70_000); // 2 segments
+    const ref = new Set<string>();
+    for (let i = 0; i < 250_000; i++) {
+      const k = `user-${(i * 7919) % 200_000}@example.com`;
+      expect(ks.add(k, i) === -1).toBe(!ref.has(k));
+      ref.add(k);
+    }
+    expect(ks.size).toBe(ref.size);
+    for (let i = 0; i < 210_000; i += 7) expect(ks.has(`user-${i}@example.com`)).toBe(i < 200_000);
+    ks.close();
   });
 
   it("tells apart keys that share a prefix or differ only in length", () => {
