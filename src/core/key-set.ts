@@ -53,7 +53,7 @@ function readFully(fd: number, buf: Buffer, n: number, pos: number): void {
  * Exact set of strings, each with a 32-bit payload (the line it was first seen on). The index is
  * 6 bytes a slot (a record position and a 16-bit hash tag); the keys themselves are UTF-8 records
  * in 256 KiB pages, and full pages go to an unlinked temporary file, so a million keys cost the
- * process ~12 MiB instead of ~33 (the OS page cache holds the file). A probe reads a record only
+ * process ~8 MiB instead of ~33 (the OS page cache holds the file). A probe reads a record only
  * when a slot's tag matches: a true duplicate, or 1 probe in 65,535 otherwise. Without a writable
  * temporary directory, or once the disk is full, the pages stay in memory. Growing rebuilds the
  * index from the records into the segments it had plus as many new ones, so there is never an old
