@@ -156,6 +156,11 @@ export function createSender(o: SenderOptions) {
         case "records": {
           const done: SendItem[] = [];
           const outs: SendOutcome[] = [];
+          // Users refused for the rate (ZEGO's per-user 660700001) slow the limiter like a throttled request.
+          if (result.results.some((r) => r?.status === "retry" && r.throttled)) {
+            stats.throttled++;
+            o.limiter.throttled();
+          }
           result.results.forEach((r: RecordResult | undefined, i) => {
             const item = pending[i]!;
             if (!r) {

@@ -77,7 +77,8 @@ export interface HttpResponse {
 export type RecordResult =
   | { status: SuccessStatus; id?: string; code?: string; message?: string }
   | { status: "failed"; code: string; message: string }
-  | { status: "retry"; code: string; message: string };
+  /** `throttled`: the vendor refused this user for the request rate (the limiter slows down). */
+  | { status: "retry"; code: string; message: string; throttled?: boolean };
 
 /** What a response means for the batch that was sent. */
 export type BatchResult =

@@ -145,7 +145,8 @@ export default defineProvider<ZegoOptions>({
       const sub = e.SubCode ?? code;
       const m = e.SubMessage ?? msg;
       if (sub === ZEGO_CODES.USER_EXISTS) return { status: "exists", code: String(sub), message: m };
-      if (sub === ZEGO_CODES.SERVICE_ERROR || sub === ZEGO_CODES.TOO_MANY_REQUESTS) return { status: "retry", code: String(sub), message: m };
+      if (sub === ZEGO_CODES.TOO_MANY_REQUESTS) return { status: "retry", code: String(sub), message: m, throttled: true };
+      if (sub === ZEGO_CODES.SERVICE_ERROR) return { status: "retry", code: String(sub), message: m };
       return { status: "failed", code: String(sub), message: m };
     });
     return { kind: "records", results };

@@ -85,6 +85,14 @@ describe("sender", () => {
     expect(out.get("u0")).toMatchObject({ status: "failed", code: "503", retryable: true });
   });
 
+  it("a user refused for the rate counts as throttling: the limiter slows down", async () => {
+    decide = (xs, n) => (n === 1 ? { kind: "records", results: xs.map((x) => (x === "u1" ? { status: "retry" as const, code: "660700001", message: "too many", throttled: true } : { status: "created" as const })) } : ok(xs));
+    const { out, stats } = await send(ids(3));
+    expect(stats.throttled).toBe(1);
+    expect(calls).toEqual([["u0", "u1", "u2"], ["u1"]]);
+    expect(out.get("u1")?.status).toBe("created");
+  });
+
   it("resends only the records the vendor asked to retry", async () => {
     decide = (xs, n) => (n === 1 ? { kind: "records", results: xs.map((x) => (x === "u1" ? { status: "retry" as const, code: "x", message: "later" } : { status: "created" as const })) } : ok(xs));
     const { out } = await send(ids(4));

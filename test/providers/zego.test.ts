@@ -95,6 +95,7 @@ testProvider(
         expect(parse(200, { Code: 660700006, ErrorList: null }, ["a", "b"]).kind).toBe("split");
         expect(parse(200, { Code: 660700002, ErrorList: [] }, ["a"])).toEqual({ kind: "records", results: [{ status: "exists", code: "660700002", message: "" }] });
         expect(parse(200, { Code: 660700001, ErrorList: [] }, ["a"])).toMatchObject({ kind: "retry", throttled: true });
+        expect(parse(200, { Code: 0, ErrorList: [{ UserId: "b", SubCode: 660700001 }] }, ["a", "b"])).toMatchObject({ kind: "records", results: [{ status: "created" }, { status: "retry", throttled: true }] });
         // The table's spelling `UserID` is read like the sample's `UserId`.
         expect(parse(200, { Code: 0, ErrorList: [{ UserID: "b", SubCode: 660700002 }] }, ["a", "b"])).toMatchObject({ kind: "records", results: [{ status: "created" }, { status: "exists" }] });
         // An entry naming nobody sent could be anyone's: the unnamed are resent, never called created.
