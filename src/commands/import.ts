@@ -147,8 +147,9 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     summary = await runImport(opts);
   } catch (e) {
     progress.stop();
-    const resume = e instanceof BulkUsersError && e.code === ErrorCode.AUTH_REJECTED && opts.report && !files.includes("-") ? resumeCommand(argv, opts.report) : undefined;
-    if (resume) log.info(`Nothing more was sent. After fixing the credentials, finish with: ${resume}`);
+    const stoppedBy = e instanceof BulkUsersError ? ({ [ErrorCode.AUTH_REJECTED]: "the credentials", [ErrorCode.ENDPOINT_WRONG]: "the endpoint" } as Partial<Record<string, string>>)[e.code] : undefined;
+    const resume = stoppedBy && opts.report && !files.includes("-") ? resumeCommand(argv, opts.report) : undefined;
+    if (resume) log.info(`Nothing more was sent. After fixing ${stoppedBy}, finish with: ${resume}`);
     // The job page says why the run stopped, too (the message is already redacted).
     const targets = summaryTargets(o, io);
     if (targets.length && e instanceof BulkUsersError) {

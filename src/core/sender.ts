@@ -204,6 +204,11 @@ export function createSender(o: SenderOptions) {
           throw new BulkUsersError(ErrorCode.AUTH_REJECTED, `[${o.provider.name}] authentication failed: ${result.code} ${result.message}`, {
             hint: `Check the credential variables (${o.provider.env.map((e) => e.name).join(", ")}).`,
           });
+        case "endpoint":
+          fatalCtl.abort();
+          throw new BulkUsersError(ErrorCode.ENDPOINT_WRONG, `[${o.provider.name}] the endpoint does not serve this API: ${result.code} ${result.message}`.trim(), {
+            hint: `Check --endpoint${o.provider.endpointEnv ? ` or ${o.provider.endpointEnv}` : ""}: nothing more is sent to it.`,
+          });
         case "split": {
           if (pending.length === 1) {
             failAll(pending, result.code, result.message, false);

@@ -90,6 +90,8 @@ export type BatchResult =
   | { kind: "reauth"; code: string; message: string }
   /** Credentials rejected: stop the run. */
   | { kind: "auth"; code: string; message: string }
+  /** The endpoint does not serve this API (no such route): every request would get the same, so stop the run. */
+  | { kind: "endpoint"; code: string; message: string }
   /** Whole request rejected for record(s) the vendor does not name: split and resend. */
   | { kind: "split"; code: string; message: string }
   /** Whole request failed for good, for every record in it. */

@@ -227,7 +227,12 @@ options:
       const unreadable = res.status < 400 && (sc === undefined || (sc === 200 && !token));
       // Busy or garbled token service: an HttpError, which the sender retries like any transient failure.
       if (busy || unreadable) throw new HttpError(req, "status", `management token not issued: ${msg}`, sc ?? res.status, res.text);
-      // Anything else (statusCode 4xx, or a 4xx page from a wrong host) will not change on retry: stop.
+      // No token route at all: the host is wrong, not the key.
+      if (res.status === 404 || res.status === 405)
+        throw new BulkUsersError(ErrorCode.ENDPOINT_WRONG, `[${PROVIDER_NAME}] no management token route at this host: HTTP ${res.status} ${msg}`, {
+          hint: "Check GENAUTH_HOST or --endpoint (api.genauth.ai, api.authing.cn or a private deployment).",
+        });
+      // Anything else (statusCode 4xx) will not change on retry: stop.
       if (sc !== 200 || !token)
         throw new BulkUsersError(ErrorCode.AUTH_REJECTED, `[${PROVIDER_NAME}] management token refused: ${sc ?? `HTTP ${res.status}`} ${msg}`, {
           hint: "Check GENAUTH_ACCESS_KEY_ID and GENAUTH_ACCESS_KEY_SECRET (and GENAUTH_HOST for api.authing.cn or a private deployment).",
@@ -273,7 +278,7 @@ options:
       return { kind: "retry", code, message: msg, throttled: true, retryAfterMs: retryAfterMs(res.headers.get("retry-after")) };
     if (res.status >= 500 || res.status === 408 || (sc !== undefined && sc >= 500)) return { kind: "retry", code, message: msg };
     // No such route: a wrong GENAUTH_HOST, which bisecting cannot fix.
-    if (res.status === 404 || res.status === 405) return { kind: "failed", code: `HTTP_${res.status}`, message: `${msg} (is GENAUTH_HOST right?)` };
+    if (res.status === 404 || res.status === 405) return { kind: "endpoint", code: `HTTP_${res.status}`, message: `${msg} (is GENAUTH_HOST right?)` };
     // Expired or unknown management token: renew it and resend.
     if (res.status === 401 || sc === 401) return { kind: "reauth", code, message: msg };
     // User pool refused (wrong or missing x-authing-userpool-id, key without rights): stop.

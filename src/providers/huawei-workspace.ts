@@ -162,6 +162,10 @@ export default defineProvider<HuaweiWorkspaceOptions, TokenCache>({
         // IAM down or busy is transient: the sender retries an HttpError from a token fetch.
         if (res.status >= 500 || res.status === 429 || res.status === 201)
           throw new HttpError(req, "status", `IAM token service: ${why}`.slice(0, 200), res.status);
+        if (res.status === 404 || res.status === 405)
+          throw new BulkUsersError(ErrorCode.ENDPOINT_WRONG, `[${PROVIDER_NAME}] no IAM token route there: ${why} (HTTP ${res.status})`, {
+            hint: "Check HUAWEI_REGION or --endpoint.",
+          });
         throw new BulkUsersError(ErrorCode.AUTH_REJECTED, `[${PROVIDER_NAME}] IAM refused the credentials: ${why} (HTTP ${res.status})`, {
           hint: "Check HUAWEI_IAM_USER, HUAWEI_IAM_PASSWORD, HUAWEI_IAM_DOMAIN and HUAWEI_PROJECT_ID (or set HUAWEI_AUTH_TOKEN).",
         });
@@ -196,9 +200,10 @@ export default defineProvider<HuaweiWorkspaceOptions, TokenCache>({
     if (res.status === 429) return { kind: "retry", code, message: msg, throttled: true, retryAfterMs: retryAfterMs(res.headers.get("retry-after")) };
     // An IAM token renews; one given in HUAWEI_AUTH_TOKEN cannot, so its refusal ends the run.
     if (res.status === 401) return ctx.env.HUAWEI_AUTH_TOKEN ? { kind: "auth", code, message: msg } : { kind: "reauth", code, message: msg };
-    // Wrong project id, no Workspace permission, or a route the gateway does not know (a 404
+    // Wrong project id or no Workspace permission, or a route the gateway does not know (a 404
     // without a Workspace code): no request of this run can succeed.
-    if (res.status === 403 || (res.status === 404 && !code.startsWith("WKS."))) return { kind: "auth", code, message: msg };
+    if (res.status === 403) return { kind: "auth", code, message: msg };
+    if (res.status === 404 && !code.startsWith("WKS.")) return { kind: "endpoint", code, message: msg };
     if (res.status >= 500 || res.status === 408 || res.status === 425) return { kind: "retry", code, message: msg || "unreadable answer" };
     // Another 4xx without the vendor's envelope (the gateway's "malformed syntax", a proxy): a retry gets the same.
     if (!vendorCode) return { kind: "failed", code, message: msg || `HTTP ${res.status}` };

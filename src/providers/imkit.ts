@@ -87,7 +87,7 @@ export default defineProvider<ImkitOptions>({
     if (res.status >= 500 || res.status === 408) return { kind: "retry", code, message: msg };
     // Wrong path or method: a bad base URL, which bisecting cannot fix.
     if (res.status === 404 || res.status === 405)
-      return { kind: "failed", code, message: `${msg} (is IMKIT_BASE_URL your application's base URL?)` };
+      return { kind: "endpoint", code, message: `${msg} (is IMKIT_BASE_URL your application's base URL?)` };
     // An unreadable success may hide a stored batch: resend (upsert makes that safe).
     if (res.status < 300 && (!body || rc === undefined)) return { kind: "retry", code, message: `unreadable answer: ${msg}` };
     // A refusal without the vendor's envelope (a proxy's 400 or 413 page) goes the way of any refusal below.

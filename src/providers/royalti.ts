@@ -187,7 +187,7 @@ options:
       return { kind: "retry", code, message: vendorMsg || "Too Many Requests", throttled: true, retryAfterMs: retryAfterMs(res.headers.get("retry-after")) };
     if (res.status >= 500 || res.status === 408) return { kind: "retry", code, message: vendorMsg || "server error" };
     // 404: wrong base URL or path; every batch would get it.
-    if (res.status === 404) return { kind: "failed", code, message: `${vendorMsg || "Not Found"} (check ROYALTI_BASE_URL / --endpoint)` };
+    if (res.status === 404) return { kind: "endpoint", code, message: `${vendorMsg || "Not Found"} (check ROYALTI_BASE_URL / --endpoint)` };
     if (res.status >= 400) {
       // The request as a whole was refused (shape, size, two users of one name): halve until alone.
       if (users.length > 1) return { kind: "split", code, message: vendorMsg };

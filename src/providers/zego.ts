@@ -107,7 +107,9 @@ export default defineProvider<ZegoOptions>({
     const body = res.json as ZegoResponse | undefined;
     if (!body || typeof body.Code !== "number") {
       const message = `unexpected answer: ${res.text.slice(0, 200)}`;
-      // Another 4xx without the vendor's envelope (a wrong path or proxy) will not change on a retry.
+      // No such route: every request would get the same. Another 4xx without the vendor's envelope
+      // (a proxy) will not change on a retry either.
+      if (res.status === 404 || res.status === 405) return { kind: "endpoint", code: `HTTP_${res.status}`, message };
       if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) return { kind: "failed", code: `HTTP_${res.status}`, message };
       return { kind: "retry", code: `HTTP_${res.status}`, message, throttled: res.status === 429 };
     }

@@ -177,6 +177,14 @@ export function testProvider(c: ProviderCase, additionalTests?: (ctx: SuiteConte
       expect(s.retries).toBeGreaterThan(0);
     }, 150_000); // bounded work (5,000 users, ≤ 13 attempts each), but slow on a loaded 2-core machine
 
+    it("stops with exit 2 after one round of requests when the endpoint does not serve the API", async () => {
+      const { emu, env } = await ctx.start();
+      const wrong = { ...env };
+      const s = ctx.run(emu, wrong, ctx.input(0, 2000), { endpoint: `${emu.url}/no/such/base` });
+      await expect(s).rejects.toMatchObject({ code: "ENDPOINT_WRONG", exitCode: 2 });
+      expect(emu.users()).toHaveLength(0);
+    });
+
     it("stops with exit 2 and sends nothing more when the credentials are refused", async () => {
       const { emu, env } = await ctx.start();
       await expect(ctx.run(emu, c.badEnv(env), ctx.input(0, 500))).rejects.toMatchObject({ code: "AUTH_REJECTED", exitCode: 2 });

@@ -182,9 +182,9 @@ describe("genauth adapter: request shape and auth", () => {
   it("a token endpoint that does not exist (wrong GENAUTH_HOST) stops the run instead of retrying", async () => {
     const s = await start();
     const ctx: Ctx = { ...s.ctx, endpoint: `${s.emu.url}/some/prefix` };
-    await expect(provider.createSession!(ctx).get()).rejects.toMatchObject({ code: "AUTH_REJECTED", message: expect.stringMatching(/refused: 404 Cannot POST/) });
+    await expect(provider.createSession!(ctx).get()).rejects.toMatchObject({ code: "ENDPOINT_WRONG", message: expect.stringMatching(/no management token route at this host: HTTP 404 Cannot POST/) });
     const html: Ctx = { ...s.ctx, fetch: async () => fake(404, "<html>Not Found</html>") };
-    await expect(provider.createSession!(html).get()).rejects.toMatchObject({ code: "AUTH_REJECTED", message: expect.stringMatching(/refused: HTTP 404/) });
+    await expect(provider.createSession!(html).get()).rejects.toMatchObject({ code: "ENDPOINT_WRONG", message: expect.stringMatching(/HTTP 404/) });
   });
 
   it("a tampered, foreign, lower-case-scheme or missing token is refused with statusCode 401 → reauth", async () => {
@@ -516,7 +516,7 @@ describe("genauth adapter: reading answers", () => {
   it("unreadable answers are retried; a wrong route fails the request for good; a 400 without apiCode keeps its statusCode", () => {
     expect(provider.parseResponse(fake(200, "<html>maintenance</html>"), two, noCtx)).toMatchObject({ kind: "retry" });
     expect(provider.parseResponse(fake(200, { message: "no status" }), two, noCtx)).toMatchObject({ kind: "retry" });
-    expect(provider.parseResponse(fake(404, { statusCode: 404, message: "Cannot POST /x" }), two, noCtx)).toMatchObject({ kind: "failed", code: "HTTP_404" });
+    expect(provider.parseResponse(fake(404, { statusCode: 404, message: "Cannot POST /x" }), two, noCtx)).toMatchObject({ kind: "endpoint", code: "HTTP_404" });
     expect(provider.parseResponse(fake(200, { statusCode: 400, message: "bad" }), two.slice(0, 1), noCtx)).toEqual({ kind: "records", results: [{ status: "failed", code: "400", message: "bad" }] });
     expect(provider.parseResponse(fake(401, "Unauthorized"), two, noCtx)).toMatchObject({ kind: "reauth" });
   });

@@ -207,13 +207,13 @@ describe("huawei-workspace adapter: request shape and auth", () => {
     expect(t.emu.users()).toHaveLength(2);
   });
 
-  it("wrong project in the path → 403, an unknown route → 404: both stop the run (auth)", async () => {
+  it("wrong project in the path → 403 (auth), an unknown route → 404 (wrong endpoint): both stop the run", async () => {
     const other = await raw(s, { users: users(1, 0, "proj") }, { path: "/v2/0bec5db98280d2d02fd6c00c2de791ce/users/batch-create" });
     expect(other.status).toBe(403);
     expect(provider.parseResponse(fake(other.status, other.json), users(1), s.ctx).kind).toBe("auth");
     const route = await raw(s, { users: users(1, 0, "proj") }, { path: `/v1/${s.env.HUAWEI_PROJECT_ID}/users/batch-create` });
     expect(route.status).toBe(404);
-    expect(provider.parseResponse(fake(route.status, route.json), users(1), s.ctx).kind).toBe("auth");
+    expect(provider.parseResponse(fake(route.status, route.json), users(1), s.ctx).kind).toBe("endpoint");
     expect(s.emu.users().some((u) => String(u.user_name).startsWith("proj."))).toBe(false);
   });
 
@@ -460,7 +460,7 @@ describe("huawei-workspace adapter: throttling and server errors", () => {
     ["400 that is not JSON", fake(400, "<html>bad</html>"), { kind: "failed", code: "HTTP_400" }],
     ["413 from a proxy", fake(413, ""), { kind: "failed", code: "HTTP_413" }],
     ["404 naming a group that does not exist", fake(404, { error_code: "WKS.0011", error_msg: "The group does not exist." }), { kind: "split", code: "WKS.0011" }],
-    ["404 from the gateway", fake(404, { error_code: "APIGW.0101", error_msg: "The API does not exist" }), { kind: "auth", code: "APIGW.0101" }],
+    ["404 from the gateway", fake(404, { error_code: "APIGW.0101", error_msg: "The API does not exist" }), { kind: "endpoint", code: "APIGW.0101" }],
     ["405 method", fake(405, { error_code: "WKS.0405", error_msg: "no" }), { kind: "failed", code: "WKS.0405" }],
     ["200 empty", fake(200, undefined), { kind: "records" }],
   ])("classifies %s", (_, res, expected) => {

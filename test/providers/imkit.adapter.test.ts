@@ -244,9 +244,9 @@ describe("imkit adapter: upsert and whole-request rejections", () => {
     expect(provider.parseResponse(fakeResponse(400, "<html>Bad Request</html>"), users(1), {} as Ctx)).toMatchObject({ kind: "records", results: [{ status: "failed", code: "HTTP_400" }] });
   });
 
-  it("a wrong base path (404) fails the request for good instead of bisecting it", () => {
+  it("a wrong base path (404) stops the run instead of failing or bisecting every batch", () => {
     const r = provider.parseResponse(fakeResponse(404, { RC: 404, RM: "Not Found" }), users(4), {} as Ctx);
-    expect(r).toMatchObject({ kind: "failed", code: "404" });
+    expect(r).toMatchObject({ kind: "endpoint", code: "404" });
   });
 });
 

@@ -405,7 +405,7 @@ describe("royalti adapter: reading answers", () => {
     [429, "Too Many Requests", {}, { kind: "retry", throttled: true, retryAfterMs: undefined }],
     [500, { message: "Internal Server Error" }, {}, { kind: "retry", code: "HTTP_500" }],
     [502, "<html>Bad Gateway</html>", {}, { kind: "retry", code: "HTTP_502" }],
-    [404, { message: "Not Found" }, {}, { kind: "failed", code: "HTTP_404" }],
+    [404, { message: "Not Found" }, {}, { kind: "endpoint", code: "HTTP_404" }],
     [201, "<html>maintenance</html>", {}, { kind: "retry", code: "HTTP_201" }],
     [201, { message: "Done." }, {}, { kind: "retry", code: "HTTP_201" }],
   ])("HTTP %i %j → %j", (status, body, headers, expected) => {

@@ -101,7 +101,8 @@ testProvider(
         // An entry naming nobody sent could be anyone's: the unnamed are resent, never called created.
         expect(parse(200, { Code: 0, ErrorList: [{ UserId: "zz", SubCode: 660000002 }] }, ["a", "b"])).toMatchObject({ kind: "records", results: [{ status: "retry" }, { status: "retry" }] });
         // No envelope: a 4xx from a wrong path or a proxy fails; 5xx and 429 are retried.
-        expect(parse(404, "<html>Not Found</html>", ["a"])).toMatchObject({ kind: "failed", code: "HTTP_404" });
+        expect(parse(404, "<html>Not Found</html>", ["a"])).toMatchObject({ kind: "endpoint", code: "HTTP_404" });
+        expect(parse(400, "<html>Bad Request</html>", ["a"])).toMatchObject({ kind: "failed", code: "HTTP_400" });
         expect(parse(503, "Service Unavailable", ["a"]).kind).toBe("retry");
         expect(parse(429, "", ["a"])).toMatchObject({ kind: "retry", throttled: true });
       });
