@@ -44,11 +44,22 @@ export function loadMapping(file: string, provider: Provider): LoadedMapping {
     throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Mapping file not found: ${file}`, { context: { file }, hint: "Check the --mapping path, or write one with `bulk-users mapping init`." });
   }
   let raw: unknown;
+  const json = extname(file).toLowerCase() === ".json";
   try {
-    raw = extname(file).toLowerCase() === ".json" ? JSON.parse(text) : parseYaml(text);
+    raw = json ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Invalid mapping: not valid ${extname(file) === ".json" ? "JSON" : "YAML"}: ${(e as Error).message.split("\n")[0]} (${file})`, {
-      context: { file },
+    // Where it went wrong as a line and column, the same for both: yaml gives linePos, JSON.parse a character offset.
+    const err = e as Error & { linePos?: { line: number; col: number }[] };
+    let why = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    let at = err.linePos?.[0];
+    const offset = / in JSON at position (\d+)/.exec(why);
+    if (json && offset) {
+      const before = text.slice(0, Number(offset[1]));
+      at = { line: before.split("\n").length, col: before.length - before.lastIndexOf("\n") };
+      why = why.slice(0, offset.index);
+    }
+    throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Invalid mapping: not valid ${json ? "JSON" : "YAML"}: ${why} (${file}${at ? `, line ${at.line}, column ${at.col}` : ""})`, {
+      context: { file, line: at?.line },
     });
   }
   return checkMapping(raw, provider, file);

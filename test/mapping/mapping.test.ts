@@ -77,6 +77,14 @@ describe("mapping files", () => {
     if (hint) expect(err.hint).toBe(hint);
   });
 
+  it.each([
+    ["m3.yaml", "fields:\n  UserId: id\n   UserName: x\n", /not valid YAML: .* \(.*m3\.yaml, line 2, column 11\)$/],
+    ["m3.json", '{"fields": {\n  "UserId": "id",\n}}', /not valid JSON: Expected double-quoted property name \(.*m3\.json, line 3, column 1\)$/],
+  ])("a syntax error in %s is named by line and column", (name, text, re) => {
+    const f = write(dir, name, text);
+    expect(() => loadMapping(f, zego)).toThrow(re);
+  });
+
   it("refuses a column missing from the CSV header", () => {
     const m = checkMapping({ fields: { UserId: "id", UserName: { template: "{first} {lastname}" } } }, zego);
     expect(() => checkColumns(m, "users.csv", ["id", "first", "last"])).toThrow(/column `lastname` is not in the header of users.csv \(<mapping>, fields.UserName\)/);
