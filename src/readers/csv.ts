@@ -691,7 +691,9 @@ export async function* readCsvChunks(
       // A record over several lines: a quoted cell with line breaks, maybe a quote put wrong.
       const span = breaks ? ` (the record spans lines ${line}–${lastEnd}: a cell holds line breaks)` : "";
       if (record.length !== header.length) {
-        rowError({ file, fileIndex, line, data: {}, error: { code: "CSV_COLUMN_COUNT", message: `expected ${header.length} cells, got ${record.length}${span}` } });
+        // The cells by position, so rows-to-fix show what the line holds (extra cells are named in the message only).
+        const data = Object.fromEntries(header.map((h, i) => [h, record[i] ?? ""]));
+        rowError({ file, fileIndex, line, data, error: { code: "CSV_COLUMN_COUNT", message: `expected ${header.length} cells, got ${record.length}${span}` } });
         continue;
       }
       if (compact && joined.length <= maxCell && !nulSeen && joined.indexOf("\uFFFD") === -1) {

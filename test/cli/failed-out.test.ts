@@ -35,6 +35,18 @@ describe("--failed-out: the rows to fix, in the input's own format", () => {
     expect(again.code).toBe(0);
   });
 
+  it("CSV: a row with too few or too many cells keeps them by position", async () => {
+    const f = write(dir, "cc.csv", "user_id,name,note\nshort1,Ann\nlong1,Bob,n,extra\nok3,Cy,\n");
+    const r = await runCli(["validate", f, "-p", "zego", "--report", `${dir}/cc.jsonl`, "--failed-out", `${dir}/cc-fix.csv`]);
+    expect(r.code).toBe(1);
+    const rows = parse(readFileSync(`${dir}/cc-fix.csv`), { columns: true }) as Record<string, string>[];
+    expect(rows.map((x) => [x.user_id, x.name, x.note])).toEqual([
+      ["short1", "Ann", ""],
+      ["long1", "Bob", "n"],
+    ]);
+    expect(rows[1]!._error).toMatch(/^line 3: CSV_COLUMN_COUNT: expected 3 cells, got 4/);
+  });
+
   it("JSONL: the original object plus an _error key", async () => {
     const f = write(dir, "u.jsonl", '{"user_id":"j ok","meta":{"a":1}}\n{"user_id":"jok"}\nnot json\n');
     await runCli(["validate", f, "-p", "zego", "--report", `${dir}/j.jsonl`, "--failed-out", `${dir}/fix.jsonl`]);
