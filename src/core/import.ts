@@ -4,7 +4,7 @@ import { emulators, type Emulator, type FaultOptions } from "../emulators/index.
 import { BulkUsersError, ErrorCode, where } from "../errors.js";
 import { autoMapping, checkMapping, loadMapping, type LoadedMapping } from "../mapping/load.js";
 import { checkColumns, columnsUsed, compileMapping } from "../mapping/apply.js";
-import type { FieldIssue, Provider, ProviderContext } from "../providers/define.js";
+import { secretFields, type FieldIssue, type Provider, type ProviderContext } from "../providers/define.js";
 import { loadProvider } from "../providers/index.js";
 import type { ParseThread } from "../readers/parse-thread.js";
 import { checkInput, formatOf, readCsvHeader, readInputBatches, type InputFormat, type ReadOptions } from "../readers/index.js";
@@ -331,7 +331,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     const compiled = new Map<number, ReturnType<typeof compileMapping>>();
     /** Readable rows per input, for the check that every mapped source had a value somewhere. */
     const rowsIn: number[] = [];
-    const secretFields = new Set(Object.entries(provider.fields).flatMap(([name, spec]) => (spec.secret ? [name] : [])));
+    const secret = new Set(secretFields(provider));
     const fileNames: string[] = [];
     const text = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "");
     const keyOf = (u: MappedUser): string => {
@@ -366,7 +366,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       fileNames[idx] = file;
       const m = mappingFor(file, columns, true);
       if (formatFor(file) === "csv") failedOut?.setColumns(columns);
-      compiled.set(idx, compileMapping(m, secretFields));
+      compiled.set(idx, compileMapping(m, secret));
       reads.set(file, [...new Set(columnsUsed(m).map((c) => c.column))]);
     };
     // The headers of the second and later CSV files, before any row is read: a column missing

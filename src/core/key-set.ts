@@ -24,7 +24,7 @@ export function fnv1a(s: string): number {
   return h >>> 0;
 }
 
-/** 16 hash bits independent of the low bits that pick the slot; never 0. */
+/** 16 hash bits mixed from all of the hash, not only the high bits that pick the slot; never 0. */
 const tagOf = (h: number) => Math.imul(h, 0x9e3779b1) >>> 16 || 1;
 
 /** A new set's index: 4,096 slots in one segment, and its size. */
@@ -181,8 +181,7 @@ export class KeySet {
   }
 
   has(key: string): boolean {
-    if (key.length > LONG) return this.long.has(key);
-    return this.find(key, fnv1a(key)) !== -1;
+    return this.get(key) !== -1;
   }
 
   /** Frees the index and the spill file; the set is empty afterwards. */

@@ -119,12 +119,17 @@ function fromCsv(r: Record<string, string>): ReportRow {
     if (v === undefined || v === "") return undefined;
     return /^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v;
   };
-  const num = (k: string) => (cell(k) === undefined ? undefined : Number(cell(k)));
   const row = { file: cell("file") ?? "", line: Number(r.line), key: cell("key") ?? "", status: cell("status") } as ReportRow;
-  for (const k of ["code", "message", "field", "id"] as const) if (cell(k) !== undefined) row[k] = cell(k);
-  if (num("attempts") !== undefined) row.attempts = num("attempts");
-  if (num("t") !== undefined) row.t = num("t");
-  if (cell("retryable") !== undefined) row.retryable = cell("retryable") === "true";
+  for (const k of ["code", "message", "field", "id"] as const) {
+    const v = cell(k);
+    if (v !== undefined) row[k] = v;
+  }
+  for (const k of ["attempts", "t"] as const) {
+    const v = cell(k);
+    if (v !== undefined) row[k] = Number(v);
+  }
+  const retryable = cell("retryable");
+  if (retryable !== undefined) row.retryable = retryable === "true";
   return row;
 }
 

@@ -1,6 +1,6 @@
 import pLimit from "p-limit";
 import { BulkUsersError, ErrorCode } from "../errors.js";
-import type { BatchResult, HttpRequest, HttpResponse, Provider, ProviderContext, ProviderSession, RecordResult } from "../providers/define.js";
+import { secretFields, type BatchResult, type HttpRequest, type HttpResponse, type Provider, type ProviderContext, type ProviderSession, type RecordResult } from "../providers/define.js";
 import { Redactor } from "../report/redact.js";
 import type { MappedUser, SourceRecord, SuccessStatus } from "../types.js";
 import { HttpError, httpSend } from "./http.js";
@@ -69,7 +69,7 @@ export function createSender(o: SenderOptions) {
   const hard = AbortSignal.any([o.abort, fatalCtl.signal]);
   const soft = AbortSignal.any([o.stop, hard]);
 
-  const secretFields = Object.entries(o.provider.fields).flatMap(([name, spec]) => (spec.secret ? [name] : []));
+  const secret = secretFields(o.provider);
 
   /**
    * The answer with the run's secrets and the batch's own secret values (passwords, salts) masked,
@@ -81,7 +81,7 @@ export function createSender(o: SenderOptions) {
     if (!res.text) return res;
     let batch: Redactor | undefined;
     for (const u of users)
-      for (const f of secretFields) {
+      for (const f of secret) {
         const v = u[f];
         if (typeof v === "string" && v !== "") (batch ??= new Redactor()).add(v);
       }

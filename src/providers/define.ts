@@ -149,6 +149,9 @@ export interface Provider<O = any, S extends ProviderSession = ProviderSession> 
   parseResponse(res: HttpResponse, users: MappedUser[], ctx: ProviderContext<O>): BatchResult;
 }
 
+/** The fields whose values are never shown (passwords, salts). */
+export const secretFields = (p: Provider): string[] => Object.entries(p.fields).flatMap(([name, spec]) => (spec.secret ? [name] : []));
+
 /** Identity function for type inference of provider modules. */
 export function defineProvider<O, S extends ProviderSession = ProviderSession>(p: Provider<O, S>): Provider<O, S> {
   return p;
