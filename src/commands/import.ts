@@ -142,13 +142,15 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     },
     log: (level, m) => (level === "warn" ? log.warn(m) : log.info(m)),
   };
+  // A run that read standard input cannot be resumed (nothing to check it against): no hint for it.
+  const resumable = !files.includes("-");
   let summary: ImportSummary;
   try {
     summary = await runImport(opts);
   } catch (e) {
     progress.stop();
     const stoppedBy = e instanceof BulkUsersError ? ({ [ErrorCode.AUTH_REJECTED]: "the credentials", [ErrorCode.ENDPOINT_WRONG]: "the endpoint" } as Partial<Record<string, string>>)[e.code] : undefined;
-    const resume = stoppedBy && opts.report && !files.includes("-") ? resumeCommand(argv, opts.report) : undefined;
+    const resume = stoppedBy && opts.report && resumable ? resumeCommand(argv, opts.report) : undefined;
     if (resume) log.info(`Nothing more was sent. After fixing ${stoppedBy}, finish with: ${resume}`);
     // The job page says why the run stopped, too (the message is already redacted).
     const targets = summaryTargets(o, io);
@@ -168,8 +170,6 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
   progress.stop();
   if (o.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
   else io.stdout.write(formatSummary(summary, log.c));
-  // A run that read standard input cannot be resumed (nothing to check it against): no hint for it.
-  const resumable = !files.includes("-");
   const hint = summary.stopped && summary.report && !summary.dryRun && resumable ? resumeCommand(argv, summary.report) : undefined;
   if (hint) log.info(`Finish the job with: ${hint}`);
   else if (summary.stopped && !summary.dryRun && !resumable) log.info("A run that read standard input cannot be resumed: save the input to a file and import that to be able to.");

@@ -41,13 +41,15 @@ export function checkColumns(m: LoadedMapping, file: string, columns: string[]):
 
 const isEmpty = (v: unknown) => v === undefined || v === null || v === "";
 
-/** Compiles a mapping into one function per field; a row's value errors become issues. */
 /** A compiled mapping; `unseen` lists the fields whose source never held a value (a misspelt JSONL path). */
 export type CompiledMapping = ((data: Record<string, unknown>) => { user: MappedUser; issues: readonly FieldIssue[] }) & {
   unseen(): { field: string; source: string }[];
 };
 
-/** `secret`: fields whose value a transform's error must not quote (passwords). */
+/**
+ * Compiles a mapping into one function per field; a row's value errors become issues. `secret`:
+ * fields whose value a transform's error must not quote (passwords).
+ */
 export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = new Set()): CompiledMapping {
   const steps: { field: string; get: Getter; def: unknown; transforms: NonNullable<Exclude<LoadedMapping["fields"][string], string>["transform"]> }[] = [];
   for (const [field, def] of Object.entries(m.fields)) {
