@@ -17,7 +17,7 @@ import { checkEndpoint, readEnvFile, resolveCredentials } from "./credentials.js
 import { httpSend } from "./http.js";
 import { fnv1a, KeySet } from "./key-set.js";
 import { RateLimiter } from "./rate-limiter.js";
-import { compareMeta, keyHash, loadResumeState, readMeta, rowId, samePath, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta } from "./resume.js";
+import { compareMeta, dropRunFiles, keyHash, loadResumeState, loadSent, openSentJournal, readMeta, rowId, samePath, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta, type SentJournal } from "./resume.js";
 import { createSender, type SendItem, type SendOutcome } from "./sender.js";
 import { validateUser } from "./validate.js";
 
@@ -229,6 +229,9 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   let report: ReportWriter | undefined;
   let failedOut: FailedOutWriter | undefined;
   let resume: ResumeState | undefined;
+  /** This run's sent journal, and the rows the resumed run had in flight when it stopped. */
+  let journal: SentJournal | undefined;
+  let inFlightBefore: KeySet | undefined;
   /** Duplicate checks: each may hold a spill file until the run ends. */
   const keySets: KeySet[] = [];
   let read = 0;
@@ -297,12 +300,15 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       if (samePath(reportPath, opts.resume)) throw new BulkUsersError(ErrorCode.USAGE, "The resumed run needs a new report path", { hint: "Omit --report, or give a different file." });
     }
     if (reportPath) report = createReportWriter(reportPath, redactor);
+    if (reportPath && meta) journal = openSentJournal(reportPath);
+    else if (reportPath) dropRunFiles(reportPath);
     // A resumed run's meta comes after the carried rows: a kill while copying leaves a report
     // that cannot be resumed from (its meta missing), not one that looks whole and is not.
     if (reportPath && meta && !old) writeMeta(reportPath, meta);
     if (old && meta) {
       resume = await loadResumeState(opts.resume!, old, meta, (row) => report?.write(row));
       report?.flush();
+      inFlightBefore = await loadSent(opts.resume!, resume.done, (id, hash) => journal?.carry(id, hash));
       writeMeta(reportPath!, meta);
       if (resume.unreadable) say("warn", `${resume.unreadable} unreadable line(s) in ${opts.resume} ignored (a torn last line after a crash is normal); those rows are processed again`);
       say("info", `Resuming: ${resume.carried} row(s) already done are not sent again`);
@@ -446,7 +452,9 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         record(rec, { file: rec.file, line: rec.line, key, status: "valid" });
         return;
       }
-      return { record: rec, user, key, attempts: 0 };
+      const item: SendItem = { record: rec, user, key, attempts: 0 };
+      if (inFlightBefore?.size && inFlightBefore.get(rowId(rec.fileIndex, rec.line)) === keyHash(key)) item.sentBefore = item.journaled = true;
+      return item;
     };
 
     const readOpts: ReadOptions = {
@@ -499,6 +507,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         abort: abortCtl.signal,
         redactor,
         log: (m) => say("info", m),
+        onAttempt: journal && ((items) => journal!.mark(items)),
         onOutcomes(items, outcomes) {
           const t = Math.round(performance.now() - started);
           items.forEach((it, i) => {
@@ -569,6 +578,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     for (const k of keySets) k.close();
     resume?.done.close();
     resume?.known.close();
+    inFlightBefore?.close();
+    journal?.close();
     report?.close();
     failedOut?.close();
     await emulator?.close();

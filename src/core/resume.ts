@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -20,6 +20,70 @@ export interface RunMeta {
 }
 
 export const metaPath = (report: string) => `${report}.meta.json`;
+
+/**
+ * Beside the report: the rows of every request, written before it goes out. A row there and not
+ * in the report was in flight when the run died (kill -9, a crash, a cancelled request): the
+ * vendor may have it, and a resumed run that meets it as "already exists" says so.
+ */
+export const sentPath = (report: string) => `${report}.sent`;
+
+/** A journal line: `fileIndex:line:keyHash`, row and user, never the key itself. */
+const SENT_LINE = /^(\d+):(\d+):(\d+)$/;
+
+export interface SentJournal {
+  /** Records the rows of a request about to be sent (once per row). */
+  mark(rows: { record: { fileIndex: number; line: number }; key: string; journaled?: boolean }[]): void;
+  /** Copies an earlier run's line (see loadSent): its row is still in doubt. */
+  carry(id: string, hash: number): void;
+  close(): void;
+}
+
+/** A new journal for a report (an old one there is replaced); owner-only, like the keys it names. */
+export function openSentJournal(report: string): SentJournal {
+  const fd = openSync(sentPath(report), "w", 0o600);
+  return {
+    mark(rows) {
+      let out = "";
+      for (const r of rows) {
+        if (r.journaled) continue;
+        r.journaled = true;
+        out += `${rowId(r.record.fileIndex, r.record.line)}:${keyHash(r.key)}\n`;
+      }
+      // Synchronous: the line is with the OS before the request leaves, so a kill cannot lose it.
+      if (out) writeSync(fd, out);
+    },
+    carry: (id, hash) => void writeSync(fd, `${id}:${hash}\n`),
+    close: () => closeSync(fd),
+  };
+}
+
+/** A report overwritten by a run that keeps no journal (a dry run): its old journal and meta describe nothing any more. */
+export function dropRunFiles(report: string): void {
+  rmSync(sentPath(report), { force: true });
+  rmSync(metaPath(report), { force: true });
+}
+
+/**
+ * The rows an earlier run sent that its report gives no outcome for (`done` holds those it
+ * does), each with its key's hash; each goes to `carry` once, for the new run's journal.
+ * No journal (a report from before journals, or one deleted) means none.
+ */
+export async function loadSent(report: string, done: KeySet, carry: (id: string, hash: number) => void): Promise<KeySet> {
+  const sent = new KeySet();
+  if (!existsSync(sentPath(report))) return sent;
+  const rl = createInterface({ input: createReadStream(sentPath(report)), crlfDelay: Infinity });
+  for await (const text of rl) {
+    // A torn last line was being written when the run died: its request had not gone out.
+    const m = SENT_LINE.exec(text);
+    if (!m) continue;
+    const id = `${m[1]}:${m[2]}`;
+    const hash = Number(m[3]);
+    if (done.has(id) || sent.add(id, hash) !== -1) continue;
+    carry(id, hash);
+  }
+  return sent;
+}
 
 /** One buffer read into again and again: a stream's fresh 1 MiB chunks outran the GC at start-up. */
 export async function sha256File(file: string): Promise<{ sha256: string; size: number }> {

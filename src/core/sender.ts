@@ -14,6 +14,10 @@ export interface SendItem {
   attempts: number;
   /** An attempt got no answer: the vendor may already have these users. */
   maybeDelivered?: boolean;
+  /** The run this one resumes sent it and died before the answer: the vendor may already have it. */
+  sentBefore?: boolean;
+  /** In the run's sent journal already (see openSentJournal). */
+  journaled?: boolean;
 }
 
 /** Final outcome of one item. */
@@ -48,6 +52,8 @@ export interface SenderOptions {
   /** The run's secrets (credentials, tokens): masked in every answer before the adapter reads it. */
   redactor?: Redactor;
   onOutcomes(items: SendItem[], outcomes: SendOutcome[]): void;
+  /** Called with a request's items just before it is sent (the sent journal). */
+  onAttempt?(items: SendItem[]): void;
   /** Called around every request (for the throughput/retry timeline). */
   onRequest?(e: { size: number; attempt: number; result: BatchResult["kind"] | "error"; throttled: boolean }): void;
   log?(msg: string): void;
@@ -55,6 +61,8 @@ export interface SenderOptions {
 
 /** Added to `exists` after an unanswered attempt of the same user. */
 export const LOST_ANSWER = "an earlier attempt of this run got no answer, so this run probably created the user";
+/** Added to `exists` for a user the resumed run had in flight when it stopped. */
+export const SENT_BEFORE = "the run this one resumes sent this user and stopped before the answer, so that run probably created the user";
 
 type Transient = { code: string; message: string; retryAfterMs?: number };
 
@@ -128,6 +136,12 @@ export function createSender(o: SenderOptions) {
     for (const i of items) i.attempts++;
     stats.requests++;
     try {
+      o.onAttempt?.(items);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    try {
       const res = scrub(await httpSend(req, { timeoutMs: o.timeoutMs, signal: hard }).finally(release), users);
       const result = o.provider.parseResponse(res, users, o.ctx);
       if (result.kind === "reauth") o.session.invalidate?.(req.authToken);
@@ -173,7 +187,8 @@ export function createSender(o: SenderOptions) {
               done.push(item);
               if (r.status === "failed") outs.push({ ...r, retryable: false });
               // The vendor cannot tell "already there" from "created by the attempt whose answer was lost".
-              else if (r.status === "exists" && item.maybeDelivered) outs.push({ ...r, message: `${r.message ? `${r.message}; ` : ""}${LOST_ANSWER}` });
+              else if (r.status === "exists" && (item.maybeDelivered || item.sentBefore))
+                outs.push({ ...r, message: `${r.message ? `${r.message}; ` : ""}${item.maybeDelivered ? LOST_ANSWER : SENT_BEFORE}` });
               else outs.push(r);
             }
           });
@@ -217,7 +232,7 @@ export function createSender(o: SenderOptions) {
           stats.splits++;
           // After an unanswered attempt an all-or-nothing vendor may hold the whole batch: every
           // record is then a culprit and halving would cost 2n-1 requests; singles cost n.
-          if (pending.every((i) => i.maybeDelivered)) {
+          if (pending.every((i) => i.maybeDelivered || i.sentBefore)) {
             const one = pLimit(concurrency);
             await Promise.all(pending.map((i) => one(() => sendGroup([i]))));
             return;

@@ -78,6 +78,53 @@ describe("crash safety and --resume", () => {
     assertExactlyOnce(emu, `${dir}/kill-${seed}-b.jsonl`);
   });
 
+  it("SIGKILL with requests in flight: the resumed run reports those users as probably created by the killed run", async () => {
+    // Latency holds the answers back: the emulator stores a batch as it arrives, the client dies before hearing.
+    const emu = createZegoEmulator({ env, latencyMs: 1500 });
+    await emu.listen(0);
+    emus.push(emu);
+    const n = 600;
+    const f = write(dir, "inflight.csv", csv(["user_id"], Array.from({ length: n }, (_, i) => [`f${i}`])));
+    const report = `${dir}/inflight.jsonl`;
+    const p = spawnCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--report", report, "--no-progress"]);
+    for (let i = 0; i < 200 && emu.users().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    p.child.kill("SIGKILL");
+    await p.exited;
+    const answered = readReport(report).filter((r) => r.status === "created").length;
+    const inFlight = emu.users().length - answered;
+    expect(inFlight).toBeGreaterThan(0);
+    // The journal names rows and key hashes only, never a key.
+    const journal = readFileSync(`${report}.sent`, "utf8");
+    expect(journal).toMatch(/^(\d+:\d+:\d+\n)+$/);
+    expect(journal).not.toMatch(/f\d/);
+    const again = `${dir}/inflight-b.jsonl`;
+    const r = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", report, "--report", again, "--json"], { env });
+    expect(r.code).toBe(0);
+    const rows = readReport(again);
+    expect(rows.map((row) => row.line).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 2));
+    expect([...multiplicity(emu.users(), "UserId").values()].every((v) => v === 1)).toBe(true);
+    expect(emu.users()).toHaveLength(n);
+    const exists = rows.filter((row) => row.status === "exists");
+    expect(exists).toHaveLength(inFlight);
+    for (const row of exists) expect(row.message).toContain("the run this one resumes sent this user and stopped before the answer");
+    // Those rows are done now: resuming the resumed run sends nothing.
+    const third = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", again, "--report", `${dir}/inflight-c.jsonl`, "--json"], { env });
+    expect(JSON.parse(third.stdout)).toMatchObject({ resumed: n, requests: 0 });
+  });
+
+  it("a dry run written over an import's report takes that run's meta and journal with it", async () => {
+    const emu = await start();
+    const f = write(dir, "over.csv", csv(["user_id"], [["o1"], ["o2"]]));
+    const report = `${dir}/over.jsonl`;
+    expect((await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--report", report], { env })).code).toBe(0);
+    expect(existsSync(`${report}.meta.json`) && existsSync(`${report}.sent`)).toBe(true);
+    expect((await runCli(["validate", f, "-p", "zego", "--report", report])).code).toBe(0);
+    expect(existsSync(`${report}.meta.json`) || existsSync(`${report}.sent`)).toBe(false);
+    const r = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", report, "--report", `${dir}/over2.jsonl`], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/meta\.json is missing/);
+  });
+
   it("refuses to resume when the input changed, unless --force", async () => {
     const emu = await start();
     const f = write(dir, "small.csv", csv(["user_id"], [["s1"], ["s2"]]));
