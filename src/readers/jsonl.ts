@@ -24,7 +24,9 @@ function parseLine(text: string, line: number, file: string, fileIndex: number, 
     // V8 quotes a stretch of the line ("Unexpected token 'x', ..."password":'…"... is not valid
     // JSON"), which may hold a password: the report keeps only what went wrong.
     const why = (e as Error).message.replace(/, (?:\.\.\.)?"[^]*"(?:\.\.\.)? is not valid JSON$/, "");
-    return { file, fileIndex, line, data: {}, error: { code: "INPUT_BAD_JSON", message: `not JSON: ${why}` } };
+    // Records split by a CR alone (old Mac line ends) read as one line: say so, or the message only names a position.
+    const cr = text.indexOf("\r") === -1 ? "" : " (the line holds a CR: JSONL lines end in LF or CRLF, so lines ending in a CR alone run together; convert them to LF)";
+    return { file, fileIndex, line, data: {}, error: { code: "INPUT_BAD_JSON", message: `not JSON: ${why}${cr}` } };
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) {
     const got = Array.isArray(value) ? "an array" : value === null ? "null" : typeof value;

@@ -103,6 +103,8 @@ const CASES: Case[] = [
   },
   { file: "odd-lines.jsonl", exit: 1, rows: [[1, "invalid", "INPUT_NOT_OBJECT", /got boolean/], [2, "invalid", "INPUT_BAD_JSON"], [3, "valid"]] },
   { file: "bom-crlf.jsonl", exit: 0, rows: [[1, "valid"], [3, "valid"], [5, "valid"]] },
+  // Lines ending in a CR alone run together into one line: the message says why.
+  { file: "cr-only.jsonl", exit: 1, rows: [[1, "invalid", "INPUT_BAD_JSON", /the line holds a CR: JSONL lines end in LF or CRLF.*convert them to LF/]] },
   { file: "invalid-utf8.jsonl", exit: 1, rows: [[1, "valid"], [2, "invalid", "INVALID_UTF8"], [3, "invalid", "INVALID_UTF8"], [4, "valid"]] },
   // UserId as an object, a list or a boolean is WRONG_TYPE; as a number it is taken as text.
   { file: "wrong-types.jsonl", exit: 1, rows: [[1, "invalid", "WRONG_TYPE", /must be text, got object/], [2, "valid"], [3, "invalid", "WRONG_TYPE", /got a list/], [4, "invalid", "WRONG_TYPE", /got boolean/]] },
