@@ -421,18 +421,24 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         return;
       }
       // The key set holds the key field's values only: a row without one is reported by its first
-      // unique field, which its own set checks (by that field's rules, not the key's).
-      const first = text(user[keyField]) === "" ? -1 : keys.add(keyLower ? key.toLowerCase() : key, pack(rec));
+      // unique field, which its own set checks (by that field's rules, not the key's). A duplicate
+      // claims none of its values: only rows that go on can clash at the vendor. With no other
+      // unique field, one add both checks and claims.
+      const keyValue = text(user[keyField]) === "" ? undefined : keyLower ? key.toLowerCase() : key;
+      const first = keyValue === undefined ? -1 : uniqueFields.length ? keys.get(keyValue) : keys.add(keyValue, pack(rec));
       let dup = first === -1 ? undefined : `${keyField} \`${key}\` already appears at ${unpack(first)}`;
-      if (!dup) {
-        for (const f of uniqueFields) {
+      if (!dup && uniqueFields.length) {
+        const values = uniqueFields.map((f) => {
           const v = user[f.name];
-          if (v === undefined) continue;
-          const p = f.seen.add(f.lower ? String(v).toLowerCase() : String(v), pack(rec));
-          if (p !== -1) {
-            dup = `${f.name} \`${provider.fields[f.name]?.secret ? "***" : String(v)}\` already appears at ${unpack(p)}`;
-            break;
-          }
+          return v === undefined ? undefined : f.lower ? String(v).toLowerCase() : String(v);
+        });
+        uniqueFields.forEach((f, i) => {
+          const p = dup || values[i] === undefined ? -1 : f.seen.get(values[i]!);
+          if (p !== -1) dup = `${f.name} \`${provider.fields[f.name]?.secret ? "***" : String(user[f.name])}\` already appears at ${unpack(p)}`;
+        });
+        if (!dup) {
+          if (keyValue !== undefined) keys.add(keyValue, pack(rec));
+          uniqueFields.forEach((f, i) => values[i] !== undefined && f.seen.add(values[i]!, pack(rec)));
         }
       }
       if (dup) {

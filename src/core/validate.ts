@@ -73,7 +73,7 @@ export function validateUser(provider: Provider, user: MappedUser, options: unkn
         // JSON numbers are taken as text (numeric ids); booleans, lists and objects are mistakes.
         // An integer past 2^53 has already lost digits in JSON.parse: sending it would change the id.
         if (typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v)) {
-          out.push({ field, code: "UNSAFE_NUMBER", message: `${field} is a JSON number beyond 2^53 (read as ${v}): its last digits are lost; write it as a string` });
+          out.push({ field, code: "UNSAFE_NUMBER", message: `${field} is a JSON number beyond 2^53 (read as ${spec.secret ? "***" : v}): its last digits are lost; write it as a string` });
           break;
         }
         if (typeof v === "number" && Number.isFinite(v)) v = user[field] = String(v);

@@ -144,6 +144,24 @@ describe("bulk-users validate / --dry-run", () => {
     const r2 = await runCli(["import", write(dir, "v2.csv", "user_id\nok\n"), "-p", "zego", "--dry-run", "--report", `${dir}/v2.jsonl`], { env: {} });
     expect(r2.code).toBe(0);
   });
+
+  it("a duplicate claims none of its other unique values, so it cannot make a later row a duplicate", async () => {
+    const f = write(dir, "u.csv", csv(["email", "phone", "username"], [["a@x.com", "111111", ""], ["b@x.com", "111111", ""], ["b@x.com", "222222", ""], ["", "333333", "u1"], ["", "444444", "u1"], ["", "444444", "u2"]]));
+    const m = write(dir, "u.yaml", "fields:\n  email: email\n  phone: phone\n  username: username\n");
+    const report = `${dir}/u.jsonl`;
+    await runCli(["validate", f, "-p", "genauth", "-m", m, "--report", report]);
+    const rows = readReport(report).sort((a, b) => a.line - b.line);
+    expect(rows.map((x) => [x.line, x.status])).toEqual([
+      [2, "valid"],
+      [3, "duplicate"],
+      [4, "valid"],
+      [5, "valid"],
+      [6, "duplicate"],
+      [7, "valid"],
+    ]);
+    expect(rows[1]!.message).toMatch(/phone `111111` already appears at .*u\.csv line 2/);
+    expect(rows[4]!.message).toMatch(/username `u1` already appears at .*u\.csv line 5/);
+  });
 });
 
 describe("CLI usage", () => {

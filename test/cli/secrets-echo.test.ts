@@ -83,6 +83,15 @@ describe("secrets a vendor echoes back never leak", () => {
     for (const s of [...PASSWORDS, JSON.stringify(PASSWORDS[0]).slice(1, -1), "tok-issued-9f8e7d6c5b4a", "tok-issued", KEY_SECRET, JSON.stringify(KEY_SECRET).slice(1, -1)]) expect(all, s).not.toContain(s);
   });
 
+  it("in a secret field holding a JSON number too big to keep exact", async () => {
+    const f = write(dir, "num.jsonl", `{"email":"n@x.io","password":918273645546372819}\n`);
+    const r = await runCli(["validate", f, "-p", "genauth", "--report", join(dir, "num-report.jsonl"), "--summary", join(dir, "num.md")]);
+    const all = r.stdout + r.stderr + readFileSync(join(dir, "num-report.jsonl"), "utf8") + readFileSync(join(dir, "num.md"), "utf8");
+    expect(all).toContain("UNSAFE_NUMBER");
+    expect(all).toContain("read as ***");
+    expect(all).not.toMatch(/9182736455463728/);
+  });
+
   it("in a JSONL line that is not JSON, and in an unknown --name=value flag", async () => {
     const f = write(dir, "bad.jsonl", `{"email":"a@x.io","password":'SqPw-Secret-Ada'}\n`);
     const r = await runCli(["validate", f, "-p", "genauth", "--report", join(dir, "bad-report.jsonl")]);
