@@ -28,18 +28,34 @@ function delimiterHint(columns: string[]): string {
 
 export function checkColumns(m: LoadedMapping, file: string, columns: string[]): void {
   const have = new Set(columns);
-  for (const { field, column } of columnsUsed(m)) {
+  const used = columnsUsed(m);
+  // With none of the mapping's columns there, the first line is likely data (an export without a
+  // header): its cells, a password among them, are not repeated in the hint.
+  const headerless = !used.some((u) => have.has(u.column));
+  for (const { field, column } of used) {
     // A CSV cell is text: a dotted name is a column of that name, never a path into another.
     if (have.has(column)) continue;
-    throw new BulkUsersError(
-      ErrorCode.MAPPING_MISSING_COLUMN,
-      `Invalid mapping: column \`${column}\` is not in the header of ${file} (${m.source}, fields.${field})`,
-      { context: { file: m.source, field: `fields.${field}` }, hint: `Columns in ${file}: ${columns.join(", ") || "(none)"}.${delimiterHint(columns)}` },
-    );
+    const hint = headerless
+      ? `None of the mapping's columns is in the first line of ${file}: does the file start with a header row?${delimiterHint(columns)}`
+      : `Columns in ${file}: ${columns.join(", ") || "(none)"}.${delimiterHint(columns)}`;
+    throw new BulkUsersError(ErrorCode.MAPPING_MISSING_COLUMN, `Invalid mapping: column \`${column}\` is not in the header of ${file} (${m.source}, fields.${field})`, {
+      context: { file: m.source, field: `fields.${field}` },
+      hint,
+    });
   }
 }
 
 const isEmpty = (v: unknown) => v === undefined || v === null || v === "";
+
+/** A row's value that cannot be used, with the issue code it becomes. */
+class ValueError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** A compiled mapping; `unseen` lists the fields whose source never held a value (a misspelt JSONL path). */
 export type CompiledMapping = ((data: Record<string, unknown>) => { user: MappedUser; issues: readonly FieldIssue[] }) & {
@@ -52,6 +68,8 @@ export type CompiledMapping = ((data: Record<string, unknown>) => { user: Mapped
  */
 export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = new Set()): CompiledMapping {
   const steps: { field: string; get: Getter; def: unknown; transforms: NonNullable<Exclude<LoadedMapping["fields"][string], string>["transform"]> }[] = [];
+  /** Per template placeholder: its name, its field, and whether any row gave it a value. */
+  const placeholders: { field: string; name: string; hit: boolean }[] = [];
   for (const [field, def] of Object.entries(m.fields)) {
     if (typeof def === "string") {
       steps.push({ field, get: getter(def), def: undefined, transforms: [] });
@@ -64,19 +82,29 @@ export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = n
       // Split once into literal text and column getters, so a row costs no regex.
       const parts = def.template.split(PLACEHOLDER);
       const cols = parts.map((p, i) => (i % 2 ? getter(p) : undefined));
-      get = (d) => {
-        let any = false;
-        let s = parts[0]!;
-        for (let i = 1; i < parts.length; i += 2) {
-          const v = cols[i]!(d);
-          if (!isEmpty(v)) {
-            any = true;
-            s += String(v);
-          }
-          s += parts[i + 1]!;
-        }
-        return any ? s : undefined;
-      };
+      const marks = parts.map((p, i) => (i % 2 ? placeholders[placeholders.push({ field, name: p, hit: false }) - 1] : undefined));
+      const literal = parts[0]!;
+      const name = field;
+      get =
+        parts.length === 1
+          ? () => literal
+          : (d) => {
+              let any = false;
+              let s = parts[0]!;
+              for (let i = 1; i < parts.length; i += 2) {
+                const v = cols[i]!(d);
+                if (!isEmpty(v)) {
+                  // Text and numbers only: an object would read "[object Object]", a list "a,b".
+                  if (typeof v !== "string" && typeof v !== "number")
+                    throw new ValueError("WRONG_TYPE", `${name}: {${parts[i]}} must be text, got ${Array.isArray(v) ? "a list" : typeof v}`);
+                  any = true;
+                  marks[i]!.hit = true;
+                  s += String(v);
+                }
+                s += parts[i + 1]!;
+              }
+              return any ? s : undefined;
+            };
     } else {
       const value = def.value;
       get = () => value;
@@ -89,15 +117,23 @@ export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = n
     let issues = NO_ISSUES as FieldIssue[];
     for (let i = 0; i < steps.length; i++) {
       const s = steps[i]!;
-      let v = s.get(data);
-      if (isEmpty(v)) v = s.def;
-      else seen[i] = true;
+      let v: unknown;
       try {
+        v = s.get(data);
+        const given = !isEmpty(v);
+        if (given) seen[i] = true;
+        else v = s.def;
         for (const t of s.transforms) v = applyTransform(v, t);
+        // A value the transforms emptied (spaces, then trim) is missing too: the default applies.
+        if (given && isEmpty(v) && s.def !== undefined) {
+          v = s.def;
+          for (const t of s.transforms) v = applyTransform(v, t);
+        }
       } catch (e) {
         if (issues === NO_ISSUES) issues = [];
-        const message = secret.has(s.field) ? `${s.field}: a transform refused the value (not shown: the field is secret)` : (e as Error).message;
-        issues.push({ field: s.field, code: "TRANSFORM", message });
+        const code = e instanceof ValueError ? e.code : "TRANSFORM";
+        const message = secret.has(s.field) ? `${s.field}: ${code === "TRANSFORM" ? "a transform refused the value" : "the value is not text"} (not shown: the field is secret)` : (e as Error).message;
+        issues.push({ field: s.field, code, message });
         continue;
       }
       if (typeof v === "string" && v === "") v = undefined;
@@ -113,10 +149,13 @@ export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = n
     return def.template !== undefined ? `template \`${def.template}\`` : undefined;
   };
   return Object.assign(apply, {
-    unseen: () =>
-      steps.flatMap((st, i) => {
+    unseen: () => [
+      ...steps.flatMap((st, i) => {
         const from = seen[i] ? undefined : source(st.field);
         return from ? [{ field: st.field, source: from }] : [];
       }),
+      // A template that did get values may still have a misspelt placeholder ({family_nmae}).
+      ...placeholders.filter((p) => !p.hit && steps.some((st, i) => st.field === p.field && seen[i])).map((p) => ({ field: p.field, source: `placeholder \`{${p.name}}\` of its template` })),
+    ],
   });
 }

@@ -22,7 +22,8 @@ const SYNONYMS: Record<Single, string[]> = {
   avatar: ["avatar", "avatarurl", "photo", "photourl", "picture", "pictureurl", "image", "imageurl", "profileimageurl", "profilepicture", "thumbnailphoto"],
   email: ["email", "mail", "emailaddress", "workemail", "primaryemailaddress", "primaryemail", "businessemail", "useremail"],
   phone: ["phone", "mobile", "tel", "telephone", "phonenumber", "mobilephone", "mobilenumber", "primaryphonenumber", "cell", "cellphone", "workphone", "userphone"],
-  password: ["password", "passwordhash", "pwd", "passhash"],
+  // Plain passwords only: a hash column sent as a password would be hashed again (see HASHES).
+  password: ["password", "pwd", "passwd", "initialpassword"],
   salt: ["salt", "passwordsalt"],
   groups: ["groups", "group", "groupids", "departments", "department", "teams", "team"],
   description: ["description", "bio", "about", "notes", "jobtitle", "title"],
@@ -31,6 +32,9 @@ const SYNONYMS: Record<Single, string[]> = {
   phoneVerified: ["phoneverified", "isphoneverified"],
   birthdate: ["birthdate", "dateofbirth", "dob", "birthday"],
 };
+
+/** Columns of password hashes (Firebase, Auth0, Cognito exports): never proposed as a plain password. */
+const HASHES = ["passwordhash", "passhash", "hashedpassword", "pwdhash", "hash"];
 
 /** How comments name each kind of value. */
 const LABEL: Record<Meaning, string> = {
@@ -188,6 +192,11 @@ export function propose(provider: Provider, columns: string[], samples: Record<s
       }
     }
     if (!done) {
+      const hash = spec.meaning?.includes("password") ? find(HASHES) : undefined;
+      if (hash) {
+        unmapped.push({ field, required: spec.required === true, why: `column "${hash}" holds password hashes, not passwords: sent as a password, a hash would be hashed again${provider.name === "genauth" ? " (GenAuth takes hashes it can read with options.keepPassword: check its docs before mapping it)" : ""}` });
+        continue;
+      }
       const what = spec.meaning?.length ? `no column looked like ${orList(spec.meaning.map((m) => LABEL[m]))}` : `no column named ${field}`;
       const allowed = spec.enum ? ` (one of ${spec.enum.join(", ")})` : "";
       unmapped.push({ field, required: spec.required === true, why: `${what}${allowed}` });

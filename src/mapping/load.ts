@@ -83,7 +83,7 @@ export function checkMapping(raw: unknown, provider: Provider, source = "<mappin
       context: { file: source, field: "provider" },
     });
   for (const field of Object.keys(m.fields)) {
-    if (!(field in provider.fields)) {
+    if (!Object.hasOwn(provider.fields, field)) {
       const guess = closest(field, Object.keys(provider.fields));
       throw new BulkUsersError(
         ErrorCode.MAPPING_UNKNOWN_FIELD,

@@ -53,6 +53,13 @@ describe("bulk-users mapping init", () => {
     expect(JSON.parse(v.stdout).counts.valid).toBeGreaterThan(0);
   });
 
+  it.each(["genauth", "huawei-workspace"])("%s: a column of password hashes is never proposed as the plain password", async (provider) => {
+    const r = await runCli(["mapping", "init", "samples/exports/firebase-auth.csv", "-p", provider]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/^\s*password: passwordHash/m);
+    expect(r.stdout).toMatch(/# password: .*not mapped: column "passwordHash" holds password hashes, not passwords/);
+  });
+
   it("tries each guess on the first rows: values that break the rules are flagged, without quoting them", async () => {
     const long = `https://example.com/${"a".repeat(600)}.png`;
     const f = write(dir, "sampled.csv", csv(["uid", "display_name", "avatar"], [["p1", "Pat", long], ["p 2", "Sam", long], ["p3", "Kim", "https://example.com/k.png"]]));

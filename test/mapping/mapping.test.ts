@@ -49,7 +49,7 @@ describe("mapping files", () => {
   const dir = tmp();
 
   it("loads YAML with columns, templates, constants, defaults and transforms", () => {
-    const f = write(dir, "m.yaml", 'fields:\n  UserId: id\n  UserName: { template: "{first} {last}", transform: [trim, upper] }\n  UserAvatar: { column: pic, default: "https://x/a.png" }\n');
+    const f = write(dir, "m.yaml", 'fields:\n  UserId: id\n  UserName: { template: "{first} {last}", transform: [trim, upper] }\n  UserAvatar: { column: "pic", default: "https://x/a.png" }\n');
     const apply = compileMapping(loadMapping(f, zego));
     expect(apply({ id: "u1", first: "ada", last: "", pic: "" }).user).toEqual({ UserId: "u1", UserName: "ADA", UserAvatar: "https://x/a.png" });
   });
@@ -65,6 +65,8 @@ describe("mapping files", () => {
     ["fields:\n  UserId: { column: id, value: x }\n", /exactly one of `column`, `template` or `value`/, undefined],
     ["fields: [\n", /not valid YAML/, undefined],
     ["fieldz:\n  UserId: id\n", /\(top level\)|fieldz/, undefined],
+    ["fields:\n  UserId: id\n  toString: name\n", /unknown field `toString` for provider zego/, undefined],
+    ["fields:\n  UserId: id\n  constructor: name\n", /unknown field `constructor` for provider zego/, undefined],
   ])("refuses %j naming the file and key", (text, re, hint) => {
     const f = write(dir, "m2.yaml", text);
     let err: any;
@@ -90,6 +92,45 @@ describe("mapping files", () => {
     expect(() => checkColumns(m, "users.csv", ["id", "first", "last"])).toThrow(/column `lastname` is not in the header of users.csv \(<mapping>, fields.UserName\)/);
     // A CSV cell is text: `user.name` is a column of that name, not a path into `user`.
     expect(() => checkColumns(checkMapping({ fields: { UserId: "id", UserName: "user.name" } }, zego), "users.csv", ["id", "user"])).toThrow(/column `user.name` is not in the header/);
+  });
+
+  it("a template takes text and numbers only: an object, list or boolean is WRONG_TYPE, not [object Object]", () => {
+    const apply = compileMapping(checkMapping({ fields: { UserId: "id", UserName: { template: "{name} #{n}" } } }, zego));
+    expect(apply({ id: "a", name: "Ann", n: 7 })).toEqual({ user: { UserId: "a", UserName: "Ann #7" }, issues: [] });
+    for (const [v, got] of [[{ k: "v" }, "object"], [["x", "y"], "a list"], [true, "boolean"]] as const) {
+      const r = apply({ id: "a", name: v, n: 1 });
+      expect(r.issues).toEqual([{ field: "UserName", code: "WRONG_TYPE", message: `UserName: {name} must be text, got ${got}` }]);
+      expect(r.user.UserName).toBeUndefined();
+    }
+    // A template without placeholders is its text.
+    expect(compileMapping(checkMapping({ fields: { UserId: "id", UserName: { template: "Guest" } } }, zego))({ id: "a" }).user.UserName).toBe("Guest");
+  });
+
+  it("a value that trim empties takes the default, as an empty one does", () => {
+    const apply = compileMapping(checkMapping({ fields: { UserId: "id", UserAvatar: { column: "pic", default: "https://x/d.png", transform: ["trim"] } } } as never, zego));
+    expect(apply({ id: "a", pic: "   " }).user.UserAvatar).toBe("https://x/d.png");
+    expect(apply({ id: "a", pic: "" }).user.UserAvatar).toBe("https://x/d.png");
+    expect(apply({ id: "a", pic: " https://x/p.png " }).user.UserAvatar).toBe("https://x/p.png");
+  });
+
+  it("a placeholder no row filled is named, though the template's others were", () => {
+    const apply = compileMapping(checkMapping({ fields: { UserId: "id", UserName: { template: "{given} {family_nmae}", transform: ["trim"] } } }, zego));
+    expect(apply({ id: "a", given: "Ann", family_name: "Lee" }).user.UserName).toBe("Ann");
+    expect(apply.unseen()).toEqual([{ field: "UserName", source: "placeholder `{family_nmae}` of its template" }]);
+  });
+
+  it("does not repeat a first line that holds none of the mapping's columns (an export without a header: data, maybe a password)", () => {
+    const m = checkMapping({ fields: { UserId: "id", UserName: "name" } }, zego);
+    let err: any;
+    try {
+      checkColumns(m, "users.csv", ["u1", "Ann", "Pw-Secret-1"]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err.hint).toMatch(/None of the mapping's columns is in the first line of users\.csv: does the file start with a header row\?/);
+    expect(err.hint + err.message).not.toContain("Pw-Secret-1");
+    // A real header missing one column still lists what it has.
+    expect(() => checkColumns(m, "users.csv", ["id", "full_name"])).toThrow(expect.objectContaining({ hint: "Columns in users.csv: id, full_name." }));
   });
 
   it("maps columns named like fields without a mapping file (case, _ and - ignored)", () => {
