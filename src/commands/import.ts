@@ -6,6 +6,7 @@ import type { CliIO } from "../ui/io.js";
 import { createLogger } from "../ui/logger.js";
 import { createProgress } from "../ui/progress.js";
 import { formatSummary } from "../ui/summary.js";
+import { shellArg } from "../util/shell.js";
 
 const int = (name: string, min = 0) => (v: string) => {
   const n = Number(v);
@@ -222,8 +223,7 @@ function resumeCommand(argv: string[], report: string): string {
       continue;
     }
     if (a.startsWith("--resume=") || a.startsWith("--report=")) continue;
-    const shown = withoutPassword(a);
-    out.push(/^[\w@%+=:,./-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, "'\\''")}'`);
+    out.push(shellArg(withoutPassword(a)));
   }
-  return `bulk-users ${out.join(" ")} --resume ${report}`;
+  return `bulk-users ${out.join(" ")} --resume ${shellArg(report)}`;
 }

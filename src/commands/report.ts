@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { Command } from "commander";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { CliIO } from "../ui/io.js";
-import { colors } from "../ui/logger.js";
+import { colors, oneLine } from "../ui/logger.js";
 
 export function reportCommand(io: CliIO): Command {
   return new Command("report")
@@ -24,6 +24,11 @@ Examples:
 `,
     )
     .action(async (file: string, o: { html?: string; json?: boolean }) => {
+      if (o.html) {
+        const { metaPath, samePath, sentPath } = await import("../core/resume.js");
+        if ([file, metaPath(file), sentPath(file)].some((p) => samePath(o.html!, p)))
+          throw new BulkUsersError(ErrorCode.USAGE, `The HTML page would overwrite ${o.html}, which is the report or its resume state`, { hint: "Give --html another path, e.g. report.html." });
+      }
       const { readReportStats } = await import("../report/read.js");
       const stats = await readReportStats(file);
       if (o.html) {
@@ -61,8 +66,8 @@ Examples:
         lines.push(`  ${facts.filter(Boolean).join(" · ")}`);
       }
       for (const e of stats.errors.slice(0, 10)) {
-        lines.push(`  ${e.code} ×${e.count}:`);
-        for (const x of e.examples.slice(0, 3)) lines.push(c.dim(`    ${x.file}:${x.line}${x.key ? ` (${x.key})` : ""}: ${oneLine(x.message ?? x.status)}`));
+        lines.push(`  ${oneLine(e.code)} ×${e.count}:`);
+        for (const x of e.examples.slice(0, 3)) lines.push(c.dim(`    ${oneLine(x.file)}:${x.line}${x.key ? ` (${oneLine(x.key)})` : ""}: ${oneLine(x.message ?? x.status)}`));
       }
       if (stats.errors.length > 10) lines.push(`  … ${stats.errors.length - 10} more error code(s)${o.html ? " (all in the HTML page)" : ""}`);
       if (stats.timed === 0 && Object.keys(stats.attempts).length)
@@ -73,5 +78,3 @@ Examples:
     });
 }
 
-/** Row data on one terminal line, without control characters (a message may hold anything). */
-const oneLine = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ");

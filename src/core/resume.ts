@@ -4,8 +4,10 @@ import { open } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { parse } from "csv-parse";
+import { parserApi } from "../readers/csv.js";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import { SUCCESS_STATUSES, type ReportRow } from "../types.js";
+import { unguardCell } from "../report/writer.js";
 import { fnv1a, KeySet } from "./key-set.js";
 
 /** What a run records beside its report so `--resume` can check it continues the same job. */
@@ -181,7 +183,7 @@ function fromCsv(r: Record<string, string>): ReportRow {
   const cell = (k: string) => {
     const v = r[k];
     if (v === undefined || v === "") return undefined;
-    return /^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v;
+    return unguardCell(v);
   };
   const row = { file: cell("file") ?? "", line: Number(r.line), key: cell("key") ?? "", status: cell("status") } as ReportRow;
   for (const k of ["code", "message", "field", "id"] as const) {
@@ -199,10 +201,18 @@ function fromCsv(r: Record<string, string>): ReportRow {
 
 async function* reportRows(report: string): AsyncGenerator<ReportRow | undefined> {
   if (extname(report).toLowerCase() === ".csv") {
-    const parser = createReadStream(report).pipe(parse({ columns: true, relax_column_count: true, skip_records_with_error: true }));
+    // A record csv-parse drops (a stray quote) is an unreadable line: counted, its row sent again.
+    let skipped = 0;
+    const parser = createReadStream(report).pipe(parse({ columns: true, relax_column_count: true, skip_records_with_error: true, bom: true, on_skip: (err) => {
+      skipped++;
+      // As the input reader does: a bad closing quote ends its record's quote, so the record alone is lost.
+      if (err?.code === "CSV_INVALID_CLOSING_QUOTE") parserApi(parser).state.quoting = false;
+    } }));
     for await (const r of parser as AsyncIterable<Record<string, string>>) {
+      for (; skipped > 0; skipped--) yield undefined;
       yield fromCsv(r);
     }
+    for (; skipped > 0; skipped--) yield undefined;
     return;
   }
   const rl = createInterface({ input: createReadStream(report), crlfDelay: Infinity });

@@ -131,7 +131,7 @@ interface ParserApi {
   __resetField(): void;
 }
 
-function parserApi(parser: object): ParserApi {
+export function parserApi(parser: object): ParserApi {
   const api = (parser as { api?: Partial<ParserApi> }).api;
   const st = api?.state;
   if (!api?.info || !api.options || typeof api.parse !== "function" || typeof api.__onRecord !== "function" || typeof api.__onField !== "function" || typeof api.__resetField !== "function" || !Array.isArray(st?.record) || typeof st?.field?.reset !== "function" || typeof st.quoting !== "boolean")

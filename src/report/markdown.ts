@@ -1,17 +1,20 @@
 import type { ImportSummary } from "../core/import.js";
+import { shellArg } from "../util/shell.js";
 
 /**
  * Text safe inside a Markdown table cell on a GitHub job page: row data (keys, vendor messages)
  * comes from the input, and GitHub renders HTML in step summaries, so `<`, `>` and `&` become
- * entities, `|` is escaped and line breaks are flattened.
+ * entities, brackets, backslashes, backticks and `|` are escaped (no image or link a row could
+ * plant: a bare URL may still show as one, its text its target) and line breaks are flattened.
  */
 export const mdCell = (s: string) =>
   s
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
-    .replace(/\|/g, "\\|")
-    .replace(/`/g, "\\`")
+    // Brackets escaped, so row data makes no link or image (a tracking pixel); backslashes so
+    // that no escape is undone; backticks and pipes so it opens no code span and no new cell.
+    .replace(/[\\`[\]|]/g, "\\$&")
     .replace(/\r?\n|\r/g, " ");
 
 /** Inline code that survives any backticks inside it (CommonMark: a longer fence). */
@@ -21,7 +24,6 @@ const code = (s: string) => {
   return `${fence}${run ? " " : ""}${s.replace(/\r?\n|\r/g, " ")}${run ? " " : ""}${fence}`;
 };
 
-const shellArg = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
 
 /** A Markdown summary of a run, for CI job pages (GITHUB_STEP_SUMMARY) and --summary. */
 export function summaryMarkdown(s: ImportSummary, resumeHint?: string): string {

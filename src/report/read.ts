@@ -1,12 +1,14 @@
-import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { access } from "node:fs/promises";
 import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { parse } from "csv-parse";
+import { parserApi } from "../readers/csv.js";
 import type { ImportSummary } from "../core/import.js";
 import { metaPath } from "../core/resume.js";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import { SUCCESS_STATUSES, type ReportRow } from "../types.js";
+import { unguardCell } from "./writer.js";
 
 /** What `<report>.meta.json` says about the run, when it is there and readable. */
 export interface ReportMeta {
@@ -37,18 +39,26 @@ export const EXAMPLES_PER_CODE = 5;
 const MAX_T = 31 * 24 * 3600 * 1000;
 const OK = new Set([...SUCCESS_STATUSES, "valid"]);
 const ORDER = ["created", "updated", "upserted", "exists", "valid", "invalid", "duplicate", "failed"];
+const STATUSES = new Set(ORDER);
 const rank = (s: string) => (ORDER.includes(s) ? ORDER.indexOf(s) : ORDER.length);
 
 /** CSV reports guard formula-like cells with a leading `'`; show them as they were. */
-const unguard = (s: string | undefined) => (s && /^'[=+\-@\t\r]/.test(s) ? s.slice(1) : s);
+const unguard = (s: string | undefined) => (s ? unguardCell(s) : s);
 const num = (s: string | undefined) => (s === undefined || s === "" ? undefined : Number(s));
 
 async function* rows(file: string): AsyncGenerator<ReportRow | undefined> {
   if (extname(file).toLowerCase() === ".csv") {
-    const p = createReadStream(file).pipe(parse({ columns: true, relax_column_count: true, skip_records_with_error: true, bom: true }));
+    // A record csv-parse drops (a stray quote) is an unreadable line, not nothing.
+    let skipped = 0;
+    const p = createReadStream(file).pipe(parse({ columns: true, relax_column_count: true, skip_records_with_error: true, bom: true, on_skip: (err) => {
+      skipped++;
+      // As the input reader does: a bad closing quote ends its record's quote, so the record alone is lost.
+      if (err?.code === "CSV_INVALID_CLOSING_QUOTE") parserApi(p).state.quoting = false;
+    } }));
     for await (const r of p as AsyncIterable<Record<string, string>>) {
+      for (; skipped > 0; skipped--) yield undefined;
       yield {
-        file: r.file ?? "",
+        file: unguard(r.file) ?? "",
         line: Number(r.line),
         key: unguard(r.key) ?? "",
         status: r.status as ReportRow["status"],
@@ -61,6 +71,7 @@ async function* rows(file: string): AsyncGenerator<ReportRow | undefined> {
         ...(r.t && { t: num(r.t) }),
       };
     }
+    for (; skipped > 0; skipped--) yield undefined;
     return;
   }
   for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
@@ -100,7 +111,9 @@ export async function readReportStats(file: string): Promise<ReportStats> {
   } catch {
     throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Report not found: ${file}`, { context: { file }, hint: "Pass the report an import or validate run wrote (--report)." });
   }
-  const counts: Record<string, number> = {};
+  if (statSync(file).isDirectory()) throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Report is a directory, not a file: ${file}`, { context: { file }, hint: "Pass the report file itself." });
+  // Keyed by status: no prototype, so a status such as `__proto__` is counted like any other.
+  const counts: Record<string, number> = Object.create(null) as Record<string, number>;
   const errors = new Map<string, { count: number; examples: ReportRow[] }>();
   const seconds = new Map<number, { ok: number; failed: number; retries: number }>();
   const attempts: Record<string, number> = {};
@@ -108,8 +121,18 @@ export async function readReportStats(file: string): Promise<ReportStats> {
   let unreadable = 0;
   let timed = 0;
   let last = -1;
-  for await (const r of rows(file)) {
-    if (!r || typeof r.status !== "string" || (r.status as string) === "") {
+  const rowsOf = async function* () {
+    try {
+      yield* rows(file);
+    } catch (e) {
+      // A line longer than a string can be (hundreds of MB): not a report.
+      if (e instanceof RangeError) throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Not a report: ${file} holds a line too long to read (${e.message})`, { context: { file } });
+      throw e;
+    }
+  };
+  for await (const r of rowsOf()) {
+    // A status the tool never writes is not a row of its report (a torn `crea`, another file).
+    if (!r || typeof r.status !== "string" || !STATUSES.has(r.status)) {
       unreadable++;
       continue;
     }
@@ -136,6 +159,11 @@ export async function readReportStats(file: string): Promise<ReportStats> {
       seconds.set(s, b);
     }
   }
+  if (n === 0 && unreadable > 0)
+    throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Not a bulk-users report: none of the ${unreadable} line(s) of ${file} is a report row`, {
+      context: { file },
+      hint: "Pass the file an import or validate run wrote with --report (.jsonl, or .csv with its header).",
+    });
   const timeline = Array.from({ length: last + 1 }, (_, second) => ({ second, ...(seconds.get(second) ?? { ok: 0, failed: 0, retries: 0 }) }));
   // Statuses in the order a run's summary uses, successes first; unknown ones after.
   const ordered = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => rank(a) - rank(b)));

@@ -5,13 +5,20 @@ import type { Redactor } from "./redact.js";
 
 export const REPORT_COLUMNS = ["file", "line", "key", "status", "code", "message", "field", "id", "attempts", "retryable", "t"] as const;
 
-/** Cells a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection). */
+/**
+ * Cells a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection), and
+ * so does a cell that starts with one, so that reading a report back (unguardCell) undoes exactly
+ * what was added: `'=1` and `=1` stay two values.
+ */
 export function csvCell(v: unknown): string {
   if (v === undefined || v === null) return "";
   let s = String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  if (/^[=+\-@\t\r']/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+
+/** A CSV report's cell as it was before csvCell guarded it. */
+export const unguardCell = (s: string): string => (/^'[=+\-@\t\r']/.test(s) ? s.slice(1) : s);
 
 let lastFile = "";
 let lastFileJson = '""';

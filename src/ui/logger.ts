@@ -8,6 +8,14 @@ export function colors(io: CliIO): ChalkInstance {
   return new Chalk({ level: off ? 0 : forced || io.stderr.isTTY ? 1 : 0 });
 }
 
+/**
+ * Text for a terminal: control characters (an ESC sequence can retitle or clear a terminal, a CR
+ * overwrite a line) and bidi overrides become spaces. Messages carry user data (cells, keys,
+ * column names, vendor answers). `oneLine` also folds line breaks, for a value inside a line.
+ */
+export const printable = (s: string) => s.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]+/g, " ");
+export const oneLine = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]+/g, " ");
+
 export interface Logger {
   info(msg: string): void;
   warn(msg: string): void;
@@ -20,9 +28,9 @@ export function createLogger(io: CliIO, quiet = false): Logger {
   return {
     c,
     info: (m) => {
-      if (!quiet) io.stderr.write(`${m}\n`);
+      if (!quiet) io.stderr.write(`${printable(m)}\n`);
     },
-    warn: (m) => io.stderr.write(`${c.yellow("warning:")} ${m}\n`),
-    error: (m, hint) => io.stderr.write(`${c.red("error:")} ${m}\n${hint ? `${c.dim("hint:")} ${hint}\n` : ""}`),
+    warn: (m) => io.stderr.write(`${c.yellow("warning:")} ${printable(m)}\n`),
+    error: (m, hint) => io.stderr.write(`${c.red("error:")} ${printable(m)}\n${hint ? `${c.dim("hint:")} ${printable(hint)}\n` : ""}`),
   };
 }

@@ -1,5 +1,6 @@
 import type { ChalkInstance } from "chalk";
 import type { ImportSummary } from "../core/import.js";
+import { oneLine } from "./logger.js";
 
 /** The human summary printed at the end of a run. */
 export function formatSummary(s: ImportSummary, c: ChalkInstance): string {
@@ -22,9 +23,11 @@ export function formatSummary(s: ImportSummary, c: ChalkInstance): string {
   if (s.otherShards) lines.push(`  rows of other shards skipped: ${s.otherShards}`);
   if (s.notSent) lines.push(c.yellow(`  read but not sent before the run stopped: ${s.notSent} (--resume sends them)`));
   if (!s.dryRun) lines.push(`  ${s.requests} request(s), ${s.retries} retr${s.retries === 1 ? "y" : "ies"}, ${s.throttled} throttled, ${s.usersPerSecond} users/s`);
-  for (const e of s.topErrors.slice(0, 5)) lines.push(c.dim(`  ${e.code} ×${e.count}: e.g. ${e.example.file} line ${e.example.line}${e.example.key ? ` (${e.example.key})` : ""}: ${e.example.message}`));
-  if (s.report) lines.push(`  report: ${s.report}`);
-  if (s.failedOut) lines.push(`  rows to fix: ${s.failedOut}`);
+  // Codes, keys and messages come from the input and the vendor: one line each, nothing a terminal runs.
+  for (const e of s.topErrors.slice(0, 5))
+    lines.push(c.dim(`  ${oneLine(e.code)} ×${e.count}: e.g. ${oneLine(e.example.file)} line ${e.example.line}${e.example.key ? ` (${oneLine(e.example.key)})` : ""}: ${oneLine(e.example.message)}`));
+  if (s.report) lines.push(`  report: ${oneLine(s.report)}`);
+  if (s.failedOut) lines.push(`  rows to fix: ${oneLine(s.failedOut)}`);
   if (s.stopped === "interrupted") lines.push(c.yellow("  interrupted"));
   if (s.stopped === "max-errors") lines.push(c.yellow("  stopped by --max-errors"));
   return `${lines.join("\n")}\n`;

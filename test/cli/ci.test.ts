@@ -31,7 +31,7 @@ describe("CI friendliness", () => {
       expect(md).toMatch(/Duration \d+\.\d s · [\d.]+ users\/s · \d+ requests · 0 retries · 0 throttled\./);
       expect(md).toContain(`Report: \`${dir}/r.jsonl\``);
       // Row data is escaped: GitHub renders HTML in job summaries.
-      expect(md).toContain("letters, digits and ! # $ % &amp; ( ) + - : ; &lt; = . &gt; ? @ [ ] ^ _ , \\| ~");
+      expect(md).toContain("letters, digits and ! # $ % &amp; ( ) + - : ; &lt; = . &gt; ? @ \\[ \\] ^ _ , \\| ~");
       expect(md).not.toMatch(/[<>]/);
       expect(md).not.toContain(env.ZEGO_SERVER_SECRET);
     }
