@@ -1,12 +1,25 @@
 import * as z from "zod";
+import { isDateFormat, isPhoneCountry } from "./transforms.js";
 
 /** Transforms a field value goes through, in order. Strings name the argument-less ones. */
 export const TransformSchema = z.union([
   z.enum(["trim", "lower", "upper", "split", "join", "e164"]).describe("trim | lower | upper | split (on ,) | join (with ,) | e164"),
   z.strictObject({ split: z.string().min(1).describe("Split a text into a list on this separator") }),
   z.strictObject({ join: z.string().describe("Join a list into a text with this separator") }),
-  z.strictObject({ date: z.string().min(1).describe("Reformat a date: iso, unix, date (YYYY-MM-DD) or a pattern like YYYY-MM-DDTHH:mm:ssZ") }),
-  z.strictObject({ e164: z.string().length(2).describe("Normalise a phone to E.164, with this default country (ISO 3166 alpha-2)") }),
+  z.strictObject({
+    date: z
+      .string()
+      .min(1)
+      .refine(isDateFormat, "a date format is iso, unix, date, or a pattern of YYYY MM DD HH mm ss SSS with T, Z, digits and punctuation (e.g. YYYY-MM-DDTHH:mm:ssZ)")
+      .describe("Reformat a date: iso, unix, date (YYYY-MM-DD) or a pattern like YYYY-MM-DDTHH:mm:ssZ"),
+  }),
+  z.strictObject({
+    e164: z
+      .string()
+      .length(2)
+      .refine(isPhoneCountry, "not a country code libphonenumber knows (ISO 3166 alpha-2, e.g. GB)")
+      .describe("Normalise a phone to E.164, with this default country (ISO 3166 alpha-2)"),
+  }),
 ]);
 export type Transform = z.infer<typeof TransformSchema>;
 

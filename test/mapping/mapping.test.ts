@@ -19,6 +19,12 @@ describe("transforms", () => {
     [{ date: "YYYY-MM-DDTHH:mm:ssZ" }, "1709632800", "2024-03-05T10:00:00Z"],
     [{ e164: "GB" }, "020 7946 0001", "+442079460001"],
     [{ e164: "US" }, "+1 (202) 555-0101", "+12025550101"],
+    // Each country's own rules: a "(0)" after the code, a national 1, Italy keeping its 0, 00 as +.
+    [{ e164: "GB" }, "+44 (0)20 7946 0000", "+442079460000"],
+    [{ e164: "US" }, "1 202 555 0104", "+12025550104"],
+    [{ e164: "IT" }, "020 7946 0001", "+3902079460001"],
+    [{ e164: "US" }, "00 44 20 7946 0001", "+442079460001"],
+    [{ date: "YYYY/YYYY" }, "1990-02-03", "1990/1990"],
     ["trim", "", ""],
   ] as const)("%j on %j → %j", (t, input, out) => {
     expect(applyTransform(input, t as never)).toEqual(out);
@@ -42,6 +48,8 @@ describe("transforms", () => {
   it("a transform that cannot apply throws with the reason", () => {
     expect(() => applyTransform("not a date", { date: "iso" })).toThrow(/not a date/);
     expect(() => applyTransform("call me", { e164: "US" })).toThrow(/not a phone/);
+    // Seven digits are no US number: refused, not sent as +15550100.
+    expect(() => applyTransform("555-0100", { e164: "US" })).toThrow(/`555-0100` is not a valid phone number in US/);
   });
 });
 
@@ -66,6 +74,9 @@ describe("mapping files", () => {
     ["fields: [\n", /not valid YAML/, undefined],
     ["fieldz:\n  UserId: id\n", /\(top level\)|fieldz/, undefined],
     ["fields:\n  UserId: id\n  toString: name\n", /unknown field `toString` for provider zego/, undefined],
+    ["fields:\n  UserId: { column: id, transform: [{ date: isoo }] }\n", /a date format is iso, unix, date, or a pattern .*fields\.UserId\.transform\[0\]\.date/, undefined],
+    ["fields:\n  UserId: { column: id, transform: [{ date: yyyy-MM-dd }] }\n", /a date format is iso/, undefined],
+    ["fields:\n  UserId: { column: id, transform: [{ e164: ZZ }] }\n", /not a country code libphonenumber knows .*fields\.UserId\.transform\[0\]\.e164/, undefined],
     ["fields:\n  UserId: id\n  constructor: name\n", /unknown field `constructor` for provider zego/, undefined],
   ])("refuses %j naming the file and key", (text, re, hint) => {
     const f = write(dir, "m2.yaml", text);
