@@ -313,7 +313,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       if (resume.unreadable) say("warn", `${resume.unreadable} unreadable line(s) in ${opts.resume} ignored (a torn last line after a crash is normal); those rows are processed again`);
       say("info", `Resuming: ${resume.carried} row(s) already done are not sent again`);
     }
-    if (opts.failedOut) failedOut = createFailedOut(opts.failedOut, redactor);
+    if (opts.failedOut) failedOut = createFailedOut(opts.failedOut, redactor, { jsonlInputs: opts.files.some((f) => formatOf(f, opts.format) === "jsonl") });
 
     const ctx: ProviderContext = {
       env,
@@ -371,7 +371,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       const idx = opts.files.indexOf(file);
       fileNames[idx] = file;
       const m = mappingFor(file, columns, true);
-      if (formatFor(file) === "csv") failedOut?.setColumns(columns);
+      if (formatFor(file) === "csv") failedOut?.setColumns(idx, columns);
       compiled.set(idx, compileMapping(m, secret));
       reads.set(file, [...new Set(columnsUsed(m).map((c) => c.column))]);
     };
@@ -380,7 +380,10 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     for (const file of opts.files.slice(1)) {
       if (file === "-" || formatFor(file) !== "csv") continue;
       const columns = await readCsvHeader(file, { delimiter: opts.delimiter });
-      if (columns) mappingFor(file, columns, false);
+      if (columns) {
+        mappingFor(file, columns, false);
+        failedOut?.setColumns(opts.files.indexOf(file), columns);
+      }
     }
 
     const invalid = (rec: SourceRecord, key: string, issues: readonly FieldIssue[]) => {

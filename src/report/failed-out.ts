@@ -7,8 +7,8 @@ import { csvCell } from "./writer.js";
 /** Writes rows to fix in the input's own format: original cells plus `_error`. */
 export interface FailedOutWriter {
   write(rec: SourceRecord, error: string): void;
-  /** The input's columns (CSV header), so rows unreadable as records still line up. */
-  setColumns(columns: string[]): void;
+  /** An input's columns (CSV header), so rows unreadable as records still line up; every input's are in the header. */
+  setColumns(fileIndex: number, columns: string[]): void;
   close(): void;
 }
 
@@ -21,8 +21,11 @@ const plainCell = (v: unknown): string => {
  * The file is a copy of the user's own input rows (passwords included, so a fixed row re-imports
  * whole), so it is created readable by the owner only. Cells are written as they were, without the
  * report's formula guard, because the file is meant to be imported again; `_error` is guarded.
+ * A CSV file's header is fixed by its first row: it holds every CSV input's columns (all headers
+ * are read before any row) and the first JSONL record's keys; with JSONL inputs, whose records
+ * may hold other keys, those go to a last `_extra` column as JSON, so no cell is dropped.
  */
-export function createFailedOut(path: string, redactor: Redactor): FailedOutWriter {
+export function createFailedOut(path: string, redactor: Redactor, opts: { jsonlInputs?: boolean } = {}): FailedOutWriter {
   const csv = extname(path).toLowerCase() === ".csv";
   const fd = openSync(path, "w", 0o600);
   // The mode above applies only to a new file: an existing one is truncated with its old mode.
@@ -31,11 +34,13 @@ export function createFailedOut(path: string, redactor: Redactor): FailedOutWrit
   } catch {
     /* a file system without modes */
   }
+  const byFile: string[][] = [];
   let header: string[] | undefined;
-  let wroteHeader = false;
+  let known: Set<string> | undefined;
+  const extra = opts.jsonlInputs === true;
   return {
-    setColumns(columns) {
-      header ??= columns.length ? columns : undefined;
+    setColumns(fileIndex, columns) {
+      byFile[fileIndex] ??= columns;
     },
     write(rec, error) {
       const note = `line ${rec.line}: ${redactor.redact(error)}`;
@@ -46,12 +51,17 @@ export function createFailedOut(path: string, redactor: Redactor): FailedOutWrit
         return;
       }
       let out = "";
-      header ??= Object.keys(data);
-      if (!wroteHeader) {
-        wroteHeader = true;
-        out += `${[...header, "_error"].map(plainCell).join(",")}\n`;
+      if (!header) {
+        known = new Set([...byFile.flat(), ...Object.keys(data)]);
+        header = [...known];
+        out += `${[...header, "_error", ...(extra ? ["_extra"] : [])].map(plainCell).join(",")}\n`;
       }
-      out += `${[...header.map((h) => plainCell(data[h])), csvCell(note)].join(",")}\n`;
+      const cells = [...header.map((h) => plainCell(data[h])), csvCell(note)];
+      if (extra) {
+        const rest = Object.keys(data).filter((k) => !known!.has(k));
+        cells.push(rest.length ? plainCell(JSON.stringify(Object.fromEntries(rest.map((k) => [k, data[k]])))) : "");
+      }
+      out += `${cells.join(",")}\n`;
       writeSync(fd, out);
     },
     close: () => closeSync(fd),

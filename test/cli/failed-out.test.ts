@@ -56,4 +56,25 @@ describe("--failed-out: the rows to fix, in the input's own format", () => {
     expect(lines[0]._error).toMatch(/^line 1: BAD_CHARACTERS \(UserId\)/);
     expect(lines[1]._error).toMatch(/^line 3: INPUT_BAD_JSON: not JSON/);
   });
+
+  it("CSV from JSONL and from several CSV inputs: every cell kept, keys the header lacks in _extra", async () => {
+    const j = write(dir, "v.jsonl", 'not json\n{"user_id":"a b","name":"Ann"}\n{"user_id":"c d","city":"Oslo","tags":["x"]}\n');
+    await runCli(["validate", j, "-p", "zego", "--report", `${dir}/v.jsonl.report`, "--failed-out", `${dir}/v-fix.csv`]);
+    const rows = parse(readFileSync(`${dir}/v-fix.csv`), { columns: true }) as Record<string, string>[];
+    expect(rows.map((x) => [x.user_id ?? "", x._extra])).toEqual([
+      ["", ""],
+      ["", '{"user_id":"a b","name":"Ann"}'],
+      ["", '{"user_id":"c d","city":"Oslo","tags":["x"]}'],
+    ]);
+    const a = write(dir, "a.csv", csv(["user_id", "name"], [["a b", "Ann"]]));
+    const b = write(dir, "b.csv", csv(["user_id", "city"], [["c d", "Oslo"]]));
+    const m = write(dir, "ab.yaml", "fields:\n  UserId: user_id\n");
+    await runCli(["validate", a, b, "-p", "zego", "-m", m, "--report", `${dir}/ab.jsonl`, "--failed-out", `${dir}/ab-fix.csv`]);
+    const ab = parse(readFileSync(`${dir}/ab-fix.csv`), { columns: true }) as Record<string, string>[];
+    expect(ab.map((x) => [x.user_id, x.name, x.city])).toEqual([
+      ["a b", "Ann", ""],
+      ["c d", "", "Oslo"],
+    ]);
+    expect(Object.keys(ab[0]!)).not.toContain("_extra");
+  });
 });
