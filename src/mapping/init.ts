@@ -216,7 +216,7 @@ const ruleOnly = (m: string) => m.replace(/`[^`]*`/g, "a value").replace(/\s*\([
  */
 function trySamples(provider: Provider, guesses: Guess[], samples: Record<string, unknown>[]): void {
   if (!samples.length || !guesses.length) return;
-  const apply = compileMapping(checkMapping({ fields: Object.fromEntries(guesses.map((g) => [g.field, g.def])) }, provider, "<mapping init>"));
+  const apply = compileMapping(checkMapping({ fields: Object.fromEntries(guesses.map((g) => [g.field, g.def])) }, provider, "<mapping init>", true));
   const seen = new Map<string, number>();
   const bad = new Map<string, { n: number; first: FieldIssue }>();
   for (const row of samples) {

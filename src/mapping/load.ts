@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parseDocument, parse as parseYaml } from "yaml";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { Provider } from "../providers/define.js";
 import { closest } from "../util/suggest.js";
@@ -62,11 +62,21 @@ export function loadMapping(file: string, provider: Provider): LoadedMapping {
       context: { file, line: at?.line },
     });
   }
+  // JSON.parse keeps the last of two equal keys without a word; YAML (JSON's superset) refuses them.
+  const dup = json ? parseDocument(text).errors.find((e) => e.code === "DUPLICATE_KEY") : undefined;
+  if (dup) {
+    const at = dup.linePos?.[0];
+    throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Invalid mapping: a key appears twice in the same object (${file}${at ? `, line ${at.line}, column ${at.col}` : ""})`, {
+      context: { file, line: at?.line },
+      hint: "Keep one of them: JSON would silently use the last.",
+    });
+  }
   return checkMapping(raw, provider, file);
 }
 
 /** Validates a mapping object (from a file or the library API). */
-export function checkMapping(raw: unknown, provider: Provider, source = "<mapping>"): LoadedMapping {
+/** `partial`: a mapping still being written (mapping init's guesses) may leave required fields out. */
+export function checkMapping(raw: unknown, provider: Provider, source = "<mapping>", partial = false): LoadedMapping {
   const parsed = MappingSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues as unknown as Issue[];
@@ -95,6 +105,13 @@ export function checkMapping(raw: unknown, provider: Provider, source = "<mappin
       );
     }
   }
+  // No row could hold a field the mapping never fills: every one would come out invalid.
+  const missing = partial ? undefined : Object.entries(provider.fields).find(([f, spec]) => spec.required && !Object.hasOwn(m.fields, f));
+  if (missing)
+    throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Invalid mapping: ${provider.name} requires fields.${missing[0]}, which the mapping does not map (${source}, fields)`, {
+      context: { file: source, field: `fields.${missing[0]}` },
+      hint: `Map it to a column, a template or a value (\`bulk-users providers ${provider.name}\` lists the fields).`,
+    });
   return { ...m, source };
 }
 

@@ -98,6 +98,15 @@ describe("mapping files", () => {
     expect(() => loadMapping(f, zego)).toThrow(re);
   });
 
+  it("refuses a mapping that leaves a required field out, and a JSON mapping with a key twice", () => {
+    const royalti = write(dir, "r.yaml", "fields:\n  email: email\n  firstName: first\n");
+    return loadProvider("royalti").then((p) => {
+      expect(() => loadMapping(royalti, p)).toThrow(/royalti requires fields\.lastName, which the mapping does not map \(.*r\.yaml, fields\)/);
+      const twice = write(dir, "twice.json", '{"fields": {\n  "UserId": "id",\n  "UserId": "other"\n}}\n');
+      expect(() => loadMapping(twice, zego)).toThrow(/a key appears twice in the same object \(.*twice\.json, line 3, column 3\)/);
+    });
+  });
+
   it("refuses a column missing from the CSV header", () => {
     const m = checkMapping({ fields: { UserId: "id", UserName: { template: "{first} {lastname}" } } }, zego);
     expect(() => checkColumns(m, "users.csv", ["id", "first", "last"])).toThrow(/column `lastname` is not in the header of users.csv \(<mapping>, fields.UserName\)/);
