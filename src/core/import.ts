@@ -148,7 +148,9 @@ function resolveOptions(provider: Provider, mapping: LoadedMapping | undefined, 
   const parsed = (provider.optionsSchema as z.ZodType).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const key = `options.${issue.path.map(String).join(".")}`;
+    // An unknown key is named by the issue's keys, its path being the options object itself.
+    const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path;
+    const key = `options.${path.map(String).join(".")}`;
     throw new BulkUsersError(ErrorCode.PROVIDER_OPTIONS, `Invalid mapping: ${issue.message} (${mapping?.source ?? "flags"}, ${key})`, {
       context: { file: mapping?.source, field: key },
     });

@@ -22,7 +22,11 @@ interface Issue {
 function specific(issue: Issue): { path: PropertyKey[]; message: string } {
   if (issue.code === "invalid_union" && issue.errors?.length) {
     const firsts = issue.errors.map((l) => l[0]).filter((x): x is Issue => x !== undefined);
-    const best = firsts.find((b) => !(b.code === "invalid_type" && b.path.length === 0)) ?? firsts[0];
+    // The branch that read deepest into the value is the one meant (`{ split: 3 }` is a split
+    // with a wrong argument, not an unknown transform); at equal depth, not a type mismatch at the root.
+    // A key the value lacks (`received undefined`) counts as its parent: `{ spilt: ";" }` is no split.
+    const depth = (b: Issue) => (b.path.length - (/received undefined$/.test(b.message) ? 1 : 0)) * 2 + (b.code === "invalid_type" && b.path.length === 0 ? 0 : 1);
+    const best = firsts.reduce<Issue | undefined>((a, b) => (a === undefined || depth(b) > depth(a) ? b : a), undefined);
     if (best) {
       const inner = specific(best);
       return { path: [...issue.path, ...inner.path], message: inner.message };

@@ -145,6 +145,14 @@ describe("bulk-users validate / --dry-run", () => {
     expect(r2.code).toBe(0);
   });
 
+  it("an unknown provider option is named by its key", async () => {
+    const f = write(dir, "o.csv", csv(["email", "a", "b"], [["x@y.io", "A", "B"]]));
+    const m = write(dir, "o.yaml", "fields:\n  email: email\n  firstName: a\n  lastName: b\noptions:\n  sendEmail: false\n  sendEmial: true\n");
+    const r = await runCli(["validate", f, "-p", "royalti", "-m", m, "--report", `${dir}/o.jsonl`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Unrecognized key: "sendEmial" \(.*o\.yaml, options\.sendEmial\)/);
+  });
+
   it("a duplicate claims none of its other unique values, so it cannot make a later row a duplicate", async () => {
     const f = write(dir, "u.csv", csv(["email", "phone", "username"], [["a@x.com", "111111", ""], ["b@x.com", "111111", ""], ["b@x.com", "222222", ""], ["", "333333", "u1"], ["", "444444", "u1"], ["", "444444", "u2"]]));
     const m = write(dir, "u.yaml", "fields:\n  email: email\n  phone: phone\n  username: username\n");

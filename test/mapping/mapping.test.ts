@@ -76,6 +76,8 @@ describe("mapping files", () => {
     ["fields:\n  UserId: id\n  toString: name\n", /unknown field `toString` for provider zego/, undefined],
     ["fields:\n  UserId: { column: id, transform: [{ date: isoo }] }\n", /a date format is iso, unix, date, or a pattern .*fields\.UserId\.transform\[0\]\.date/, undefined],
     ["fields:\n  UserId: { column: id, transform: [{ date: yyyy-MM-dd }] }\n", /a date format is iso/, undefined],
+    // A known transform with a wrong argument is named as such, not as an unknown transform.
+    ["fields:\n  UserId: { column: id, transform: [{ split: 3 }] }\n", /expected string, received number \(.*fields\.UserId\.transform\[0\]\.split\)/, undefined],
     ["fields:\n  UserId: { column: id, transform: [{ e164: ZZ }] }\n", /not a country code libphonenumber knows .*fields\.UserId\.transform\[0\]\.e164/, undefined],
     ["fields:\n  UserId: id\n  constructor: name\n", /unknown field `constructor` for provider zego/, undefined],
   ])("refuses %j naming the file and key", (text, re, hint) => {
