@@ -169,9 +169,10 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     }
   }
   progress.stop();
-  if (o.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
-  else io.stdout.write(formatSummary(summary, log.c));
   const hint = summary.stopped && summary.report && !summary.dryRun && resumable ? resumeCommand(argv, summary.report) : undefined;
+  // A script reading --json gets the command that finishes the job too.
+  if (o.json) io.stdout.write(`${JSON.stringify(hint ? { ...summary, resumeCommand: hint } : summary)}\n`);
+  else io.stdout.write(formatSummary(summary, log.c));
   if (hint) log.info(`Finish the job with: ${hint}`);
   else if (summary.stopped && !summary.dryRun && !resumable) log.info("A run that read standard input cannot be resumed: save the input to a file and import that to be able to.");
   const targets = summaryTargets(o, io);

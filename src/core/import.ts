@@ -310,7 +310,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     if (old && meta) {
       resume = await loadResumeState(opts.resume!, old, meta, (row) => report?.write(row));
       report?.flush();
-      inFlightBefore = await loadSent(opts.resume!, resume.done, (id, hash) => journal?.carry(id, hash));
+      inFlightBefore = await loadSent(opts.resume!, resume, (id, hash) => journal?.carry(id, hash));
       writeMeta(reportPath!, meta);
       if (resume.unreadable) say("warn", `${resume.unreadable} unreadable line(s) in ${opts.resume} ignored (a torn last line after a crash is normal); those rows are processed again`);
       say("info", `Resuming: ${resume.carried} row(s) already done are not sent again`);

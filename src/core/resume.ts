@@ -67,11 +67,13 @@ export function dropRunFiles(report: string): void {
 }
 
 /**
- * The rows an earlier run sent that its report gives no outcome for (`done` holds those it
- * does), each with its key's hash; each goes to `carry` once, for the new run's journal.
- * No journal (a report from before journals, or one deleted) means none.
+ * The rows an earlier run sent and never heard back about: in its journal, and in its report
+ * neither done nor refused by the vendor (`state`), each with its key's hash. Each goes to
+ * `carry` once, for the new run's journal. No journal (a report from before journals, or one
+ * deleted) means none.
  */
-export async function loadSent(report: string, done: KeySet, carry: (id: string, hash: number) => void): Promise<KeySet> {
+export async function loadSent(report: string, state: Pick<ResumeState, "done" | "known">, carry: (id: string, hash: number) => void): Promise<KeySet> {
+  const { done, known } = state;
   const sent = new KeySet();
   if (!existsSync(sentPath(report))) return sent;
   const rl = createInterface({ input: createReadStream(sentPath(report)), crlfDelay: Infinity });
@@ -81,7 +83,7 @@ export async function loadSent(report: string, done: KeySet, carry: (id: string,
     if (!m) continue;
     const id = `${m[1]}:${m[2]}`;
     const hash = Number(m[3]);
-    if (done.has(id) || sent.add(id, hash) !== -1) continue;
+    if (done.has(id) || known.get(id) === 1 || sent.add(id, hash) !== -1) continue;
     carry(id, hash);
   }
   return sent;
@@ -163,7 +165,7 @@ export function samePath(a: string, b: string): boolean {
 export interface ResumeState {
   /** Row ids done, each with the hash of the key it held (`keyHash`): a changed input may hold another user there. */
   done: KeySet;
-  /** Rows the earlier report already called invalid, duplicate or failed: not counted again towards --max-errors. */
+  /** Rows the earlier report already called invalid, duplicate or failed: not counted again towards --max-errors; payload 1 for a failure the vendor answered. */
   known: KeySet;
   carried: number;
   /** Lines that could not be read (a torn last line after a kill). */
@@ -244,7 +246,8 @@ export async function loadResumeState(report: string, old: RunMeta, cur: RunMeta
       continue;
     }
     if (!SUCCESS_STATUSES.has(r!.status)) {
-      known.add(rowId(fi, r!.line));
+      // Payload 1: the vendor answered with a refusal, so the row is not in doubt (see loadSent).
+      known.add(rowId(fi, r!.line), r!.status === "failed" && r!.retryable === false ? 1 : 0);
       continue;
     }
     if (done.add(rowId(fi, r!.line), keyHash(String(r!.key ?? ""))) === -1) {

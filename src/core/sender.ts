@@ -61,8 +61,10 @@ export interface SenderOptions {
 
 /** Added to `exists` after an unanswered attempt of the same user. */
 export const LOST_ANSWER = "an earlier attempt of this run got no answer, so this run probably created the user";
-/** Added to `exists` for a user the resumed run had in flight when it stopped. */
-export const SENT_BEFORE = "the run this one resumes sent this user and stopped before the answer, so that run probably created the user";
+/** Added to `exists` for a user the resumed run sent without hearing back (in flight when it stopped, or given up on). */
+export const SENT_BEFORE = "the run this one resumes sent this user and got no answer, so that run probably created the user";
+/** Added to a `failed` whose attempts included one without an answer. */
+export const MAYBE_CREATED = "an attempt got no answer, so the vendor may have created the user: --resume finds it as exists if so";
 
 type Transient = { code: string; message: string; retryAfterMs?: number };
 
@@ -230,11 +232,14 @@ export function createSender(o: SenderOptions) {
             break;
           }
           stats.splits++;
-          // After an unanswered attempt an all-or-nothing vendor may hold the whole batch: every
-          // record is then a culprit and halving would cost 2n-1 requests; singles cost n.
-          if (pending.every((i) => i.maybeDelivered || i.sentBefore)) {
+          // Users an unanswered attempt (of this run, or of the run it resumes) may have created
+          // are the likely culprits of an all-or-nothing refusal, each of them: halving would cost
+          // up to 2n-1 requests one after another; each alone costs one. The others go on together.
+          const doubtful = pending.filter((i) => i.maybeDelivered || i.sentBefore);
+          if (doubtful.length) {
             const one = pLimit(concurrency);
-            await Promise.all(pending.map((i) => one(() => sendGroup([i]))));
+            const rest = pending.filter((i) => !(i.maybeDelivered || i.sentBefore));
+            await Promise.all([...(rest.length ? [sendGroup(rest)] : []), ...doubtful.map((i) => one(() => sendGroup([i])))]);
             return;
           }
           const mid = Math.ceil(pending.length / 2);
@@ -249,7 +254,12 @@ export function createSender(o: SenderOptions) {
       pending = again;
       if (!pending.length) break;
       if (attempt > retries) {
-        failAll(pending, transient?.code ?? "RETRIES_EXHAUSTED", `gave up after ${attempt} attempts: ${transient?.message ?? ""}`.trim(), true);
+        // Per user: its attempts include those before a split, and one may have gone unanswered.
+        const why = (i: SendItem) => {
+          const m = `gave up after ${i.attempts} attempts: ${transient?.message ?? ""}`.trim();
+          return i.maybeDelivered ? `${m}; ${MAYBE_CREATED}` : m;
+        };
+        finish(pending, pending.map((i) => ({ status: "failed" as const, code: transient?.code ?? "RETRIES_EXHAUSTED", message: why(i), retryable: true })));
         return;
       }
       if (result.kind === "reauth") continue;

@@ -106,7 +106,7 @@ describe("crash safety and --resume", () => {
     expect(emu.users()).toHaveLength(n);
     const exists = rows.filter((row) => row.status === "exists");
     expect(exists).toHaveLength(inFlight);
-    for (const row of exists) expect(row.message).toContain("the run this one resumes sent this user and stopped before the answer");
+    for (const row of exists) expect(row.message).toContain("the run this one resumes sent this user and got no answer, so that run probably created the user");
     // Those rows are done now: resuming the resumed run sends nothing.
     const third = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", again, "--report", `${dir}/inflight-c.jsonl`, "--json"], { env });
     expect(JSON.parse(third.stdout)).toMatchObject({ resumed: n, requests: 0 });

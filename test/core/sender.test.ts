@@ -1,12 +1,14 @@
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RateLimiter } from "../../src/core/rate-limiter.js";
-import { createSender, type SendItem, type SendOutcome } from "../../src/core/sender.js";
+import { createSender, MAYBE_CREATED, SENT_BEFORE, type SendItem, type SendOutcome } from "../../src/core/sender.js";
 import { defineProvider, type BatchResult, type ProviderContext } from "../../src/providers/define.js";
 
 /** A fake vendor: the test decides the answer to each request from the ids it holds. */
 let decide: (ids: string[], n: number) => BatchResult = () => ({ kind: "records", results: [] });
 let calls: string[][] = [];
+/** How long the fake vendor waits before answering. */
+let delayMs = 0;
 let server: Server;
 let url = "";
 
@@ -32,7 +34,8 @@ beforeAll(async () => {
     req.on("end", () => {
       const ids = JSON.parse(body) as string[];
       calls.push(ids);
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(decide(ids, calls.length)));
+      const answer = JSON.stringify(decide(ids, calls.length));
+      setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(answer), delayMs);
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -41,7 +44,7 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-async function send(ids: string[], opts: { retries?: number } = {}) {
+async function send(ids: string[], opts: { retries?: number; timeoutMs?: number; mark?: (item: SendItem) => void } = {}) {
   calls = [];
   const out = new Map<string, SendOutcome>();
   const ctx: ProviderContext = { env: {}, endpoint: url, options: {}, fetch: async () => { throw new Error("unused"); }, addSecret: () => {}, now: Date.now };
@@ -51,6 +54,7 @@ async function send(ids: string[], opts: { retries?: number } = {}) {
     session: {},
     limiter: new RateLimiter({ limit: 1000 }),
     retries: opts.retries ?? 3,
+    timeoutMs: opts.timeoutMs,
     backoffBaseMs: 1,
     stop: new AbortController().signal,
     abort: new AbortController().signal,
@@ -60,6 +64,7 @@ async function send(ids: string[], opts: { retries?: number } = {}) {
     }),
   });
   const items: SendItem[] = ids.map((id, line) => ({ record: { file: "f", fileIndex: 0, line, data: {} }, user: { id }, key: id, attempts: 0 }));
+  if (opts.mark) items.forEach(opts.mark);
   async function* one() {
     yield items;
   }
@@ -116,6 +121,31 @@ describe("sender", () => {
     // 8 → 4+4 → 2+2+2+2 → singles for the two culprits' pairs: 1 + 2 + 4 + 4 = 11 requests at most.
     expect(calls.length).toBeLessThanOrEqual(1 + 2 * 2 * Math.log2(8));
     expect(stats.splits).toBeGreaterThan(0);
+  });
+
+  it("a refused batch holding users an earlier run sent unanswered sends those alone and the rest together", async () => {
+    const there = new Set(["u2", "u3"]);
+    decide = (xs) => {
+      if (xs.length > 1 && xs.some((x) => there.has(x))) return { kind: "split", code: "409", message: "conflict" };
+      return { kind: "records", results: xs.map((x) => (there.has(x) ? { status: "exists" as const, code: "409", message: "conflict" } : { status: "created" as const })) };
+    };
+    const { out } = await send(ids(8), { mark: (i) => void (there.has(i.key) && (i.sentBefore = true)) });
+    expect(calls.map((c) => c.join(",")).sort()).toEqual(["u0,u1,u2,u3,u4,u5,u6,u7", "u0,u1,u4,u5,u6,u7", "u2", "u3"].sort());
+    expect(out.get("u2")).toMatchObject({ status: "exists", message: expect.stringContaining(SENT_BEFORE) });
+    expect(out.get("u5")?.status).toBe("created");
+  });
+
+  it("a user given up on after an unanswered attempt is failed with its own attempts, and may have been created", async () => {
+    decide = ok;
+    delayMs = 300;
+    try {
+      const { out } = await send(ids(2), { retries: 1, timeoutMs: 60 });
+      expect(calls).toHaveLength(2);
+      expect(out.get("u0")).toMatchObject({ status: "failed", code: "TIMEOUT", retryable: true });
+      expect(out.get("u0")!.status === "failed" && out.get("u0")!.message).toMatch(new RegExp(`^gave up after 2 attempts: .*; ${MAYBE_CREATED}$`));
+    } finally {
+      delayMs = 0;
+    }
   });
 
   it("stops everything on an authentication failure", async () => {
