@@ -548,6 +548,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         if (rowsIn[idx])
           for (const u of apply.unseen()) say("warn", `No row of ${opts.files[idx]} had a value for fields.${u.field} (${u.source}): is its name right?`);
     const durationMs = performance.now() - started;
+    const notSent = Math.max(0, read - Object.values(counts).reduce((a, b) => a + b, 0) - otherShards - skippedDone);
     const confirmed = counts.created + counts.updated + counts.upserted + counts.exists;
     const bad = counts.invalid + counts.duplicate + counts.failed;
     const summary: ImportSummary = {
@@ -557,7 +558,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       counts,
       resumed: resume?.carried ?? 0,
       otherShards,
-      notSent: Math.max(0, read - Object.values(counts).reduce((a, b) => a + b, 0) - otherShards - skippedDone),
+      notSent,
       requests: sender?.stats.requests ?? 0,
       retries: sender?.stats.retries ?? 0,
       throttled: sender?.stats.throttled ?? 0,
@@ -571,7 +572,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         .sort((a, b) => b[1].count - a[1].count)
         .slice(0, 10)
         .map(([code, e]) => ({ code, count: e.count, example: e.example })),
-      exitCode: stopped ? 3 : bad > 0 ? 1 : 0,
+      // A row read but given no outcome without a stop would be a row lost: never a clean exit.
+      exitCode: stopped ? 3 : bad > 0 || notSent > 0 ? 1 : 0,
     };
     progress(true);
     if (reportPath && meta) writeMeta(reportPath, { ...meta, summary } as RunMeta);

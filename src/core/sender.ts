@@ -177,8 +177,9 @@ export function createSender(o: SenderOptions) {
             stats.throttled++;
             o.limiter.throttled();
           }
-          result.results.forEach((r: RecordResult | undefined, i) => {
-            const item = pending[i]!;
+          // Every user sent gets an outcome: one the answer does not reach (too few results) is retried.
+          pending.forEach((item, i) => {
+            const r: RecordResult | undefined = result.results[i];
             if (!r) {
               again.push(item);
               transient = { code: "NO_RESULT", message: "the answer did not mention this user" };

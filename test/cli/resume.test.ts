@@ -64,7 +64,9 @@ describe("crash safety and --resume", () => {
     const emu = await start();
     const report = `${dir}/kill-${seed}.jsonl`;
     const p = spawnCli(["import", input, "-p", "zego", "--endpoint", emu.url, "--report", report]);
-    const at = 350 + ((seed * 7919) % 900);
+    // From the moment the report exists (a slow start must not leave nothing to resume from).
+    for (let i = 0; i < 400 && !existsSync(report); i++) await new Promise((r) => setTimeout(r, 25));
+    const at = 100 + ((seed * 7919) % 900);
     await new Promise((r) => setTimeout(r, at));
     p.child.kill("SIGKILL");
     await p.exited;

@@ -80,6 +80,7 @@ describe("sender", () => {
     decide = () => ({ kind: "failed", code: "BAD", message: "bad request" });
     const { out } = await send(ids(3));
     expect(calls).toHaveLength(1);
+    expect(out.size).toBe(3);
     expect([...out.values()].every((o) => o.status === "failed" && !o.retryable)).toBe(true);
   });
 
@@ -102,6 +103,7 @@ describe("sender", () => {
     decide = (xs, n) => (n === 1 ? { kind: "records", results: xs.map((x) => (x === "u1" ? { status: "retry" as const, code: "x", message: "later" } : { status: "created" as const })) } : ok(xs));
     const { out } = await send(ids(4));
     expect(calls).toEqual([["u0", "u1", "u2", "u3"], ["u1"]]);
+    expect(out.size).toBe(4);
     expect([...out.values()].every((o) => o.status === "created")).toBe(true);
   });
 

@@ -46,6 +46,7 @@ testProvider(
         const f = ctx.input(0, 30);
         const r = await runCli(["import", f, "-p", "genauth", "-m", write(ctx.dir, "g.yaml", "fields:\n  email: email\n  username: login\n  password: pw\noptions:\n  keepPassword: true\n"), "--endpoint", emu.url, "--report", `${ctx.dir}/pw.jsonl`, "--failed-out", `${ctx.dir}/pw-fix.csv`], { env });
         expect(r.code).toBe(0);
+        expect(emu.users()).toHaveLength(30);
         expect(emu.users().every((u) => u.passwordSet === true && u.keepPassword === true)).toBe(true);
         const out = r.stdout + r.stderr + readFileSync(`${ctx.dir}/pw.jsonl`, "utf8") + readFileSync(`${ctx.dir}/pw.jsonl.meta.json`, "utf8");
         expect(out).not.toContain(HASH);

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { HttpResponse, ProviderContext } from "../../src/providers/define.js";
 import zego, { zegoSignature } from "../../src/providers/zego.js";
@@ -38,9 +37,8 @@ testProvider(
   (ctx) => {
     describe("zego specifics", () => {
       it("signs as md5(AppId + SignatureNonce + ServerSecret + Timestamp)", () => {
-        const expected = createHash("md5").update("123456789015215528852396secret1234567890").digest("hex");
-        expect(zegoSignature("1234567890", "15215528852396", "secret", 1234567890)).toBe(expected);
-        expect(expected).toMatch(/^[0-9a-f]{32}$/);
+        // The digest of "1234567890" + "15215528852396" + "secret" + "1234567890", pinned.
+        expect(zegoSignature("1234567890", "15215528852396", "secret", 1234567890)).toBe("07b6aa1b1dcf7e312b948fe6fbbdec55");
       });
 
       it("maps ErrorList entries back to their rows by UserId", async () => {
