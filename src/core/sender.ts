@@ -14,7 +14,7 @@ export interface SendItem {
   attempts: number;
   /** An attempt got no answer: the vendor may already have these users. */
   maybeDelivered?: boolean;
-  /** The run this one resumes sent it and died before the answer: the vendor may already have it. */
+  /** The run this one resumes sent it and got no answer (it died first, or gave up): the vendor may already have it. */
   sentBefore?: boolean;
   /** In the run's sent journal already (see openSentJournal). */
   journaled?: boolean;

@@ -84,7 +84,6 @@ export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = n
       const cols = parts.map((p, i) => (i % 2 ? getter(p) : undefined));
       const marks = parts.map((p, i) => (i % 2 ? placeholders[placeholders.push({ field, name: p, hit: false }) - 1] : undefined));
       const literal = parts[0]!;
-      const name = field;
       get =
         parts.length === 1
           ? () => literal
@@ -96,7 +95,7 @@ export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = n
                 if (!isEmpty(v)) {
                   // Text and numbers only: an object would read "[object Object]", a list "a,b".
                   if (typeof v !== "string" && typeof v !== "number")
-                    throw new ValueError("WRONG_TYPE", `${name}: {${parts[i]}} must be text, got ${Array.isArray(v) ? "a list" : typeof v}`);
+                    throw new ValueError("WRONG_TYPE", `${field}: {${parts[i]}} must be text, got ${Array.isArray(v) ? "a list" : typeof v}`);
                   any = true;
                   marks[i]!.hit = true;
                   s += String(v);

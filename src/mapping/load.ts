@@ -78,8 +78,10 @@ export function loadMapping(file: string, provider: Provider): LoadedMapping {
   return checkMapping(raw, provider, file);
 }
 
-/** Validates a mapping object (from a file or the library API). */
-/** `partial`: a mapping still being written (mapping init's guesses) may leave required fields out. */
+/**
+ * Validates a mapping object (from a file or the library API). `partial`: a mapping still being
+ * written (mapping init's guesses) may leave required fields out.
+ */
 export function checkMapping(raw: unknown, provider: Provider, source = "<mapping>", partial = false): LoadedMapping {
   const parsed = MappingSchema.safeParse(raw);
   if (!parsed.success) {

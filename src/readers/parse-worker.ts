@@ -11,8 +11,8 @@ const port = parentPort!;
 const post = (m: ThreadMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 
 // Credits: chunks the reading side has not taken yet (it returns them in groups). At zero the
-// worker stops reading, so a slow consumer holds at most `window` chunks in memory. The other message is the columns a
-// JSONL file's mapping reads, the answer to its first record's keys.
+// worker stops reading, so a slow consumer holds at most `window` chunks in memory. The other
+// message is the columns a JSONL file's mapping reads, the answer to its first record's keys.
 let credits = input.window;
 let columns: string[] | undefined;
 let wake: (() => void) | undefined;
