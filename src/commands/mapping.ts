@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { CliIO } from "../ui/io.js";
-import { createLogger } from "../ui/logger.js";
+import { createLogger, oneLine } from "../ui/logger.js";
 
 const SCHEMA = resolve(dirname(fileURLToPath(import.meta.url)), "../../schema/mapping.schema.json");
 
@@ -52,5 +52,32 @@ export function mappingCommand(io: CliIO): Command {
         log.warn(`Choose options.${opt.key} (written as false)${why ? `: ${why}` : ""}`);
       }
     });
-  return new Command("mapping").description("write and check mapping files").addCommand(init);
+  const preview = new Command("preview")
+    .description("show what the first rows of an input map to, and what validation says of each (secret fields masked)")
+    .argument("<file>", "a CSV or JSONL input")
+    .requiredOption("-p, --provider <name>", "provider to map to")
+    .option("-m, --mapping <file>", "mapping file (default: columns named like the provider's fields)")
+    .option("-n, --rows <n>", "rows to show", "5")
+    .option("--json", "print one JSON object per row")
+    .option("--delimiter <char>", "CSV delimiter")
+    .addOption(new Option("--format <format>", "input format, when the extension does not tell").choices(["csv", "jsonl"]))
+    .addHelpText("after", "\nExamples:\n  $ bulk-users mapping preview samples/users.csv -p zego -m samples/zego.mapping.yaml\n  $ bulk-users mapping preview samples/exports/auth0-users.jsonl -p genauth -m genauth.yaml -n 3 --json\n")
+    .action(async (file: string, o: { provider: string; mapping?: string; rows: string; json?: boolean; delimiter?: string; format?: "csv" | "jsonl" }) => {
+      const n = Number(o.rows);
+      if (!Number.isInteger(n) || n < 1) throw new BulkUsersError(ErrorCode.USAGE, `--rows must be a whole number from 1, got \`${o.rows}\``);
+      const { previewMapping } = await import("../mapping/preview.js");
+      const rows = await previewMapping({ file, provider: o.provider, mapping: o.mapping, rows: n, format: o.format, delimiter: o.delimiter });
+      const c = createLogger(io).c;
+      for (const r of rows) {
+        if (o.json) {
+          io.stdout.write(`${JSON.stringify(r)}\n`);
+          continue;
+        }
+        const head = `${r.file}, line ${r.line}`;
+        io.stdout.write(`${c.bold(oneLine(head))} ${r.issues.length ? c.red("invalid") : c.green("valid")}\n`);
+        for (const [k, v] of Object.entries(r.user)) io.stdout.write(`  ${oneLine(k)}: ${oneLine(JSON.stringify(v))}\n`);
+        for (const i of r.issues) io.stdout.write(c.red(`  ✗ ${oneLine(i.field || "(row)")} ${oneLine(i.code)}: ${oneLine(i.message)}\n`));
+      }
+    });
+  return new Command("mapping").description("write and check mapping files").addCommand(init).addCommand(preview);
 }

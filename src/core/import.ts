@@ -135,7 +135,7 @@ export interface ImportSummary {
 const emptyCounts = (): Counts => ({ created: 0, updated: 0, upserted: 0, exists: 0, invalid: 0, duplicate: 0, failed: 0, valid: 0 });
 
 /** Provider options from the mapping and flags, parsed by the provider's schema. */
-function resolveOptions(provider: Provider, mapping: LoadedMapping | undefined, overrides: Record<string, unknown> | undefined): unknown {
+export function resolveOptions(provider: Provider, mapping: LoadedMapping | undefined, overrides: Record<string, unknown> | undefined): unknown {
   const raw = { ...(mapping?.options ?? {}), ...Object.fromEntries(Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined)) };
   if (!provider.optionsSchema) {
     const extra = Object.keys(raw);

@@ -121,3 +121,25 @@ describe("bulk-users mapping init", () => {
     expect((await runCli(["mapping", "init", `${dir}/missing.csv`, "-p", "zego"])).code).toBe(2);
   });
 });
+
+describe("bulk-users mapping preview", () => {
+  const dir = tmp("bu-preview-");
+
+  it("shows what the first rows map to and what validation says, secret fields masked", async () => {
+    const f = write(dir, "p.csv", csv(["email", "pw", "first", "last", "when"], [["A@X.io ", "Pw-Preview-Secret-1", "Ada", "Lovelace", "1990-02-03"], ["bad", "Pw-Preview-Secret-2", "", "", "1990-02-30"], ["c@x.io", "Pw-Preview-Secret-3", "C", "D", ""]]));
+    const m = write(dir, "p.yaml", 'fields:\n  email: { column: email, transform: [trim, lower] }\n  password: pw\n  name: { template: "{first} {last}", transform: [trim] }\n  birthdate: { column: when, transform: [{ date: date }] }\n');
+    const r = await runCli(["mapping", "preview", f, "-p", "genauth", "-m", m, "-n", "2", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toEqual({ file: f, line: 2, user: { email: "a@x.io", password: "***", name: "Ada Lovelace", birthdate: "1990-02-03" }, issues: [] });
+    expect(rows[1].issues.map((i: { field: string; code: string }) => `${i.field}:${i.code}`)).toEqual(expect.arrayContaining(["birthdate:TRANSFORM", "email:BAD_FORMAT"]));
+    const text = await runCli(["mapping", "preview", f, "-p", "genauth", "-m", m]);
+    expect(text.stdout).toMatch(/p\.csv, line 2 valid\n {2}email: "a@x\.io"\n {2}password: "\*\*\*"/);
+    expect(text.stdout).toMatch(/line 3 invalid[\s\S]*✗ birthdate TRANSFORM: /);
+    expect(text.stdout + text.stderr).not.toContain("Pw-Preview-Secret");
+    const bad = await runCli(["mapping", "preview", f, "-p", "genauth", "-m", m, "-n", "0"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--rows must be a whole number from 1/);
+  });
+});
