@@ -14,7 +14,7 @@ const int = (name: string, min = 0) => (v: string) => {
   return n;
 };
 /** A delimiter csv-parse can split on: not empty, not the quote, not a line break. */
-const delimiter = (v: string) => {
+export const delimiter = (v: string) => {
   if (v === "" || /["\r\n]/.test(v)) throw new BulkUsersError(ErrorCode.USAGE, `--delimiter takes a character other than a quote or a line break, got ${JSON.stringify(v)}`, { hint: "E.g. --delimiter ';' or --delimiter $'\\t'." });
   return v;
 };

@@ -3,6 +3,7 @@ import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { BulkUsersError, ErrorCode } from "../errors.js";
+import { delimiter } from "./import.js";
 import type { CliIO } from "../ui/io.js";
 import { createLogger, oneLine } from "../ui/logger.js";
 
@@ -59,7 +60,7 @@ export function mappingCommand(io: CliIO): Command {
     .option("-m, --mapping <file>", "mapping file (default: columns named like the provider's fields)")
     .option("-n, --rows <n>", "rows to show", "5")
     .option("--json", "print one JSON object per row")
-    .option("--delimiter <char>", "CSV delimiter")
+    .addOption(new Option("--delimiter <char>", "CSV delimiter (default: , or tab for .tsv)").argParser(delimiter))
     .addOption(new Option("--format <format>", "input format, when the extension does not tell").choices(["csv", "jsonl"]))
     .addHelpText("after", "\nExamples:\n  $ bulk-users mapping preview samples/users.csv -p zego -m samples/zego.mapping.yaml\n  $ bulk-users mapping preview samples/exports/auth0-users.jsonl -p genauth -m genauth.yaml -n 3 --json\n")
     .action(async (file: string, o: { provider: string; mapping?: string; rows: string; json?: boolean; delimiter?: string; format?: "csv" | "jsonl" }) => {

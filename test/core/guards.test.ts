@@ -1,18 +1,16 @@
 // Behaviours each a plausible bug would break unnoticed otherwise: adapter answers, the ZEGO
-// emulator's strictness, the sender's waits and stops, the rate limiter, resume and secrets.
-import { createServer, type Server } from "node:http";
+// emulator's strictness, the rate limiter, resume and secrets (the sender's are in sender.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpError, httpSend } from "../../src/core/http.js";
 import { runImport } from "../../src/core/import.js";
 import { RateLimiter } from "../../src/core/rate-limiter.js";
 import { compareMeta, type RunMeta } from "../../src/core/resume.js";
-import { createSender, type SendItem, type SendOutcome } from "../../src/core/sender.js";
 import { validateUser } from "../../src/core/validate.js";
 import { createHuaweiWorkspaceEmulator } from "../../src/emulators/huawei-workspace.js";
 import huaweiEmulator from "../../src/emulators/huawei-workspace.js";
 import { createZegoEmulator } from "../../src/emulators/zego.js";
 import type { Emulator } from "../../src/emulators/_base.js";
-import { defineProvider, type BatchResult, type HttpResponse, type Provider, type ProviderContext } from "../../src/providers/define.js";
+import type { Provider, ProviderContext } from "../../src/providers/define.js";
 import genauth from "../../src/providers/genauth.js";
 import huawei from "../../src/providers/huawei-workspace.js";
 import imkit from "../../src/providers/imkit.js";
@@ -100,77 +98,6 @@ describe("other adapters", () => {
     const res = await httpSend(await huawei.buildRequest([u], ctx, session));
     expect(res.status).toBe(200);
     expect(emu.users()[0]).toMatchObject({ alias_name: "Al B", account_expires: "0", next_login_change_password: false, user_phone: "+86 138 0000 0000" });
-  });
-});
-
-/** A fake vendor for the sender: the test decides each answer. */
-let decide: (ids: string[], n: number) => BatchResult = () => ({ kind: "records", results: [] });
-let calls: { ids: string[]; at: number }[] = [];
-let server: Server;
-let url = "";
-const fake = defineProvider({
-  name: "fake", title: "fake", docs: "", key: "id", maxBatch: 8, rate: { limit: 1000, intervalMs: 1000 },
-  fields: { id: { type: "string", required: true, description: "id" } }, env: [], exampleMapping: "", defaultEndpoint: () => url,
-  buildRequest: (users, ctx) => ({ method: "POST", url: ctx.endpoint, headers: {}, body: JSON.stringify(users.map((u) => u.id)) }),
-  parseResponse: (res) => res.json as BatchResult,
-});
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      const ids = JSON.parse(body) as string[];
-      calls.push({ ids, at: performance.now() });
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(decide(ids, calls.length)));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const a = server.address();
-  url = `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}/`;
-});
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
-
-async function send(ids: string[], limiter = new RateLimiter({ limit: 1000 })) {
-  calls = [];
-  const out = new Map<string, SendOutcome>();
-  const ctx: ProviderContext = { env: {}, endpoint: url, options: {}, fetch: async () => { throw new Error("unused"); }, addSecret: () => {}, now: Date.now };
-  const sender = createSender({ provider: fake, ctx, session: {}, limiter, retries: 3, backoffBaseMs: 1, stop: new AbortController().signal, abort: new AbortController().signal,
-    onOutcomes: (items, outs) => items.forEach((it, i) => out.set(it.key, outs[i]!)) });
-  const items: SendItem[] = ids.map((id, line) => ({ record: { file: "f", fileIndex: 0, line, data: {} }, user: { id }, key: id, attempts: 0 }));
-  await sender.run((async function* () { yield items; })());
-  return { out, stats: sender.stats };
-}
-const ok = (xs: string[]): BatchResult => ({ kind: "records", results: xs.map(() => ({ status: "created" as const })) });
-
-describe("sender", () => {
-  it("a whole-request permanent failure gives every record an outcome", async () => {
-    decide = () => ({ kind: "failed", code: "BAD", message: "bad request" });
-    const { out } = await send(["a", "b", "c"]);
-    expect(out.size).toBe(3);
-  });
-  it("an answer with fewer results than users sent retries the rest, never drops them", async () => {
-    decide = (xs, n) => (n === 1 ? { kind: "records", results: [{ status: "created" as const }] } : ok(xs));
-    const { out } = await send(["a", "b", "c"]);
-    expect(calls.map((c) => c.ids)).toEqual([["a", "b", "c"], ["b", "c"]]);
-    expect([...out.keys()].sort()).toEqual(["a", "b", "c"]);
-    expect([...out.values()].map((o) => o.status)).toEqual(["created", "created", "created"]);
-  });
-  it("a user refused for the rate slows the limiter down", async () => {
-    const limiter = new RateLimiter({ limit: 1000 });
-    decide = (xs, n) => (n === 1 ? { kind: "records", results: xs.map((x) => (x === "b" ? { status: "retry" as const, code: "660700001", message: "too many", throttled: true } : { status: "created" as const })) } : ok(xs));
-    await send(["a", "b"], limiter);
-    expect(limiter.current).toBeLessThan(1000);
-  });
-  it("Retry-After is honoured before the resend", async () => {
-    decide = (xs, n) => (n === 1 ? { kind: "retry", code: "429", message: "slow", throttled: true, retryAfterMs: 400 } : ok(xs));
-    await send(["a"]);
-    expect(calls).toHaveLength(2);
-    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(380);
-  });
-  it("a token refused again and again stops the run after a few renewals", async () => {
-    decide = () => ({ kind: "reauth", code: "401", message: "expired" });
-    await expect(send(["a"])).rejects.toMatchObject({ code: "AUTH_REJECTED" });
-    expect(calls.length).toBeLessThanOrEqual(3);
   });
 });
 

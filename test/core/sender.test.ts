@@ -7,6 +7,8 @@ import { defineProvider, type BatchResult, type ProviderContext } from "../../sr
 /** A fake vendor: the test decides the answer to each request from the ids it holds. */
 let decide: (ids: string[], n: number) => BatchResult = () => ({ kind: "records", results: [] });
 let calls: string[][] = [];
+/** When each call arrived (performance.now), beside `calls`. */
+let times: number[] = [];
 /** How long the fake vendor waits before answering. */
 let delayMs = 0;
 let server: Server;
@@ -34,6 +36,7 @@ beforeAll(async () => {
     req.on("end", () => {
       const ids = JSON.parse(body) as string[];
       calls.push(ids);
+      times.push(performance.now());
       const answer = JSON.stringify(decide(ids, calls.length));
       setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(answer), delayMs);
     });
@@ -44,15 +47,16 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-async function send(ids: string[], opts: { retries?: number; timeoutMs?: number; mark?: (item: SendItem) => void } = {}) {
+async function send(ids: string[], opts: { retries?: number; timeoutMs?: number; limiter?: RateLimiter; mark?: (item: SendItem) => void } = {}) {
   calls = [];
+  times = [];
   const out = new Map<string, SendOutcome>();
   const ctx: ProviderContext = { env: {}, endpoint: url, options: {}, fetch: async () => { throw new Error("unused"); }, addSecret: () => {}, now: Date.now };
   const sender = createSender({
     provider: fake,
     ctx,
     session: {},
-    limiter: new RateLimiter({ limit: 1000 }),
+    limiter: opts.limiter ?? new RateLimiter({ limit: 1000 }),
     retries: opts.retries ?? 3,
     timeoutMs: opts.timeoutMs,
     backoffBaseMs: 1,
@@ -148,6 +152,36 @@ describe("sender", () => {
     } finally {
       delayMs = 0;
     }
+  });
+
+  it("a whole-request permanent failure gives every record an outcome", async () => {
+    decide = () => ({ kind: "failed", code: "BAD", message: "bad request" });
+    const { out } = await send(["a", "b", "c"]);
+    expect(out.size).toBe(3);
+  });
+  it("an answer with fewer results than users sent retries the rest, never drops them", async () => {
+    decide = (xs, n) => (n === 1 ? { kind: "records", results: [{ status: "created" as const }] } : ok(xs));
+    const { out } = await send(["a", "b", "c"]);
+    expect(calls).toEqual([["a", "b", "c"], ["b", "c"]]);
+    expect([...out.keys()].sort()).toEqual(["a", "b", "c"]);
+    expect([...out.values()].map((o) => o.status)).toEqual(["created", "created", "created"]);
+  });
+  it("a user refused for the rate slows the limiter down", async () => {
+    const limiter = new RateLimiter({ limit: 1000 });
+    decide = (xs, n) => (n === 1 ? { kind: "records", results: xs.map((x) => (x === "b" ? { status: "retry" as const, code: "660700001", message: "too many", throttled: true } : { status: "created" as const })) } : ok(xs));
+    await send(["a", "b"], { limiter });
+    expect(limiter.current).toBeLessThan(1000);
+  });
+  it("Retry-After is honoured before the resend", async () => {
+    decide = (xs, n) => (n === 1 ? { kind: "retry", code: "429", message: "slow", throttled: true, retryAfterMs: 400 } : ok(xs));
+    await send(["a"]);
+    expect(calls).toHaveLength(2);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(380);
+  });
+  it("a token refused again and again stops the run after a few renewals", async () => {
+    decide = () => ({ kind: "reauth", code: "401", message: "expired" });
+    await expect(send(["a"])).rejects.toMatchObject({ code: "AUTH_REJECTED" });
+    expect(calls.length).toBeLessThanOrEqual(3);
   });
 
   it("stops everything on an authentication failure", async () => {
