@@ -315,7 +315,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       if (resume.unreadable) say("warn", `${resume.unreadable} unreadable line(s) in ${opts.resume} ignored (a torn last line after a crash is normal); those rows are processed again`);
       say("info", `Resuming: ${resume.carried} row(s) already done are not sent again`);
     }
-    if (opts.failedOut) failedOut = createFailedOut(opts.failedOut, redactor, { jsonlInputs: opts.files.some((f) => formatOf(f, opts.format) === "jsonl") });
+    if (opts.failedOut) failedOut = createFailedOut(opts.failedOut, redactor, { jsonlInputs: opts.files.some((f) => formatOf(f, opts.format) === "jsonl"), delimiter: opts.delimiter });
 
     const ctx: ProviderContext = {
       env,

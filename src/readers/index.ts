@@ -91,7 +91,8 @@ export async function checkInput(file: string): Promise<number> {
 /** An input as a byte stream: standard input for `-`, else the file. */
 const openInput = (file: string, opts: Pick<ReadOptions, "stdin">): Readable => (file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 }));
 
-const csvDelimiter = (file: string, delimiter: string | undefined) => delimiter ?? (extname(file).toLowerCase() === ".tsv" ? "\t" : undefined);
+/** The delimiter a CSV file is read with: the one given, a tab for .tsv, else csv-parse's comma (undefined). */
+export const csvDelimiter = (file: string, delimiter: string | undefined) => delimiter ?? (extname(file).toLowerCase() === ".tsv" ? "\t" : undefined);
 
 /** A CSV file's header as the reader checks it (same errors), without reading on past it. */
 export async function readCsvHeader(file: string, opts: Pick<ReadOptions, "delimiter"> = {}): Promise<string[] | undefined> {

@@ -57,15 +57,48 @@ describe("--failed-out: the rows to fix, in the input's own format", () => {
     expect(lines[1]._error).toMatch(/^line 3: INPUT_BAD_JSON: not JSON/);
   });
 
+  it("CSV: written with the delimiter the same command line reads it back with (--delimiter, a tab for .tsv)", async () => {
+    const f = write(dir, "semi.csv", "user_id;name;note\nbad id;Bob;a;b\nok4;Ann;\n".replace("a;b", '"a;b"'));
+    const r = await runCli(["validate", f, "-p", "zego", "--delimiter", ";", "--report", `${dir}/semi.jsonl`, "--failed-out", `${dir}/semi-fix.csv`]);
+    expect(r.code).toBe(1);
+    const text = readFileSync(`${dir}/semi-fix.csv`, "utf8");
+    expect(text.split("\n")[0]).toBe("user_id;name;note;_error");
+    const rows = parse(text, { columns: true, delimiter: ";" }) as Record<string, string>[];
+    expect(rows.map((x) => [x.user_id, x.name, x.note])).toEqual([["bad id", "Bob", "a;b"]]);
+    // The same flags read the fixed file back.
+    writeFileSync(`${dir}/semi-fixed.csv`, text.replace("bad id", "bad-id").replace(/;"line 2: [^"]*"$/, ";"));
+    const again = await runCli(["validate", `${dir}/semi-fixed.csv`, "-p", "zego", "--delimiter", ";", "-m", write(dir, "semi.yaml", "fields:\n  UserId: user_id\n  UserName: name\n"), "--report", `${dir}/semi2.jsonl`]);
+    expect(again.code).toBe(0);
+    await runCli(["validate", f, "-p", "zego", "--delimiter", ";", "--report", `${dir}/semi3.jsonl`, "--failed-out", `${dir}/semi-fix.tsv`]);
+    expect(readFileSync(`${dir}/semi-fix.tsv`, "utf8").split("\n")[0]).toBe("user_id;name;note;_error");
+    const t = write(dir, "tabs.tsv", "user_id\tname\nbad id\t=Bob\n");
+    await runCli(["validate", t, "-p", "zego", "--report", `${dir}/tabs.jsonl`, "--failed-out", `${dir}/tabs-fix.tsv`]);
+    const tabs = parse(readFileSync(`${dir}/tabs-fix.tsv`), { columns: true, delimiter: "\t" }) as Record<string, string>[];
+    expect(tabs.map((x) => [x.user_id, x.name])).toEqual([["bad id", "=Bob"]]);
+    expect(tabs[0]!._error).toMatch(/^line 2: BAD_CHARACTERS/);
+  });
+
   it("CSV from JSONL and from several CSV inputs: every cell kept, keys the header lacks in _extra", async () => {
     const j = write(dir, "v.jsonl", 'not json\n{"user_id":"a b","name":"Ann"}\n{"user_id":"c d","city":"Oslo","tags":["x"]}\n');
     await runCli(["validate", j, "-p", "zego", "--report", `${dir}/v.jsonl.report`, "--failed-out", `${dir}/v-fix.csv`]);
+    // The unreadable first line waits for the first record's keys, which make the header.
     const rows = parse(readFileSync(`${dir}/v-fix.csv`), { columns: true }) as Record<string, string>[];
-    expect(rows.map((x) => [x.user_id ?? "", x._extra])).toEqual([
-      ["", ""],
-      ["", '{"user_id":"a b","name":"Ann"}'],
-      ["", '{"user_id":"c d","city":"Oslo","tags":["x"]}'],
+    expect(Object.keys(rows[0]!)).toEqual(["user_id", "name", "_error", "_extra"]);
+    expect(rows.map((x) => [x.user_id, x.name, x._extra])).toEqual([
+      ["", "", ""],
+      ["a b", "Ann", ""],
+      ["c d", "", '{"city":"Oslo","tags":["x"]}'],
     ]);
+    expect(rows[0]!._error).toMatch(/^line 1: INPUT_BAD_JSON/);
+    // Only unreadable lines: the header is written as the file closes.
+    const bad = write(dir, "bad.jsonl", "not json\n[1]\n");
+    await runCli(["validate", bad, "-p", "zego", "--report", `${dir}/bad.report.jsonl`, "--failed-out", `${dir}/bad-fix.csv`]);
+    const badRows = parse(readFileSync(`${dir}/bad-fix.csv`), { columns: true }) as Record<string, string>[];
+    expect(badRows.map((x) => Object.keys(x))).toEqual([
+      ["_error", "_extra"],
+      ["_error", "_extra"],
+    ]);
+    expect(badRows[1]!._error).toMatch(/^line 2: INPUT_NOT_OBJECT/);
     const a = write(dir, "a.csv", csv(["user_id", "name"], [["a b", "Ann"]]));
     const b = write(dir, "b.csv", csv(["user_id", "city"], [["c d", "Oslo"]]));
     const m = write(dir, "ab.yaml", "fields:\n  UserId: user_id\n");
