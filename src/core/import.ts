@@ -17,7 +17,7 @@ import { checkEndpoint, readEnvFile, resolveCredentials } from "./credentials.js
 import { httpSend } from "./http.js";
 import { fnv1a, KeySet } from "./key-set.js";
 import { RateLimiter } from "./rate-limiter.js";
-import { compareMeta, dropRunFiles, keyHash, loadResumeState, loadSent, openSentJournal, readMeta, rowId, samePath, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta, type SentJournal } from "./resume.js";
+import { compareMeta, dropRunFiles, keyHash, loadResumeState, loadSent, metaPath, openSentJournal, readMeta, rowId, samePath, sentPath, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta, type SentJournal } from "./resume.js";
 import { createSender, type SendItem, type SendOutcome } from "./sender.js";
 import { validateUser } from "./validate.js";
 
@@ -158,6 +158,30 @@ export function resolveOptions(provider: Provider, mapping: LoadedMapping | unde
   return parsed.data;
 }
 
+/**
+ * Stops a run, before any file is opened, whose report, its meta and journal, or --failed-out
+ * would overwrite a file the run reads (an input, the mapping, the env file, the resumed report)
+ * or one another: opening them truncates the file.
+ */
+function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void {
+  if (opts.resume && reportPath && samePath(reportPath, opts.resume)) throw new BulkUsersError(ErrorCode.USAGE, "The resumed run needs a new report path", { hint: "Omit --report, or give a different file." });
+  const reads: [string, string][] = opts.files.filter((f) => f !== "-").map((f) => [f, `the input ${f}`]);
+  if (typeof opts.mapping === "string") reads.push([opts.mapping, `the mapping ${opts.mapping}`]);
+  if (opts.envFile) reads.push([opts.envFile, `the env file ${opts.envFile}`]);
+  if (opts.resume) reads.push([opts.resume, `the resumed report ${opts.resume}`], [metaPath(opts.resume), `the resumed report's meta ${metaPath(opts.resume)}`]);
+  const writes: [string, string][] = [];
+  if (reportPath) writes.push([reportPath, `--report ${reportPath}`], [metaPath(reportPath), `the report's meta ${metaPath(reportPath)}`], [sentPath(reportPath), `the report's journal ${sentPath(reportPath)}`]);
+  if (opts.failedOut) writes.push([opts.failedOut, `--failed-out ${opts.failedOut}`]);
+  for (let i = 0; i < writes.length; i++) {
+    const [path, what] = writes[i]!;
+    const other = [...reads, ...writes.slice(0, i)].find(([p]) => samePath(p, path));
+    if (other)
+      throw new BulkUsersError(ErrorCode.USAGE, `${what} would overwrite ${other[1]}`, {
+        hint: "Give the report and --failed-out paths of their own, apart from the inputs, the mapping and each other.",
+      });
+  }
+}
+
 /** Streams the inputs through map → validate → dedupe → batch → send → report. */
 export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   const started = performance.now();
@@ -292,14 +316,13 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       };
     }
     const reportPath = opts.report === false ? undefined : (opts.report ?? defaultReportPath());
+    checkOutputs(opts, reportPath);
     let old: RunMeta | undefined;
     if (opts.resume) {
       if (dryRun) throw new BulkUsersError(ErrorCode.USAGE, "--resume finishes an import; it cannot be combined with --dry-run");
       if (!reportPath) throw new BulkUsersError(ErrorCode.USAGE, "--resume needs a report to write: the resumed run's report is the next resume's state");
       old = readMeta(opts.resume);
       compareMeta(old, meta!, opts.force === true);
-      // Opening the new report truncates it: it must not be the one being resumed, however spelled.
-      if (samePath(reportPath, opts.resume)) throw new BulkUsersError(ErrorCode.USAGE, "The resumed run needs a new report path", { hint: "Omit --report, or give a different file." });
     }
     if (reportPath) report = createReportWriter(reportPath, redactor);
     if (reportPath && meta) journal = openSentJournal(reportPath);
@@ -315,7 +338,13 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       if (resume.unreadable) say("warn", `${resume.unreadable} unreadable line(s) in ${opts.resume} ignored (a torn last line after a crash is normal); those rows are processed again`);
       say("info", `Resuming: ${resume.carried} row(s) already done are not sent again`);
     }
-    if (opts.failedOut) failedOut = createFailedOut(opts.failedOut, redactor, { jsonlInputs: opts.files.some((f) => formatOf(f, opts.format) === "jsonl"), delimiter: opts.delimiter });
+    if (opts.failedOut) {
+      const jsonl = opts.files.some((f) => formatOf(f, opts.format) === "jsonl");
+      // A later standard input's header is not read ahead with the other inputs': its cells may come after the header.
+      failedOut = createFailedOut(opts.failedOut, redactor, { extra: jsonl || opts.files.indexOf("-") > 0, format: opts.format, delimiter: opts.delimiter });
+      if (jsonl && !opts.format && formatOf(opts.failedOut) === "csv")
+        say("warn", `--failed-out ${opts.failedOut} is CSV but an input is JSONL: nested objects and lists go into cells as JSON text, which the same mapping does not read back; for rows to import again, give a .jsonl path`);
+    }
 
     const ctx: ProviderContext = {
       env,

@@ -25,7 +25,7 @@ export interface ReadOptions {
   parseThread?: ParseThread;
   /** The columns a JSONL file's records must hold (after `onColumns`): the parse thread sends only these. */
   columnsFor?: (file: string) => string[];
-  /** With the JSONL parse thread: keep each line's text as the record's `raw` (its data is partial). */
+  /** Keep each JSONL line's text as the record's `raw` (for --failed-out; in the parse thread its data is partial). */
   keepText?: boolean;
   /** Called when a file is parsed in the worker thread. */
   onParseThread?: (file: string) => void;
@@ -124,7 +124,7 @@ export async function* readInputBatches(files: string[], opts: ReadOptions = {})
     } else {
       const src = openInput(file, opts);
       let first = true;
-      for await (const batch of readJsonlBatches(src, file, i)) {
+      for await (const batch of readJsonlBatches(src, file, i, { keepText: opts.keepText })) {
         if (first) {
           const keys = firstKeys(batch);
           if (keys) {

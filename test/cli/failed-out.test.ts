@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "csv-parse/sync";
@@ -76,6 +77,73 @@ describe("--failed-out: the rows to fix, in the input's own format", () => {
     const tabs = parse(readFileSync(`${dir}/tabs-fix.tsv`), { columns: true, delimiter: "\t" }) as Record<string, string>[];
     expect(tabs.map((x) => [x.user_id, x.name])).toEqual([["bad id", "=Bob"]]);
     expect(tabs[0]!._error).toMatch(/^line 2: BAD_CHARACTERS/);
+  });
+
+  it("refuses a --failed-out or --report path that is an input, the mapping or the other output, before opening any", async () => {
+    const f = write(dir, "same.csv", csv(["user_id"], [["bad id"]]));
+    const before = readFileSync(f, "utf8");
+    for (const args of [
+      ["--failed-out", f, "--report", `${dir}/s1.jsonl`],
+      ["--report", f],
+      ["--report", `${dir}/s2.jsonl`, "--failed-out", `${dir}/s2.jsonl`],
+      ["--report", `${dir}/s3.jsonl`, "--failed-out", `${dir}/s3.jsonl.meta.json`],
+    ]) {
+      const r = await runCli(["validate", f, "-p", "zego", ...args]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(/would overwrite (the input|--report|the report's meta)/);
+    }
+    expect(readFileSync(f, "utf8")).toBe(before);
+    const m = write(dir, "same.yaml", "fields:\n  UserId: user_id\n");
+    const r = await runCli(["validate", f, "-p", "zego", "-m", m, "--report", `${dir}/s4.jsonl`, "--failed-out", m]);
+    expect(r.stderr).toMatch(/--failed-out .*same\.yaml would overwrite the mapping/);
+    expect(readFileSync(m, "utf8")).toContain("UserId");
+  });
+
+  it("a fixed file that fails again: its _error column is replaced, not repeated, and the file reads back", async () => {
+    const f = write(dir, "again.csv", csv(["user_id", "name", "_error"], [["bad id", "Ann", "line 2: old"]]));
+    await runCli(["validate", f, "-p", "zego", "--report", `${dir}/again.jsonl`, "--failed-out", `${dir}/again-fix.csv`]);
+    const text = readFileSync(`${dir}/again-fix.csv`, "utf8");
+    expect(text.split("\n")[0]).toBe("user_id,name,_error");
+    const rows = parse(text, { columns: true }) as Record<string, string>[];
+    expect(rows[0]!._error).toMatch(/^line 2: BAD_CHARACTERS/);
+    const j = write(dir, "again.jsonl", '{"user_id":"bad id","_error":"line 1: old"}\n');
+    await runCli(["validate", j, "-p", "zego", "--report", `${dir}/againj.jsonl`, "--failed-out", `${dir}/againj-fix.jsonl`]);
+    const out = readFileSync(`${dir}/againj-fix.jsonl`, "utf8");
+    expect(out).toMatch(/^\{"user_id":"bad id","_error":"line 1: BAD_CHARACTERS[^"]*"\}\n$/);
+  });
+
+  it("JSONL values are written as the line had them: integers past 2^53 keep their digits, in JSONL and CSV, on one thread and in the parse thread", async () => {
+    const f = write(dir, "big.jsonl", '{"user_id":12345678901234567891,"n": 1.50 ,"meta":{"id":98765432109876543210},"name":"x"}\n{"user_id":"ok5"}\n');
+    // The parse thread runs the compiled worker: through bin/ (dist/, built by the global setup).
+    const cli = async (args: string[]) =>
+      args.includes("on") ? spawnSync(process.execPath, ["bin/bulk-users.js", ...args], { encoding: "utf8", timeout: 60_000 }).status : (await runCli(args)).code;
+    for (const thread of ["off", "on"]) {
+      expect(await cli(["validate", f, "-p", "zego", "--parse-thread", thread, "--report", `${dir}/big-${thread}.jsonl`, "--failed-out", `${dir}/big-${thread}-fix.jsonl`])).toBe(1);
+      expect(readFileSync(`${dir}/big-${thread}-fix.jsonl`, "utf8")).toMatch(/^\{"user_id":12345678901234567891,"n": 1\.50 ,"meta":\{"id":98765432109876543210\},"name":"x","_error":"line 1: UNSAFE_NUMBER/);
+      await cli(["validate", f, "-p", "zego", "--parse-thread", thread, "--report", `${dir}/bigc-${thread}.jsonl`, "--failed-out", `${dir}/big-${thread}-fix.csv`]);
+      const rows = parse(readFileSync(`${dir}/big-${thread}-fix.csv`), { columns: true }) as Record<string, string>[];
+      expect([rows[0]!.user_id, rows[0]!.n, rows[0]!.meta]).toEqual(["12345678901234567891", "1.50", '{"id":98765432109876543210}']);
+    }
+  });
+
+  it("--format decides the file's format whatever its name; a later standard input's cells go to _extra; a delimiter of several characters reads back", async () => {
+    const f = write(dir, "forced.txt", '{"user_id":"bad id"}\n');
+    const r = await runCli(["validate", f, "-p", "zego", "--format", "jsonl", "--report", `${dir}/forced.jsonl`, "--failed-out", `${dir}/forced-fix.csv`]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(readFileSync(`${dir}/forced-fix.csv`, "utf8"))).toMatchObject({ user_id: "bad id" });
+    const a = write(dir, "first.csv", csv(["user_id"], [["bad a"]]));
+    await runCli(["validate", a, "-", "-p", "zego", "-m", write(dir, "st.yaml", "fields:\n  UserId: user_id\n"), "--report", `${dir}/st.jsonl`, "--failed-out", `${dir}/st-fix.csv`], {
+      stdin: "user_id,city\nbad b,Oslo\n",
+    });
+    const st = parse(readFileSync(`${dir}/st-fix.csv`), { columns: true }) as Record<string, string>[];
+    expect(st.map((x) => [x.user_id, x._extra])).toEqual([
+      ["bad a", ""],
+      ["bad b", '{"city":"Oslo"}'],
+    ]);
+    const p = write(dir, "pipes.csv", "user_id||note\nbad id||trail|\n");
+    await runCli(["validate", p, "-p", "zego", "--delimiter", "||", "--report", `${dir}/pipes.jsonl`, "--failed-out", `${dir}/pipes-fix.csv`]);
+    const pipes = parse(readFileSync(`${dir}/pipes-fix.csv`), { columns: true, delimiter: "||" }) as Record<string, string>[];
+    expect(pipes.map((x) => [x.user_id, x.note])).toEqual([["bad id", "trail|"]]);
   });
 
   it("CSV from JSONL and from several CSV inputs: every cell kept, keys the header lacks in _extra", async () => {
