@@ -434,6 +434,11 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     const processRecord = (rec: SourceRecord): SendItem | undefined => {
       read++;
       if (rec.error) {
+        // Shared out by position, like a row without a key: each shard reports it once in all.
+        if (opts.shard && (fnv1a(`${rec.fileIndex}:${rec.line}`) % opts.shard.count) + 1 !== opts.shard.index) {
+          otherShards++;
+          return;
+        }
         invalid(rec, "", [{ field: "", code: rec.error.code, message: rec.error.message }]);
         return;
       }

@@ -143,9 +143,10 @@ export function compareMeta(old: RunMeta, cur: RunMeta, force: boolean): void {
   });
   if (old.mapping.sha256 !== cur.mapping.sha256) diffs.push(`mapping ${cur.mapping.source} changed since the earlier run (checksum)`);
   if ((old.shard ?? "") !== (cur.shard ?? "")) diffs.push(`the earlier run was ${old.shard ? `shard ${old.shard}` : "not sharded"}, this one is ${cur.shard ? `shard ${cur.shard}` : "not sharded"}`);
-  if (diffs.length && !(force && old.provider === cur.provider && old.inputs.length === cur.inputs.length && (old.shard ?? "") === (cur.shard ?? "")))
+  const forceable = old.provider === cur.provider && old.inputs.length === cur.inputs.length && (old.shard ?? "") === (cur.shard ?? "");
+  if (diffs.length && !(force && forceable))
     throw new BulkUsersError(ErrorCode.RESUME_MISMATCH, `Cannot resume: ${diffs.join("; ")}`, {
-      hint: force ? "The provider, the number of inputs and the shard must match even with --force." : "Resume with the same files, or pass --force if the change is deliberate.",
+      hint: forceable ? "Resume with the same files, or pass --force if the change is deliberate." : "The provider, the number of inputs and the shard must match (--force does not change that).",
     });
 }
 

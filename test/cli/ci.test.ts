@@ -94,6 +94,15 @@ describe("CI friendliness", () => {
     expect(seen.length).toBe(300);
     expect(new Set(seen).size).toBe(300);
     expect(seen.sort()).toEqual(Array.from({ length: 300 }, (_, i) => `s${i}`).sort());
+    // Unreadable rows too: each lands in one shard, not in all of them.
+    const lines = Array.from({ length: 60 }, (_, i) => (i % 3 ? `{"user_id":"j${i}"}` : `not json ${i}`));
+    const j = write(dir, "bad.jsonl", `${lines.join("\n")}\n`);
+    const bad: number[] = [];
+    for (const k of [1, 2, 3]) {
+      await runCli(["validate", j, "-p", "zego", "--shard", `${k}/3`, "--report", `${dir}/badshard${k}.jsonl`]);
+      bad.push(...readReport(`${dir}/badshard${k}.jsonl`).filter((x) => x.code === "INPUT_BAD_JSON").map((x) => x.line));
+    }
+    expect(bad.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => 3 * i + 1));
     expect((await runCli(["validate", big, "-p", "zego", "--shard", "4/3"])).code).toBe(2);
     expect((await runCli(["validate", big, "-p", "zego", "--shard", "0/3"])).code).toBe(2);
   });

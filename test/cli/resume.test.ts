@@ -142,6 +142,10 @@ describe("crash safety and --resume", () => {
     const shard = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", report, "--report", `${dir}/small4.jsonl`, "--force", "--shard", "1/2"], { env });
     expect(shard.code).toBe(2);
     expect(shard.stderr).toMatch(/the earlier run was not sharded, this one is shard 1\/2/);
+    expect(shard.stderr).toMatch(/--force does not change that/);
+    // Without --force the hint must not offer it either.
+    const unforced = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", report, "--report", `${dir}/small5.jsonl`, "--shard", "1/2"], { env });
+    expect(unforced.stderr).not.toMatch(/pass --force/);
   });
 
   it("--force over an input with a row inserted still sends the new user, and says lines moved", async () => {
