@@ -67,8 +67,9 @@ export function mappingCommand(io: CliIO): Command {
       const n = Number(o.rows);
       if (!Number.isInteger(n) || n < 1) throw new BulkUsersError(ErrorCode.USAGE, `--rows must be a whole number from 1, got \`${o.rows}\``);
       const { previewMapping } = await import("../mapping/preview.js");
-      const rows = await previewMapping({ file, provider: o.provider, mapping: o.mapping, rows: n, format: o.format, delimiter: o.delimiter });
-      const c = createLogger(io).c;
+      const logger = createLogger(io);
+      const rows = await previewMapping({ file, provider: o.provider, mapping: o.mapping, rows: n, format: o.format, delimiter: o.delimiter, log: (m) => logger.info(m) });
+      const c = logger.c;
       for (const r of rows) {
         if (o.json) {
           io.stdout.write(`${JSON.stringify(r)}\n`);

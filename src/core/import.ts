@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import * as z from "zod";
 import { emulators, type Emulator, type FaultOptions } from "../emulators/index.js";
 import { BulkUsersError, ErrorCode, where } from "../errors.js";
-import { autoMapping, checkMapping, loadMapping, type LoadedMapping } from "../mapping/load.js";
+import { autoMappingFor, checkMapping, loadMapping, type LoadedMapping } from "../mapping/load.js";
 import { checkColumns, columnsUsed, compileMapping } from "../mapping/apply.js";
 import { secretFields, type FieldIssue, type Provider, type ProviderContext } from "../providers/define.js";
 import { loadProvider } from "../providers/index.js";
@@ -385,15 +385,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     /** The mapping for a file's columns; throws (exit 2) if it cannot read them. */
     const mappingFor = (file: string, columns: string[], announce: boolean): LoadedMapping => {
       let m = mapping;
-      if (!m) {
-        m = autoMapping(provider, columns);
-        if (!(keyField in m.fields) && !uniqueFields.some((f) => f.name in m!.fields) && columns.length)
-          throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `No mapping given and no column of ${file} is named like the key field ${keyField}`, {
-            context: { file },
-            hint: `Pass --mapping FILE (see \`bulk-users providers ${provider.name}\`), or run \`bulk-users mapping init ${file} --provider ${provider.name}\`.`,
-          });
-        if (announce) say("info", `No --mapping: mapped ${Object.entries(m.fields).map(([f, c]) => `${c} → ${f}`).join(", ") || "nothing"} (${file})`);
-      } else if (formatFor(file) === "csv") checkColumns(m, file, columns);
+      if (!m) m = autoMappingFor(provider, file, columns, announce ? (text) => say("info", text) : undefined);
+      else if (formatFor(file) === "csv") checkColumns(m, file, columns);
       return m;
     };
     /** Per file, the columns its mapping reads (all a JSONL parse thread sends). */

@@ -133,3 +133,19 @@ export function autoMapping(provider: Provider, columns: string[]): LoadedMappin
   }
   return { fields, source: "<automatic mapping>" };
 }
+
+/**
+ * autoMapping for an input's columns, refused (exit 2) when none is named like the key field or
+ * another field the vendor wants unique: every row would be invalid. `said` tells what was mapped.
+ */
+export function autoMappingFor(provider: Provider, file: string, columns: string[], said?: (m: string) => void): LoadedMapping {
+  const m = autoMapping(provider, columns);
+  const keyLike = Object.entries(provider.fields).filter(([name, spec]) => name === provider.key || spec.unique || spec.uniqueIgnoreCase);
+  if (columns.length && !keyLike.some(([name]) => name in m.fields))
+    throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `No mapping given and no column of ${file} is named like the key field ${provider.key}`, {
+      context: { file },
+      hint: `Pass --mapping FILE (see \`bulk-users providers ${provider.name}\`), or run \`bulk-users mapping init ${file} --provider ${provider.name}\`.`,
+    });
+  said?.(`No --mapping: mapped ${Object.entries(m.fields).map(([f, c]) => `${c} → ${f}`).join(", ") || "nothing"} (${file})`);
+  return m;
+}

@@ -4,7 +4,7 @@ import { secretFields, type FieldIssue } from "../providers/define.js";
 import { loadProvider } from "../providers/index.js";
 import { checkInput, formatOf, readInputs, type InputFormat } from "../readers/index.js";
 import { checkColumns, compileMapping, type CompiledMapping } from "./apply.js";
-import { autoMapping, loadMapping, type LoadedMapping } from "./load.js";
+import { autoMappingFor, loadMapping, type LoadedMapping } from "./load.js";
 
 /** One input row as the import would send it: the mapped user (secret fields as `***`) and every issue. */
 export interface PreviewRow {
@@ -19,7 +19,16 @@ export interface PreviewRow {
  * without the duplicate check (it needs every row) or anything sent: what a mapping author wants
  * to see before a dry run of the whole file.
  */
-export async function previewMapping(o: { file: string; provider: string; mapping?: string; rows: number; format?: InputFormat; delimiter?: string }): Promise<PreviewRow[]> {
+export async function previewMapping(o: {
+  file: string;
+  provider: string;
+  mapping?: string;
+  rows: number;
+  format?: InputFormat;
+  delimiter?: string;
+  /** Told what an automatic mapping (no `mapping`) maps, as the import says it. */
+  log?: (message: string) => void;
+}): Promise<PreviewRow[]> {
   const provider = await loadProvider(o.provider);
   await checkInput(o.file);
   let mapping: LoadedMapping | undefined = o.mapping ? loadMapping(o.mapping, provider) : undefined;
@@ -27,7 +36,7 @@ export async function previewMapping(o: { file: string; provider: string; mappin
   const secret = new Set(secretFields(provider));
   let apply: CompiledMapping | undefined;
   const onColumns = (file: string, columns: string[]) => {
-    if (!mapping) mapping = autoMapping(provider, columns);
+    if (!mapping) mapping = autoMappingFor(provider, file, columns, o.log);
     else if (formatOf(file, o.format) === "csv") checkColumns(mapping, file, columns);
     apply = compileMapping(mapping, secret);
   };

@@ -142,4 +142,17 @@ describe("bulk-users mapping preview", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--rows must be a whole number from 1/);
   });
+
+  it("without --mapping: says what it mapped, and refuses columns with no key-like name as validate does", async () => {
+    const f = write(dir, "auto.csv", csv(["user_id", "name"], [["u1", "Ann"]]));
+    const r = await runCli(["mapping", "preview", f, "-p", "zego"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/No --mapping: mapped user_id → UserId/);
+    const none = write(dir, "none.csv", csv(["who", "name"], [["u1", "Ann"]]));
+    const p = await runCli(["mapping", "preview", none, "-p", "zego"]);
+    const v = await runCli(["validate", none, "-p", "zego", "--report", `${dir}/none.jsonl`]);
+    expect([p.code, v.code]).toEqual([2, 2]);
+    expect(p.stderr).toMatch(/no column of .*none\.csv is named like the key field UserId/);
+    expect(v.stderr).toMatch(/no column of .*none\.csv is named like the key field UserId/);
+  });
 });
