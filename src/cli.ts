@@ -11,10 +11,10 @@ import { createLogger } from "./ui/logger.js";
 const IMPORT_EXAMPLES = `
 Examples:
   $ bulk-users import samples/users.csv --provider zego --sandbox
-  $ bulk-users import users.csv -p zego -m zego.mapping.yaml --env-file .env --report run1.jsonl
-  $ bulk-users import users.csv -p zego -m zego.mapping.yaml --env-file .env --resume run1.jsonl
+  $ bulk-users import users.csv -p zego -m zego.mapping.yaml --dotenv .env --report run1.jsonl
+  $ bulk-users import users.csv -p zego -m zego.mapping.yaml --dotenv .env --resume run1.jsonl
 
-Credentials come from the environment or --env-file, never from flags (see: bulk-users providers <name>).
+Credentials come from the environment or --dotenv, never from flags (see: bulk-users providers <name>).
 Exit codes: 0 all rows succeeded, 1 some rows invalid/duplicate/failed, 2 usage, mapping,
 credential or authentication error, 3 interrupted or stopped by --max-errors.`;
 

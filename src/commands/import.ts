@@ -70,7 +70,8 @@ export function addRunOptions(cmd: Command, sending: boolean): Command {
       .option("--dry-run", "read, map and validate only; send nothing")
       .option("--sandbox", "start the provider's emulator in-process with throwaway credentials and import into it")
       .option("--endpoint <url>", "base URL of the API (an emulator, a proxy, another region)")
-      .option("--env-file <file>", "dotenv file with the credential variables")
+      // Not --env-file: node 20 takes that flag itself wherever it appears, and exits 9 when the file is missing.
+      .option("--dotenv <file>", "dotenv file with the credential variables")
       .option("--allow-insecure-endpoint", "allow plain http to a non-loopback endpoint")
       .option("--rate <n>", "requests per second (default: the provider's documented limit)", positive("--rate"))
       .option("--concurrency <n>", "requests in flight at once", int("--concurrency", 1), 4)
@@ -119,7 +120,7 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     report: o.report,
     failedOut: o.failedOut,
     env: io.env,
-    envFile: o.envFile,
+    envFile: o.dotenv,
     endpoint: o.endpoint,
     allowInsecureEndpoint: o.allowInsecureEndpoint,
     sandbox: o.sandbox ? { latencyMs: o.sandboxLatency, faults: o.sandboxFaults, seed: o.sandboxSeed } : false,

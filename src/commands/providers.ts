@@ -55,7 +55,7 @@ export function providersCommand(io: CliIO): Command {
       }
       const p = list[0]!;
       const out: string[] = [c.bold(`${p.name}: ${p.title}`), `docs: ${p.docs}`, `unique key: ${p.key}`, `batch: at most ${p.maxBatch} users a request`, `rate: ${p.rate.requests} requests per ${p.rate.perMs} ms`];
-      out.push(`endpoint: ${p.endpoint ?? `(none: set ${p.endpointEnv} or --endpoint)`}`, "", c.bold("credentials (environment or --env-file):"));
+      out.push(`endpoint: ${p.endpoint ?? `(none: set ${p.endpointEnv} or --endpoint)`}`, "", c.bold("credentials (environment or --dotenv):"));
       for (const e of p.env) out.push(`  ${e.name.padEnd(26)}${e.required === true ? "required" : typeof e.required === "string" ? `required unless ${e.required}` : "optional"}${e.secret ? ", secret" : ""} — ${e.description}`);
       out.push("", c.bold("fields:"));
       const width = Math.max(22, ...Object.keys(p.fields).map((f) => f.length + 2));

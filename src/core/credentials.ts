@@ -9,7 +9,7 @@ export function readEnvFile(file: string): Record<string, string> {
   try {
     text = readFileSync(file, "utf8");
   } catch {
-    throw new BulkUsersError(ErrorCode.USAGE, `Env file not found: ${file}`, { context: { file } });
+    throw new BulkUsersError(ErrorCode.USAGE, `Env file not found: ${file} (--dotenv)`, { context: { file } });
   }
   return parseEnv(text) as Record<string, string>;
 }
@@ -26,7 +26,7 @@ export function resolveCredentials(provider: Provider, env: Record<string, strin
     if (needed && !out[v.name]) {
       const alt = typeof v.required === "string" ? ` (or ${v.required})` : "";
       throw new BulkUsersError(ErrorCode.CREDENTIALS_MISSING, `Missing credential: ${v.name}${alt} is not set (${v.description})`, {
-        hint: `Set ${v.name} in the environment or in a file passed with --env-file; try --sandbox to run against the built-in emulator.`,
+        hint: `Set ${v.name} in the environment or in a file passed with --dotenv; try --sandbox to run against the built-in emulator.`,
       });
     }
   }

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createZegoEmulator } from "../../src/emulators/zego.js";
@@ -97,11 +98,16 @@ describe("bulk-users import (CLI)", () => {
     expect(r.stderr + r.stdout).not.toContain("wrong-secret-wrong-secret-000000");
   });
 
-  it("reads credentials from --env-file", async () => {
+  it("reads credentials from --dotenv; a missing file is a usage error naming it, through bin/ as a user runs it", async () => {
     const envFile = write(dir, ".env", `ZEGO_APP_ID=1234567890\nZEGO_SERVER_SECRET=${SECRET}\n`);
     const f = write(dir, "envfile.csv", csv(["user_id"], [["ef1"]]));
-    const r = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--env-file", envFile, "--report", `${dir}/r7.jsonl`], { env: {} });
+    const r = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--dotenv", envFile, "--report", `${dir}/r7.jsonl`], { env: {} });
     expect(r.code).toBe(0);
+    // Node 20 itself takes --env-file wherever it stands (exit 9 for a missing file): the flag is --dotenv.
+    const { ZEGO_APP_ID: _a, ZEGO_SERVER_SECRET: _s, ...clean } = process.env;
+    const missing = spawnSync(process.execPath, ["bin/bulk-users.js", "import", f, "-p", "zego", "--endpoint", emu.url, "--dotenv", `${dir}/missing.env`, "--report", `${dir}/r7b.jsonl`], { encoding: "utf8", env: clean, timeout: 30_000 });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/Env file not found: .*missing\.env/);
   });
 
   it("reads standard input with -", async () => {
