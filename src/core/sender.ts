@@ -68,6 +68,9 @@ export const MAYBE_CREATED = "an attempt got no answer, so the vendor may have c
 
 type Transient = { code: string; message: string; retryAfterMs?: number };
 
+/** An exchange whose request was cancelled after it went out. */
+const CANCELLED = Symbol("cancelled");
+
 /** Sends batches through the rate limiter with bounded concurrency, retries and bisection. */
 export function createSender(o: SenderOptions) {
   const concurrency = o.concurrency ?? 4;
@@ -123,7 +126,7 @@ export function createSender(o: SenderOptions) {
    * timestamp, token) built right after, so nothing goes stale while waiting for a slot.
    * Network failures and timeouts are transient, and mark the records as possibly delivered.
    */
-  async function exchange(items: SendItem[], signal: AbortSignal): Promise<BatchResult> {
+  async function exchange(items: SendItem[], signal: AbortSignal): Promise<BatchResult | typeof CANCELLED> {
     const users = items.map((i) => i.user);
     const release = await o.limiter.acquire(signal);
     let req: HttpRequest;
@@ -149,8 +152,10 @@ export function createSender(o: SenderOptions) {
       if (result.kind === "reauth") o.session.invalidate?.(req.authToken);
       return result;
     } catch (e) {
-      if (e instanceof HttpError && e.reason !== "abort") {
+      if (e instanceof HttpError) {
         for (const i of items) i.maybeDelivered = true;
+        // Cancelled in flight (the grace ran out, a second Ctrl-C, a fatal answer elsewhere): sent, never answered.
+        if (e.reason === "abort") return CANCELLED;
         return { kind: "retry", code: e.reason === "timeout" ? "TIMEOUT" : "NETWORK", message: e.message };
       }
       throw e;
@@ -164,6 +169,10 @@ export function createSender(o: SenderOptions) {
     while (pending.length && !soft.aborted) {
       attempt++;
       const result = await exchange(pending, soft);
+      if (result === CANCELLED) {
+        failAll(pending, "CANCELLED", `the run stopped with this request in flight; ${MAYBE_CREATED}`, true);
+        return;
+      }
       const throttled = result.kind === "retry" && result.throttled === true;
       o.onRequest?.({ size: pending.length, attempt, result: result.kind, throttled });
       let again: SendItem[] = [];

@@ -206,6 +206,15 @@ describe("crash safety and --resume", () => {
     expect(Date.now() - t0).toBeLessThan(20_000);
     expect(p.out().stderr).toMatch(/Stopping now: requests in flight are cancelled/);
     expect(p.out().stderr).toMatch(/--resume .*twice\.jsonl/);
+    // The cancelled requests' rows were sent: reported as failed, maybe created, not as unsent.
+    const rows = readReport(`${dir}/twice.jsonl`);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.status === "failed" && r.code === "CANCELLED" && /may have created the user/.test(r.message ?? ""))).toBe(true);
+    expect(p.out().stderr).not.toMatch(/read but not sent before the run stopped: \d+/);
+    // And the message is right: the emulator created them once its latency had passed.
+    await new Promise((r) => setTimeout(r, 5500));
+    const created = new Set(emu.users().map((u) => u.UserId));
+    expect(rows.every((r) => created.has(r.key))).toBe(true);
   });
 
   it("a stopped run that read standard input prints no resume command it could not run", async () => {
