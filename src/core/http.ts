@@ -9,22 +9,27 @@ export class HttpError extends Error {
   /** `timeout`, `network` or `abort` when no answer came. */
   readonly reason: "timeout" | "network" | "abort" | "status";
 
+  /** A connection that never opened (refused, no such host, no route): the request never left. */
+  readonly neverSent: boolean;
+
   constructor(req: Pick<HttpRequest, "method" | "url">, reason: HttpError["reason"], detail: string, status?: number, body?: string) {
     super(`[${req.method}] "${safeUrl(req.url)}": ${status ?? reason} ${detail}`.trim());
     this.name = "HttpError";
     this.reason = reason;
+    this.neverSent = reason === "network" && ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"].includes(detail);
     this.status = status;
     this.body = body?.slice(0, 500);
   }
 }
 
-/** Query values that sign or authenticate a request are never echoed. */
+/** Query values that sign or authenticate a request are never echoed (a signature's version or method is no secret). */
 const SECRET_QUERY = /sign|token|secret|key|password|auth/i;
+const PUBLIC_QUERY = /(?:version|method)$/i;
 
 export function safeUrl(url: string): string {
   try {
     const u = new URL(url);
-    for (const k of [...u.searchParams.keys()]) if (SECRET_QUERY.test(k)) u.searchParams.set(k, "***");
+    for (const k of [...u.searchParams.keys()]) if (SECRET_QUERY.test(k) && !PUBLIC_QUERY.test(k)) u.searchParams.set(k, "***");
     u.username = "";
     u.password = "";
     return u.toString();

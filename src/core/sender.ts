@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import pLimit from "p-limit";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import { secretFields, type BatchResult, type HttpRequest, type HttpResponse, type Provider, type ProviderContext, type ProviderSession, type RecordResult } from "../providers/define.js";
@@ -81,6 +82,9 @@ export function createSender(o: SenderOptions) {
   const fatalCtl = new AbortController();
   const hard = AbortSignal.any([o.abort, fatalCtl.signal]);
   const soft = AbortSignal.any([o.stop, hard]);
+  // Every request and wait in flight listens on these (and stops listening when it settles): past
+  // ten, node would warn of a leak that is not one.
+  setMaxListeners(0, hard, soft);
 
   const secret = secretFields(o.provider);
 
@@ -153,7 +157,7 @@ export function createSender(o: SenderOptions) {
       return result;
     } catch (e) {
       if (e instanceof HttpError) {
-        for (const i of items) i.maybeDelivered = true;
+        if (!e.neverSent) for (const i of items) i.maybeDelivered = true;
         // Cancelled in flight (the grace ran out, a second Ctrl-C, a fatal answer elsewhere): sent, never answered.
         if (e.reason === "abort") return CANCELLED;
         return { kind: "retry", code: e.reason === "timeout" ? "TIMEOUT" : "NETWORK", message: e.message };

@@ -110,6 +110,41 @@ describe("bulk-users import (CLI)", () => {
     expect(missing.stderr).toMatch(/Env file not found: .*missing\.env/);
   });
 
+  it("many requests in flight at once (--concurrency 16) raise no listener-leak warning", async () => {
+    const slow = createZegoEmulator({ env, latencyMs: 1000 });
+    await slow.listen(0);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      const f = write(dir, "many.csv", csv(["user_id"], Array.from({ length: 2000 }, (_, i) => [`many${i}`])));
+      const r = await runCli(["import", f, "-p", "zego", "--endpoint", slow.url, "--concurrency", "16", "--report", `${dir}/many.jsonl`], { env });
+      expect(r.code, r.stderr).toBe(0);
+      await new Promise((res) => setImmediate(res));
+      expect(Math.max(...slow.stats.arrivals.map((_, i, a) => a.filter((t) => t >= a[i]! && t < a[i]! + 900).length))).toBeGreaterThan(10);
+    } finally {
+      process.off("warning", onWarning);
+      await slow.close();
+    }
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
+  });
+
+  it("a connection refused never reached the vendor: its rows fail without the may-have-created message", async () => {
+    const gone = createZegoEmulator({ env });
+    const url = await gone.listen(0);
+    await gone.close();
+    const f = write(dir, "refused.csv", csv(["user_id"], [["ref1"], ["ref2"]]));
+    const r = await runCli(["import", f, "-p", "zego", "--endpoint", url, "--retries", "1", "--report", `${dir}/refused.jsonl`], { env });
+    expect(r.code).toBe(1);
+    const rows = readReport(`${dir}/refused.jsonl`);
+    expect(rows.map((x) => [x.status, x.code])).toEqual([
+      ["failed", "NETWORK"],
+      ["failed", "NETWORK"],
+    ]);
+    expect(rows[0]!.message).toMatch(/ECONNREFUSED/);
+    expect(rows[0]!.message).not.toMatch(/may have created/);
+  });
+
   it("reads standard input with -", async () => {
     const r = await runCli(["import", "-", "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/r8.jsonl`, "--json"], {
       env,

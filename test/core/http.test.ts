@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HttpError, httpSend } from "../../src/core/http.js";
+import { HttpError, httpSend, safeUrl } from "../../src/core/http.js";
 
 let server: Server;
 let base = "";
@@ -77,5 +77,12 @@ describe("httpSend", () => {
     const err = (await httpSend({ method: "POST", url: `${base}/drop?Signature=abc123&AppId=1`, headers: {}, body: "{}" }).catch((e: unknown) => e)) as HttpError;
     expect(err.message).toContain("Signature=***");
     expect(err.message).not.toContain("abc123");
+  });
+});
+
+describe("safeUrl", () => {
+  it("masks query values that sign or authenticate, not a signature's version or method", () => {
+    const u = new URL(safeUrl("https://x.example/api?AppId=1&Signature=abc&SignatureNonce=n1&SignatureVersion=2.0&SignatureMethod=HMAC-SHA256&access_token=t&u=p"));
+    expect(Object.fromEntries(u.searchParams)).toEqual({ AppId: "1", Signature: "***", SignatureNonce: "***", SignatureVersion: "2.0", SignatureMethod: "HMAC-SHA256", access_token: "***", u: "p" });
   });
 });
