@@ -131,7 +131,12 @@ describe("CI friendliness", () => {
     expect(up.with.name).toBe("bulk-users-report-${{ matrix.shard }}");
     expect(up.with.overwrite).toBe(true);
     expect(up.if).toBe("always()");
-    expect(up.with.path).toMatch(/report\.jsonl\nreport\.jsonl\.meta\.json\n/);
+    expect(up.with.path).toMatch(/report\.jsonl\nreport\.jsonl\.meta\.json\nreport\.jsonl\.sent\n/);
+    // Installed from the tool's own repository at a pinned ref, never by a bare registry name.
+    for (const job of [wf.jobs.validate, imp]) {
+      const install = job.steps.filter((s: any) => /npm install/.test(s.run ?? ""));
+      expect(install.map((s: any) => s.run)).toEqual(['npm install --global "github:${{ vars.BULK_USERS_REPO }}#${{ vars.BULK_USERS_REF }}"']);
+    }
     expect(down.with.name).toBe(up.with.name);
     expect(down.with.path).toBe("previous");
     expect(down.with["run-id"]).toContain("inputs.resume_run_id");
