@@ -10,6 +10,7 @@ export function providersCommand(io: CliIO): Command {
     .addHelpText("after", "\nExamples:\n  $ bulk-users providers\n  $ bulk-users providers zego\n  $ bulk-users providers genauth --json")
     .action(async (name: string | undefined, o: { json?: boolean }) => {
       const { providers, providerNames, loadProvider } = await import("../providers/index.js");
+      const { optionLines } = await import("../mapping/init.js");
       const c = colors(io);
       const names = name ? [name] : providerNames();
       const list = [];
@@ -44,6 +45,9 @@ export function providersCommand(io: CliIO): Command {
               },
             ]),
           ),
+          options: Object.fromEntries(
+            optionLines(p).map((l) => [l.key, { type: l.type, ...(l.choose && { mustChoose: true }), ...(l.description && { description: l.description }) }]),
+          ),
           exampleMapping: p.exampleMapping,
         });
       }
@@ -62,9 +66,15 @@ export function providersCommand(io: CliIO): Command {
       for (const [f, s] of Object.entries(p.fields)) {
         const rules = Object.entries(s)
           .filter(([k]) => k !== "description" && k !== "type")
+          .filter(([, v]) => v !== false)
           .map(([k, v]) => (v === true ? k : `${k} ${Array.isArray(v) ? v.join("|") : v}`));
         out.push(`  ${f.padEnd(width)}${s.type}${rules.length ? ` (${rules.join(", ")})` : ""} — ${s.description}`);
       }
+      const opts = Object.entries(p.options);
+      out.push("", c.bold("options (the mapping's options:):"));
+      if (!opts.length) out.push("  none: an options: key is refused");
+      const ow = Math.max(width, ...opts.map(([k]) => k.length + 2));
+      for (const [k, o] of opts) out.push(`  ${k.padEnd(ow)}${o.type}${o.mustChoose ? " (must be chosen: the run is refused until it is set)" : ""}${o.description ? ` — ${o.description}` : ""}`);
       out.push("", c.bold("example mapping:"), ...p.exampleMapping.trimEnd().split("\n").map((l) => `  ${l}`));
       io.stdout.write(`${out.join("\n")}\n`);
     });

@@ -248,6 +248,8 @@ interface OptionLine {
   /** Must be set before an import may run (the provider refuses to start without it). */
   choose: boolean;
   type: string;
+  /** Its `.describe()` text. */
+  description?: string;
 }
 
 /**
@@ -255,7 +257,7 @@ interface OptionLine {
  * CHOOSE when `checkOptions` refuses a run without it and accepts one with it set.
  */
 export function optionLines(provider: Provider): OptionLine[] {
-  const def = (provider.optionsSchema as { def?: { type?: string; shape?: Record<string, { def: Record<string, unknown> }> } } | undefined)?.def;
+  const def = (provider.optionsSchema as { def?: { type?: string; shape?: Record<string, { def: Record<string, unknown>; description?: string }> } } | undefined)?.def;
   if (def?.type !== "object" || !def.shape) return [];
   const refuses = (o: Record<string, unknown>) => provider.checkOptions?.(o, { dryRun: false }).error !== undefined;
   const bare = refuses({});
@@ -263,7 +265,7 @@ export function optionLines(provider: Provider): OptionLine[] {
     let d = s.def;
     while ((d.type === "optional" || d.type === "default" || d.type === "nullable") && d.innerType) d = (d.innerType as { def: Record<string, unknown> }).def;
     const type = d.type === "enum" ? Object.keys((d.entries as Record<string, string>) ?? {}).join(" | ") : typeof d.format === "string" ? d.format : String(d.type);
-    return { key, type, choose: bare && d.type === "boolean" && !refuses({ [key]: false }) };
+    return { key, type, description: s.description, choose: bare && d.type === "boolean" && !refuses({ [key]: false }) };
   });
 }
 

@@ -27,20 +27,18 @@ export const GENAUTH_UNIQUE = ["email", "phone", "username", "externalId"] as co
 
 /** `options` of createUsersBatch (CreateUserOptionsDto), set under `options:` in the mapping file. */
 export const GenauthOptionsSchema = z.strictObject({
-  /** Store `password` as given (already hashed: a migration). @default false (vendor) */
-  keepPassword: z.boolean().optional(),
-  /** Let GenAuth generate passwords. */
-  autoGeneratePassword: z.boolean().optional(),
-  /** Force a password reset at first login. */
-  resetPasswordOnFirstLogin: z.boolean().optional(),
-  /** How `password` was encrypted with GenAuth's public key: none (plain), rsa or sm2; the column already holds the ciphertext. @default "none" (vendor) */
-  passwordEncryptType: z.enum(["none", "rsa", "sm2"]).optional(),
-  /** Type of the department ids in `departmentIds`, e.g. `department_id`. */
-  departmentIdType: z.string().optional(),
-  /** Tell each created user by email and/or SMS; `appId` picks the application whose login address is sent. */
+  keepPassword: z.boolean().optional().describe("store `password` as given (already hashed: a migration); vendor default false"),
+  autoGeneratePassword: z.boolean().optional().describe("let GenAuth generate passwords"),
+  resetPasswordOnFirstLogin: z.boolean().optional().describe("force a password reset at first login"),
+  passwordEncryptType: z
+    .enum(["none", "rsa", "sm2"])
+    .optional()
+    .describe("how `password` was encrypted with GenAuth's public key: none (plain), rsa or sm2; the column already holds the ciphertext; vendor default none"),
+  departmentIdType: z.string().optional().describe("type of the department ids in `departmentIds`, e.g. department_id"),
   sendNotification: z
     .strictObject({ sendEmailNotification: z.boolean().optional(), sendPhoneNotification: z.boolean().optional(), appId: z.string().optional() })
-    .optional(),
+    .optional()
+    .describe("tell each created user by email (sendEmailNotification) and/or SMS (sendPhoneNotification); appId picks the application whose login address is sent"),
 });
 export type GenauthOptions = z.infer<typeof GenauthOptionsSchema>;
 

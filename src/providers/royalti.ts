@@ -27,15 +27,10 @@ export const ROYALTI_CODES = {
 } as const;
 
 export const RoyaltiOptionsSchema = z.strictObject({
-  /**
-   * Mail every user an invite. The vendor defaults to true, so the tool refuses to send until the
-   * user chooses (checkOptions); the request always carries the choice.
-   */
-  sendEmail: z.boolean().optional(),
-  /** Where the invite link lands after sign-up (http/https URL). */
-  redirect_url: z.url({ protocol: /^https?$/ }).optional(),
-  /** Custom text of the invite email. */
-  message: z.string().optional(),
+  // The vendor defaults to true, so the tool refuses to send until the user chooses (checkOptions); the request always carries the choice.
+  sendEmail: z.boolean().optional().describe("mail every user an invite (the vendor's default is true)"),
+  redirect_url: z.url({ protocol: /^https?$/ }).optional().describe("where the invite link lands after sign-up (http/https URL)"),
+  message: z.string().optional().describe("custom text of the invite email"),
 });
 export type RoyaltiOptions = z.infer<typeof RoyaltiOptionsSchema>;
 

@@ -21,6 +21,13 @@ describe("bulk-users providers", () => {
     expect(j).toMatchObject({ name: "genauth", key: "email", maxBatch: 50, rate: { requests: 10, perMs: 1000 } });
     expect(j.fields.password).toMatchObject({ secret: true });
     expect(j.env.map((e: { name: string }) => e.name)).toEqual(["GENAUTH_ACCESS_KEY_ID", "GENAUTH_ACCESS_KEY_SECRET", "GENAUTH_USER_POOL_ID", "GENAUTH_HOST"]);
+    expect(Object.keys(j.options)).toEqual(["keepPassword", "autoGeneratePassword", "resetPasswordOnFirstLogin", "passwordEncryptType", "departmentIdType", "sendNotification"]);
+    expect(j.options.passwordEncryptType).toMatchObject({ type: "none | rsa | sm2", description: expect.stringMatching(/GenAuth's public key/) });
+    // Options, with the one a run refuses to go without; no "required false" on optional fields.
+    const roy = await runCli(["providers", "royalti"]);
+    expect(roy.stdout).toMatch(/options \(the mapping's options:\):\n {2}sendEmail\s+boolean \(must be chosen: the run is refused until it is set\) — mail every user an invite/);
+    expect(roy.stdout).not.toMatch(/required false/);
+    expect(r.stdout).toMatch(/options \(the mapping's options:\):\n {2}none: an options: key is refused/);
     const bad = await runCli(["providers", "imkt"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Did you mean `imkit`\?/);
