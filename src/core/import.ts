@@ -569,11 +569,16 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     if (moved)
       say("warn", `${moved} row(s) held another user than the resumed report has at the same line (the input changed): they were processed as new rows, and the report has both lines`);
     // A field whose column or path held a value in no row of a file is most likely misspelt
-    // (a JSONL path is not checked against a header): say so rather than import it empty.
+    // (a JSONL path is not checked against a header): say so rather than import it empty. A CSV
+    // header has the column: it is only empty throughout.
     if (!stopped)
       for (const [idx, apply] of compiled)
         if (rowsIn[idx])
-          for (const u of apply.unseen()) say("warn", `No row of ${opts.files[idx]} had a value for fields.${u.field} (${u.source}): is its name right?`);
+          for (const u of apply.unseen()) {
+            const then = u.defaulted ? "its default was used in every row" : "it was imported empty";
+            const csv = formatFor(opts.files[idx]!) === "csv";
+            say("warn", `No row of ${opts.files[idx]} had a value for fields.${u.field} (${u.source}): ${csv ? then : `is its name right? (${then})`}`);
+          }
     const durationMs = performance.now() - started;
     const notSent = Math.max(0, read - Object.values(counts).reduce((a, b) => a + b, 0) - otherShards - skippedDone);
     const confirmed = counts.created + counts.updated + counts.upserted + counts.exists;

@@ -59,7 +59,7 @@ class ValueError extends Error {
 
 /** A compiled mapping; `unseen` lists the fields whose source never held a value (a misspelt JSONL path). */
 export type CompiledMapping = ((data: Record<string, unknown>) => { user: MappedUser; issues: readonly FieldIssue[] }) & {
-  unseen(): { field: string; source: string }[];
+  unseen(): { field: string; source: string; defaulted: boolean }[];
 };
 
 /**
@@ -151,10 +151,11 @@ export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = n
     unseen: () => [
       ...steps.flatMap((st, i) => {
         const from = seen[i] ? undefined : source(st.field);
-        return from ? [{ field: st.field, source: from }] : [];
+        const def = m.fields[st.field]!;
+        return from ? [{ field: st.field, source: from, defaulted: typeof def === "object" && def.default !== undefined }] : [];
       }),
       // A template that did get values may still have a misspelt placeholder ({family_nmae}).
-      ...placeholders.filter((p) => !p.hit && steps.some((st, i) => st.field === p.field && seen[i])).map((p) => ({ field: p.field, source: `placeholder \`{${p.name}}\` of its template` })),
+      ...placeholders.filter((p) => !p.hit && steps.some((st, i) => st.field === p.field && seen[i])).map((p) => ({ field: p.field, source: `placeholder \`{${p.name}}\` of its template`, defaulted: false })),
     ],
   });
 }
