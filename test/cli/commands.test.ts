@@ -58,9 +58,22 @@ describe("bulk-users emulate", () => {
       expect(r.code).toBe(0);
       const users = (await (await fetch(`${url}/_emulator/users`)).json()) as { UserId: string }[];
       expect(users.map((u) => u.UserId)).toEqual(["e1", "e2"]);
+      // A port in use is a usage error naming it, not a stack trace.
+      const busy = await runCli(["emulate", "zego", "--port", new URL(url).port]);
+      expect(busy.code).toBe(2);
+      expect(busy.stderr).toMatch(/Cannot listen on 127\.0\.0\.1:\d+: the port is in use/);
+      expect(busy.stderr).not.toMatch(/at .*\.js:\d+/);
     } finally {
       child.kill("SIGINT");
       await new Promise((r) => child.on("exit", r));
+    }
+  });
+
+  it("refuses a fault rate outside 0..1 and a port outside 0..65535", async () => {
+    for (const args of [["--fail-rate", "2"], ["--drop-rate", "-0.1"], ["--timeout-rate", ""], ["--port", "70000"], ["--port", "1.5"]]) {
+      const r = await runCli(["emulate", "zego", ...args]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(/expected a (probability from 0 to 1|port from 0 to 65535)/);
     }
   });
 });
