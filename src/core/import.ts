@@ -317,6 +317,18 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     }
     const reportPath = opts.report === false ? undefined : (opts.report ?? defaultReportPath());
     checkOutputs(opts, reportPath);
+    // Every CSV input's header, before any row is read and before the report is opened: a column
+    // missing in a later file must stop the run before the first file's users are sent, and a
+    // mapping that cannot read a file must leave an earlier report at that path as it was.
+    const headers = new Map<number, string[]>();
+    for (const [idx, file] of opts.files.entries()) {
+      if (file === "-" || formatOf(file, opts.format) !== "csv") continue;
+      const columns = await readCsvHeader(file, { delimiter: opts.delimiter });
+      if (!columns) continue;
+      if (mapping) checkColumns(mapping, file, columns);
+      else autoMappingFor(provider, file, columns);
+      headers.set(idx, columns);
+    }
     let old: RunMeta | undefined;
     if (opts.resume) {
       if (dryRun) throw new BulkUsersError(ErrorCode.USAGE, "--resume finishes an import; it cannot be combined with --dry-run");
@@ -399,16 +411,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       compiled.set(idx, compileMapping(m, secret));
       reads.set(file, [...new Set(columnsUsed(m).map((c) => c.column))]);
     };
-    // The headers of the second and later CSV files, before any row is read: a column missing
-    // there must stop the run before the first file's users are sent, not halfway.
-    for (const file of opts.files.slice(1)) {
-      if (file === "-" || formatFor(file) !== "csv") continue;
-      const columns = await readCsvHeader(file, { delimiter: opts.delimiter });
-      if (columns) {
-        mappingFor(file, columns, false);
-        failedOut?.setColumns(opts.files.indexOf(file), columns);
-      }
-    }
+    for (const [idx, columns] of headers) failedOut?.setColumns(idx, columns);
 
     const invalid = (rec: SourceRecord, key: string, issues: readonly FieldIssue[]) => {
       const first = issues[0]!;

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createZegoEmulator } from "../../src/emulators/zego.js";
 import type { Emulator } from "../../src/emulators/_base.js";
@@ -56,7 +56,8 @@ describe("bulk-users import (CLI)", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/column `user_id` is not in the header of .*second\.csv/);
     expect(emu.stats.requests).toBe(before);
-    expect(readReport(`${dir}/r-two.jsonl`)).toEqual([]);
+    // Stopped before the report was opened.
+    expect(existsSync(`${dir}/r-two.jsonl`)).toBe(false);
   });
 
   it("--json prints only the summary object on stdout; a rerun finds everyone already there (exit 1 for the bad rows)", async () => {
@@ -143,6 +144,18 @@ describe("bulk-users import (CLI)", () => {
     ]);
     expect(rows[0]!.message).toMatch(/ECONNREFUSED/);
     expect(rows[0]!.message).not.toMatch(/may have created/);
+  });
+
+  it("a mapping that cannot read an input stops the run before the report is opened: an earlier report there is left whole", async () => {
+    const f = write(dir, "nocol.csv", csv(["user_id"], [["nc1"]]));
+    const report = write(dir, "earlier.jsonl", '{"file":"x.csv","line":2,"key":"a","status":"created"}\n');
+    const meta = write(dir, "earlier.jsonl.meta.json", "{}");
+    const m = write(dir, "nocol.yaml", "fields:\n  UserId: user_id\n  UserName: full_name\n");
+    const r = await runCli(["validate", f, "-p", "zego", "-m", m, "--report", report]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/full_name/);
+    expect(readFileSync(report, "utf8")).toContain('"key":"a"');
+    expect(readFileSync(meta, "utf8")).toBe("{}");
   });
 
   it("reads standard input with -", async () => {
