@@ -27,7 +27,7 @@ export function formatSummary(s: ImportSummary, c: ChalkInstance): string {
   for (const e of s.topErrors.slice(0, 5))
     lines.push(c.dim(`  ${oneLine(e.code)} ×${e.count}: e.g. ${oneLine(e.example.file)} line ${e.example.line}${e.example.key ? ` (${oneLine(e.example.key)})` : ""}: ${oneLine(e.example.message)}`));
   if (s.report) lines.push(`  report: ${oneLine(s.report)}`);
-  if (s.failedOut) lines.push(`  rows to fix: ${oneLine(s.failedOut)}`);
+  if (s.failedOut) lines.push(s.counts.invalid + s.counts.failed ? `  rows to fix: ${oneLine(s.failedOut)}` : `  rows to fix: none (${oneLine(s.failedOut)} is empty)`);
   if (s.stopped === "interrupted") lines.push(c.yellow("  interrupted"));
   if (s.stopped === "max-errors") lines.push(c.yellow("  stopped by --max-errors"));
   return `${lines.join("\n")}\n`;

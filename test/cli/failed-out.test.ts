@@ -36,6 +36,14 @@ describe("--failed-out: the rows to fix, in the input's own format", () => {
     expect(again.code).toBe(0);
   });
 
+  it("no row to fix: the summary says so", async () => {
+    const f = write(dir, "allgood.csv", csv(["user_id"], [["good1"]]));
+    const r = await runCli(["validate", f, "-p", "zego", "--report", `${dir}/allgood.jsonl`, "--failed-out", `${dir}/allgood-fix.csv`]);
+    expect(r.code).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/rows to fix: none \(.*allgood-fix\.csv is empty\)/);
+    expect(readFileSync(`${dir}/allgood-fix.csv`, "utf8")).toBe("");
+  });
+
   it("CSV: a row with too few or too many cells keeps them by position", async () => {
     const f = write(dir, "cc.csv", "user_id,name,note\nshort1,Ann\nlong1,Bob,n,extra\nok3,Cy,\n");
     const r = await runCli(["validate", f, "-p", "zego", "--report", `${dir}/cc.jsonl`, "--failed-out", `${dir}/cc-fix.csv`]);
