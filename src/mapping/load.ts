@@ -83,6 +83,11 @@ export function loadMapping(file: string, provider: Provider): LoadedMapping {
  * written (mapping init's guesses) may leave required fields out.
  */
 export function checkMapping(raw: unknown, provider: Provider, source = "<mapping>", partial = false): LoadedMapping {
+  // `options:` with every line under it commented out is YAML null: no options, not a type error.
+  if (raw && typeof raw === "object" && !Array.isArray(raw) && (raw as Record<string, unknown>).options === null) {
+    const { options: _none, ...rest } = raw as Record<string, unknown>;
+    raw = rest;
+  }
   const parsed = MappingSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues as unknown as Issue[];

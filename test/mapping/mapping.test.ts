@@ -109,6 +109,13 @@ describe("mapping files", () => {
     });
   });
 
+  it("an options: key with every line under it commented out means no options", async () => {
+    const genauth = await loadProvider("genauth");
+    const f = write(dir, "noopts.yaml", "fields:\n  email: email\noptions:\n  # keepPassword: true\n");
+    expect(loadMapping(f, genauth).options ?? {}).toEqual({});
+    expect(() => checkMapping({ fields: { email: "email" }, options: 3 }, genauth)).toThrow(/Invalid mapping: .*options/);
+  });
+
   it("refuses a column missing from the CSV header", () => {
     const m = checkMapping({ fields: { UserId: "id", UserName: { template: "{first} {lastname}" } } }, zego);
     expect(() => checkColumns(m, "users.csv", ["id", "first", "last"])).toThrow(/column `lastname` is not in the header of users.csv \(<mapping>, fields.UserName\)/);
@@ -138,7 +145,7 @@ describe("mapping files", () => {
   it("a placeholder no row filled is named, though the template's others were", () => {
     const apply = compileMapping(checkMapping({ fields: { UserId: "id", UserName: { template: "{given} {family_nmae}", transform: ["trim"] } } }, zego));
     expect(apply({ id: "a", given: "Ann", family_name: "Lee" }).user.UserName).toBe("Ann");
-    expect(apply.unseen()).toEqual([{ field: "UserName", source: "placeholder `{family_nmae}` of its template" }]);
+    expect(apply.unseen()).toEqual([{ field: "UserName", source: "placeholder `{family_nmae}` of its template", defaulted: false }]);
   });
 
   it("does not repeat a first line that holds none of the mapping's columns (an export without a header: data, maybe a password)", () => {
