@@ -14,7 +14,15 @@ export function colors(io: CliIO): ChalkInstance {
  * column names, vendor answers). `oneLine` also folds line breaks, for a value inside a line.
  */
 export const printable = (s: string) => s.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]+/g, " ");
-export const oneLine = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]+/g, " ");
+/** Terminal text past this many characters is cut: a vendor message of megabytes would flood the screen (reports keep it whole). */
+const LINE_MAX = 2000;
+
+export const oneLine = (s: string) => {
+  // Not between the halves of a surrogate pair.
+  const cut = LINE_MAX - (s.charCodeAt(LINE_MAX - 1) >> 10 === 0x36 ? 1 : 0);
+  const t = s.length > LINE_MAX ? `${s.slice(0, cut)}… (${s.length - cut} more characters)` : s;
+  return t.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]+/g, " ");
+};
 
 export interface Logger {
   info(msg: string): void;

@@ -69,3 +69,16 @@ describe("hostile row data in output", () => {
     expect(r.stderr).toContain(`--resume '${sub}/r.jsonl'`);
   });
 });
+
+describe("huge text on the terminal", () => {
+  it("a vendor message of megabytes is cut on the terminal (whole in the report), never inside a surrogate pair", async () => {
+    const dir = tmp("bu-huge-");
+    const message = `${"x".repeat(1999)}😀${"y".repeat(5_000_000)}`;
+    const report = write(dir, "r.jsonl", `${JSON.stringify({ file: "u.csv", line: 2, key: "k", status: "failed", code: "E1", message })}\n`);
+    const r = await runCli(["report", report]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBeLessThan(10_000);
+    expect(r.stdout).toMatch(/x{1999}… \(5000002 more characters\)/);
+    expect(r.stdout).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
+  });
+});
