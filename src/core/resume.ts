@@ -252,7 +252,9 @@ export async function loadResumeState(report: string, old: RunMeta, cur: RunMeta
       continue;
     }
     if (done.add(rowId(fi, r!.line), keyHash(String(r!.key ?? ""))) === -1) {
-      carry({ ...r!, file: cur.inputs[fi]!.file });
+      // Without its `t`: that was the earlier run's clock, and this report's timeline is this run's.
+      const { t: _earlier, ...row } = r!;
+      carry({ ...row, file: cur.inputs[fi]!.file });
       carried++;
     }
   }

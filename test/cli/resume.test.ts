@@ -58,6 +58,11 @@ describe("crash safety and --resume", () => {
     const r = await runCli(["import", input, "-p", "zego", "--endpoint", emu.url, "--resume", report, "--report", `${dir}/int2.jsonl`], { env });
     expect(r.code).toBe(0);
     assertExactlyOnce(emu, `${dir}/int2.jsonl`);
+    // Carried rows keep no `t` (the earlier run's clock); this run's answers have theirs.
+    const carried = new Set(done.map((x) => x.line));
+    const rows2 = readReport(`${dir}/int2.jsonl`);
+    expect(rows2.filter((x) => carried.has(x.line)).every((x) => x.t === undefined)).toBe(true);
+    expect(rows2.filter((x) => !carried.has(x.line)).every((x) => typeof x.t === "number")).toBe(true);
   });
 
   it.each([1, 2, 3])("SIGKILL at a random moment (seed %i), then --resume: no user lost or sent twice", async (seed) => {
