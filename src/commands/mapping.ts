@@ -65,7 +65,7 @@ export function mappingCommand(io: CliIO): Command {
     .addHelpText("after", "\nExamples:\n  $ bulk-users mapping preview samples/users.csv -p zego -m samples/zego.mapping.yaml\n  $ bulk-users mapping preview samples/exports/auth0-users.jsonl -p genauth -m genauth.yaml -n 3 --json\n")
     .action(async (file: string, o: { provider: string; mapping?: string; rows: string; json?: boolean; delimiter?: string; format?: "csv" | "jsonl" }) => {
       const n = Number(o.rows);
-      if (!Number.isInteger(n) || n < 1) throw new BulkUsersError(ErrorCode.USAGE, `--rows must be a whole number from 1, got \`${o.rows}\``);
+      if (!/^\d+$/.test(o.rows.trim()) || n < 1) throw new BulkUsersError(ErrorCode.USAGE, `--rows must be a whole number from 1, got \`${o.rows}\``);
       const { previewMapping } = await import("../mapping/preview.js");
       const logger = createLogger(io);
       const rows = await previewMapping({ file, provider: o.provider, mapping: o.mapping, rows: n, format: o.format, delimiter: o.delimiter, log: (m) => logger.info(m) });

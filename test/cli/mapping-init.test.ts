@@ -138,9 +138,11 @@ describe("bulk-users mapping preview", () => {
     expect(text.stdout).toMatch(/p\.csv, line 2 valid\n {2}email: "a@x\.io"\n {2}password: "\*\*\*"/);
     expect(text.stdout).toMatch(/line 3 invalid[\s\S]*✗ birthdate TRANSFORM: /);
     expect(text.stdout + text.stderr).not.toContain("Pw-Preview-Secret");
-    const bad = await runCli(["mapping", "preview", f, "-p", "genauth", "-m", m, "-n", "0"]);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--rows must be a whole number from 1/);
+    for (const n of ["0", "0x2", "1e2", "-1", ""]) {
+      const bad = await runCli(["mapping", "preview", f, "-p", "genauth", "-m", m, "-n", n]);
+      expect(bad.code, n).toBe(2);
+      expect(bad.stderr).toMatch(/--rows must be a whole number from 1/);
+    }
   });
 
   it("without --mapping: says what it mapped, and refuses columns with no key-like name as validate does", async () => {
