@@ -8,7 +8,7 @@ import { secretFields, type FieldIssue, type Provider, type ProviderContext } fr
 import { loadProvider } from "../providers/index.js";
 import type { ParseThread } from "../readers/parse-thread.js";
 import { checkInput, formatOf, readCsvHeader, readInputBatches, type InputFormat, type ReadOptions } from "../readers/index.js";
-import { createFailedOut, type FailedOutWriter } from "../report/failed-out.js";
+import { createFailedOut, failedOutIsCsv, type FailedOutWriter } from "../report/failed-out.js";
 import { Redactor } from "../report/redact.js";
 import { createReportWriter, defaultReportPath, type ReportWriter } from "../report/writer.js";
 import type { MappedUser, ReportRow, SourceRecord, Status } from "../types.js";
@@ -354,7 +354,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       const jsonl = opts.files.some((f) => formatOf(f, opts.format) === "jsonl");
       // A later standard input's header is not read ahead with the other inputs': its cells may come after the header.
       failedOut = createFailedOut(opts.failedOut, redactor, { extra: jsonl || opts.files.indexOf("-") > 0, format: opts.format, delimiter: opts.delimiter });
-      if (jsonl && !opts.format && formatOf(opts.failedOut) === "csv")
+      if (jsonl && failedOutIsCsv(opts.failedOut, opts.format))
         say("warn", `--failed-out ${opts.failedOut} is CSV but an input is JSONL: nested objects and lists go into cells as JSON text, which the same mapping does not read back; for rows to import again, give a .jsonl path`);
     }
 

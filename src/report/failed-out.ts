@@ -101,8 +101,11 @@ export function topLevelSpans(text: string): { spans: Map<string, [number, numbe
  * unreadable as records, met before it, wait for it); the other keys of later rows go to a last
  * `_extra` column as JSON, so no cell is dropped. An input's own `_error` column is replaced.
  */
+/** Whether the file at `path` is written as CSV (see createFailedOut). */
+export const failedOutIsCsv = (path: string, format?: InputFormat) => (format ? format === "csv" : [".csv", ".tsv", ".txt"].includes(extname(path).toLowerCase()));
+
 export function createFailedOut(path: string, redactor: Redactor, opts: FailedOutOptions = {}): FailedOutWriter {
-  const csv = opts.format ? opts.format === "csv" : [".csv", ".tsv", ".txt"].includes(extname(path).toLowerCase());
+  const csv = failedOutIsCsv(path, opts.format);
   const delimiter = csvDelimiter(path, opts.delimiter) ?? ",";
   const { plain, guarded } = cells(delimiter);
   const fd = openSync(path, "w", 0o600);

@@ -36,6 +36,16 @@ describe("--failed-out: the rows to fix, in the input's own format", () => {
     expect(again.code).toBe(0);
   });
 
+  it("a JSONL input: a CSV path warns that the mapping cannot read it back; a path of another extension is JSONL", async () => {
+    const f = write(dir, "warn.jsonl", '{"user_id":"bad id"}\n');
+    const csvOut = await runCli(["validate", f, "-p", "zego", "--report", `${dir}/warn1.jsonl`, "--failed-out", `${dir}/warn-fix.csv`]);
+    expect(csvOut.stderr).toMatch(/--failed-out .*warn-fix\.csv is CSV but an input is JSONL/);
+    const other = await runCli(["validate", f, "-p", "zego", "--report", `${dir}/warn2.jsonl`, "--failed-out", `${dir}/warn-fix.out`]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).not.toMatch(/is CSV but/);
+    expect(JSON.parse(readFileSync(`${dir}/warn-fix.out`, "utf8"))).toMatchObject({ user_id: "bad id" });
+  });
+
   it("no row to fix: the summary says so", async () => {
     const f = write(dir, "allgood.csv", csv(["user_id"], [["good1"]]));
     const r = await runCli(["validate", f, "-p", "zego", "--report", `${dir}/allgood.jsonl`, "--failed-out", `${dir}/allgood-fix.csv`]);
