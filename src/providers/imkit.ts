@@ -18,8 +18,11 @@ interface ImkitAnswer {
  */
 export const IMKIT_LIMITS = { idLength: 255, nicknameLength: 255, avatarLength: 2048 } as const;
 
-/** "keep each batch under 100 records" (vendor text, Notes); 10 requests/s is providers.md's decision. */
-export const IMKIT_MAX_BATCH = 100;
+/**
+ * "keep each batch under 100 records" (vendor text, Notes): 99, under it (providers.md decided
+ * 100, against the text); 10 requests/s is providers.md's decision.
+ */
+export const IMKIT_MAX_BATCH = 99;
 export const IMKIT_RATE = { limit: 10, intervalMs: 1000 } as const;
 export const IMKIT_PATH = "/admin/clients/list";
 export const IMKIT_CONTENT_TYPE = "application/json; charset=utf-8";

@@ -119,17 +119,17 @@ describe("imkit adapter: request shape and auth", () => {
 });
 
 describe("imkit adapter: batch size", () => {
-  it("100 records are accepted; 101 are rejected whole by the emulator (→ split)", async () => {
+  it("99 records (under 100, as the vendor text asks) are accepted; 100 are rejected whole by the emulator (→ split)", async () => {
     const { emu, ctx } = await start();
-    expect(provider.maxBatch).toBe(100);
-    const ok = await send(users(100), ctx);
+    expect(provider.maxBatch).toBe(99);
+    const ok = await send(users(99), ctx);
     expect(ok.res.status).toBe(200);
-    expect(ok.res.json).toEqual({ RC: 0, RM: "OK", result: { count: 100 } });
+    expect(ok.res.json).toEqual({ RC: 0, RM: "OK", result: { count: 99 } });
     expect(ok.result.kind).toBe("records");
-    const big = await send(users(101, 1000), ctx);
+    const big = await send(users(100, 1000), ctx);
     expect(big.res.status).toBe(400);
     expect(big.result).toMatchObject({ kind: "split", code: "400" });
-    expect(emu.users()).toHaveLength(100);
+    expect(emu.users()).toHaveLength(99);
   });
 
   it("the emulator rejects a malformed envelope", async () => {
@@ -255,7 +255,7 @@ describe("imkit adapter: throttling and server errors", () => {
     const { emu, ctx } = await start();
     const limit = provider.rate.limit;
     expect(provider.rate).toEqual({ limit: 10, intervalMs: 1000 });
-    expect(provider.maxBatch).toBe(100);
+    expect(provider.maxBatch).toBe(99);
     const out = await Promise.all(Array.from({ length: limit + 1 }, (_, i) => send(users(1, i), ctx)));
     const throttled = out.filter((o) => o.res.status === 429);
     expect(throttled).toHaveLength(1);
