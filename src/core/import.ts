@@ -267,6 +267,9 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   let skippedDone = 0;
   /** Rows whose line held another user in the resumed report (an input changed under --force). */
   let moved = 0;
+  /** Success rows whose answer may concern another user (RecordResult `unsure`), and the first, the warning's example. */
+  let unsure = 0;
+  let unsureExample: ReportRow | undefined;
   /** Invalid or failed rows that count towards --max-errors. */
   let freshErrors = 0;
   let lastProgress = 0;
@@ -558,6 +561,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
             if (o.message) row.message = o.message;
             if (o.status !== "failed" && o.id) row.id = o.id;
             if (o.status === "failed") row.retryable = o.retryable;
+            else if (o.unsure && unsure++ === 0) unsureExample = row;
             sent++;
             record(it.record, row);
           });
@@ -569,6 +573,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       await sender.run(batches(validItems(), provider.maxBatch, conflictKey ? (it: SendItem) => conflictKey(it.user) : undefined));
     }
 
+    if (unsureExample)
+      say("warn", `${unsure} row(s) reported ${unsureExample.status} on an answer that may concern another user (e.g. ${unsureExample.file} line ${unsureExample.line}: ${unsureExample.message}): check those users at the vendor`);
     if (moved)
       say("warn", `${moved} row(s) held another user than the resumed report has at the same line (the input changed): they were processed as new rows, and the report has both lines`);
     // A field whose column or path held a value in no row of a file is most likely misspelt

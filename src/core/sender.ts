@@ -23,7 +23,7 @@ export interface SendItem {
 
 /** Final outcome of one item. */
 export type SendOutcome =
-  | { status: SuccessStatus; id?: string; code?: string; message?: string }
+  | { status: SuccessStatus; id?: string; code?: string; message?: string; unsure?: boolean }
   | { status: "failed"; code: string; message: string; retryable: boolean };
 
 export interface SenderStats {

@@ -75,7 +75,8 @@ export interface HttpResponse {
 }
 
 export type RecordResult =
-  | { status: SuccessStatus; id?: string; code?: string; message?: string }
+  /** `unsure`: the answer may concern another user (a clash on another of its unique values); the run warns of such rows. */
+  | { status: SuccessStatus; id?: string; code?: string; message?: string; unsure?: boolean }
   | { status: "failed"; code: string; message: string }
   /** `throttled`: the vendor refused this user for the request rate (the limiter slows down). */
   | { status: "retry"; code: string; message: string; throttled?: boolean };

@@ -293,7 +293,14 @@ options:
     if (sc >= 400) {
       // A conflict (409) or a bad field (400…) rejects the whole request, naming nobody: bisect.
       if (users.length > 1) return { kind: "split", code, message: msg };
-      if (sc === 409) return { kind: "records", results: [{ status: "exists", code: "409", message: msg }] };
+      if (sc === 409) {
+        // The answer names no field: with one unique value the clash is this user's own; with
+        // several, another user may hold one of them, and then this one was never created.
+        const held = GENAUTH_UNIQUE.filter((f) => users[0]![f] !== undefined && users[0]![f] !== "");
+        if (held.length < 2) return { kind: "records", results: [{ status: "exists", code: "409", message: msg }] };
+        const why = `GenAuth does not say which of its ${held.join(", ")} clashed: this user is there already, or another user holds one of those values and this one was not created`;
+        return { kind: "records", results: [{ status: "exists", code: "409", message: `${msg}; ${why}`, unsure: true }] };
+      }
       return { kind: "records", results: [{ status: "failed", code, message: msg }] };
     }
     return { kind: "retry", code, message: `unexpected statusCode ${sc}: ${msg}` };

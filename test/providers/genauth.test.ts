@@ -73,6 +73,26 @@ testProvider(
         expect(rows[4]!.message).toMatch(/username `Bob` already appears at .* line 2/);
       });
 
+      it("a 409 for a user holding several unique values is exists but unsure: its message says why, and the run warns", async () => {
+        const { emu, env } = await ctx.start();
+        const m = write(ctx.dir, "u409.yaml", "fields:\n  email: email\n  username: login\n");
+        const first = write(ctx.dir, "u409a.csv", csv(["email", "login"], [["ann@x.io", "ann"]]));
+        expect((await runCli(["import", first, "-p", "genauth", "-m", m, "--endpoint", emu.url, "--report", `${ctx.dir}/u409a.jsonl`], { env })).code).toBe(0);
+        // Another person with Ann's username: GenAuth answers 409, naming no field.
+        const second = write(ctx.dir, "u409b.csv", csv(["email", "login"], [["other@x.io", "ann"]]));
+        const r = await runCli(["import", second, "-p", "genauth", "-m", m, "--endpoint", emu.url, "--report", `${ctx.dir}/u409b.jsonl`], { env });
+        const [row] = readReport(`${ctx.dir}/u409b.jsonl`);
+        expect(row).toMatchObject({ status: "exists", code: "409" });
+        expect(row!.message).toMatch(/does not say which of its email, username clashed: this user is there already, or another user holds one of those values/);
+        expect(r.stderr).toMatch(/1 row\(s\) reported exists on an answer that may concern another user \(e\.g\. .*u409b\.csv line 2/);
+        expect(emu.users().map((u) => u.email)).toEqual(["ann@x.io"]);
+        // Email alone: the clash can only be its own, no warning.
+        const third = write(ctx.dir, "u409c.csv", csv(["email"], [["ann@x.io"]]));
+        const again = await runCli(["import", third, "-p", "genauth", "-m", write(ctx.dir, "u409c.yaml", "fields:\n  email: email\n"), "--endpoint", emu.url, "--report", `${ctx.dir}/u409c.jsonl`], { env });
+        expect(again.stderr).not.toMatch(/may concern another user/);
+        expect(readReport(`${ctx.dir}/u409c.jsonl`)[0]).toMatchObject({ status: "exists", code: "409", message: "User already exists" });
+      });
+
       it("the emulator refuses a pool id it does not know (exit 2)", async () => {
         const { emu, env } = await ctx.start();
         await expect(ctx.run(emu, { ...env, GENAUTH_USER_POOL_ID: "other-pool" }, ctx.input(0, 5))).rejects.toMatchObject({ code: "AUTH_REJECTED" });
