@@ -65,6 +65,8 @@ export function createZegoEmulator(opts: ZegoEmulatorOptions) {
     if (Math.abs(Date.now() / 1000 - Number(ts)) > TIMESTAMP_WINDOW_S) return answer(100000004, "signature expired");
     if (sig !== signature(appId, nonce, secret, ts)) return answer(100000005, "signature error");
 
+    // The body is JSON; a form or text body would be read as something else by the server.
+    if (!/^application\/json\s*(;|$)/i.test(String(req.headers["content-type"] ?? ""))) return answer(CODES.INVALID_PARAMETER, "Content-Type must be application/json");
     const body = parseJson(req.body) as { UserInfo?: unknown } | undefined;
     const list = body?.UserInfo;
     if (!Array.isArray(list) || list.length === 0) return answer(CODES.INVALID_PARAMETER, "UserInfo is required");
@@ -93,6 +95,12 @@ export function createZegoEmulator(opts: ZegoEmulatorOptions) {
         registered++;
       }
     }
+    // The vendor's table spells the entries' id `UserID`, its sample `UserId`: answers alternate.
+    if (seq % 2)
+      for (const f of failed as Record<string, unknown>[]) {
+        f.UserID = f.UserId;
+        delete f.UserId;
+      }
     if (registered > 0) return answer(0, "success", failed);
     const allExist = failed.every((f) => f.SubCode === CODES.USER_EXISTS);
     return answer(allExist ? CODES.USER_EXISTS : CODES.INVALID_PARAMETER, "register failed", failed);

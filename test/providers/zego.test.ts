@@ -20,7 +20,7 @@ function signed(env: Record<string, string | undefined>, path = "/") {
   const ts = Math.floor(Date.now() / 1000);
   const q = new URLSearchParams({ Action: "UserRegister", AppId: env.ZEGO_APP_ID!, SignatureNonce: "abcdef0123456789", Timestamp: String(ts), SignatureVersion: "2.0" });
   q.set("Signature", zegoSignature(env.ZEGO_APP_ID!, "abcdef0123456789", env.ZEGO_SERVER_SECRET!, ts));
-  return (url: string, body: unknown) => fetch(`${url}${path}?${q}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return (url: string, body: unknown, type = "application/json") => fetch(`${url}${path}?${q}`, { method: "POST", headers: { "content-type": type }, body: JSON.stringify(body) });
 }
 
 testProvider(
@@ -83,6 +83,30 @@ testProvider(
         expect((await signed(env, "/v1/users")(emu.url, { UserInfo: [{ UserId: "a" }] })).status).toBe(404);
         expect(await (await signed(env)(emu.url, { UserInfo: [{ UserId: "a", Username: "A" }] })).json()).toMatchObject({ Code: 660000002 });
         expect(emu.users()).toHaveLength(0);
+      });
+
+      it("the emulator refuses a body that is not sent as JSON", async () => {
+        const { emu, env } = await ctx.start();
+        for (const type of ["text/plain", "application/x-www-form-urlencoded", "application/jsonx"]) {
+          const r = await signed(env)(emu.url, { UserInfo: [{ UserId: "a" }] }, type);
+          expect(await r.json(), type).toMatchObject({ Code: 660000002, Message: "Content-Type must be application/json" });
+        }
+        expect((await (await signed(env)(emu.url, { UserInfo: [{ UserId: "a" }] }, "application/json; charset=utf-8")).json()).Code).toBe(0);
+        expect(emu.users()).toHaveLength(1);
+      });
+
+      it("ErrorList entries name the user as UserID (the vendor's table) or UserId (its sample): both map back to the row", async () => {
+        const { emu, env } = await ctx.start();
+        await signed(env)(emu.url, { UserInfo: [{ UserId: "x1" }, { UserId: "x2" }] });
+        const spellings = new Set<string>();
+        for (let i = 0; i < 2; i++) {
+          const res = await signed(env)(emu.url, { UserInfo: [{ UserId: "x1" }, { UserId: `n${i}` }] });
+          const json = (await res.json()) as { ErrorList: Record<string, unknown>[] };
+          for (const e of json.ErrorList) for (const k of Object.keys(e)) if (k.toLowerCase() === "userid") spellings.add(k);
+          const out = zego.parseResponse(answer(200, json), users("x1", `n${i}`), noCtx);
+          expect(out).toMatchObject({ kind: "records", results: [{ status: "exists" }, { status: "created" }] });
+        }
+        expect([...spellings].sort()).toEqual(["UserID", "UserId"]);
       });
 
       it("reads the vendor's answers: stop, split, retry or per user", () => {
