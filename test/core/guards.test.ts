@@ -52,7 +52,7 @@ describe("zego emulator strictness (raw requests)", () => {
     const nonce = o.nonce ?? "abcdef0123456789";
     const q = new URLSearchParams({ Action: "UserRegister", AppId: env.ZEGO_APP_ID, SignatureNonce: nonce, Timestamp: String(ts), SignatureVersion: o.version ?? "2.0" });
     q.set("Signature", zegoSignature(env.ZEGO_APP_ID, nonce, env.ZEGO_SERVER_SECRET, ts));
-    return fetch(`${emu.url}/?${q}`, { method: "POST", body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ Code: number; ErrorList: { SubCode: number }[] }>);
+    return fetch(`${emu.url}/?${q}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ Code: number; ErrorList: { SubCode: number }[] }>);
   };
   it("a nonce that is not 16 hex characters is a signature error", async () => {
     expect(await post({ nonce: "abc123" }, { UserInfo: [{ UserId: "n1" }] })).toMatchObject({ Code: 100000005 });

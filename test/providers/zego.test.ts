@@ -63,7 +63,7 @@ testProvider(
         const now = Math.floor(Date.now() / 1000) - 700;
         const q = new URLSearchParams({ Action: "UserRegister", AppId: env.ZEGO_APP_ID!, SignatureNonce: "abcdef0123456789", Timestamp: String(now), SignatureVersion: "2.0" });
         q.set("Signature", zegoSignature(env.ZEGO_APP_ID!, "abcdef0123456789", env.ZEGO_SERVER_SECRET!, now));
-        const res = await fetch(`${emu.url}/?${q}`, { method: "POST", body: JSON.stringify({ UserInfo: [{ UserId: "a" }] }) });
+        const res = await fetch(`${emu.url}/?${q}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ UserInfo: [{ UserId: "a" }] }) });
         expect(await res.json()).toMatchObject({ Code: 100000004 });
       });
 
@@ -135,8 +135,8 @@ testProvider(
         const q = new URLSearchParams({ Action: "UserRegister", AppId: env.ZEGO_APP_ID!, SignatureNonce: "abcdef0123456789", Timestamp: String(ts), SignatureVersion: "2.0" });
         q.set("Signature", zegoSignature(env.ZEGO_APP_ID!, "abcdef0123456789", env.ZEGO_SERVER_SECRET!, ts));
         const users = Array.from({ length: 101 }, (_, i) => ({ UserId: `u${i}` }));
-        const res = await fetch(`${emu.url}/?${q}`, { method: "POST", body: JSON.stringify({ UserInfo: users }) });
-        expect(await res.json()).toMatchObject({ Code: 660000002 });
+        const res = await fetch(`${emu.url}/?${q}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ UserInfo: users }) });
+        expect(await res.json()).toMatchObject({ Code: 660000002, Message: "at most 100 users a request" });
         expect(emu.users()).toHaveLength(0);
       });
     });
