@@ -91,7 +91,7 @@ testProvider(
           const r = await signed(env)(emu.url, { UserInfo: [{ UserId: "a" }] }, type);
           expect(await r.json(), type).toMatchObject({ Code: 660000002, Message: "Content-Type must be application/json" });
         }
-        expect((await (await signed(env)(emu.url, { UserInfo: [{ UserId: "a" }] }, "application/json; charset=utf-8")).json()).Code).toBe(0);
+        expect(await (await signed(env)(emu.url, { UserInfo: [{ UserId: "a" }] }, "application/json; charset=utf-8")).json()).toMatchObject({ Code: 0 });
         expect(emu.users()).toHaveLength(1);
       });
 
