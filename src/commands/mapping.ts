@@ -1,5 +1,5 @@
 import { existsSync, writeFileSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
+import { dirname, extname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { BulkUsersError, ErrorCode } from "../errors.js";
@@ -28,6 +28,11 @@ export function mappingCommand(io: CliIO): Command {
       const { optionLines, propose, renderMapping, sampleInput } = await import("../mapping/init.js");
       const provider = await loadProvider(o.provider);
       await checkInput(file);
+      // A .json mapping is read as JSON, and the proposal is YAML with a comment on every guess.
+      if (o.output && extname(o.output).toLowerCase() === ".json")
+        throw new BulkUsersError(ErrorCode.USAGE, `mapping init writes YAML (a comment on every guess), which a .json mapping cannot hold: ${o.output}`, {
+          hint: "Give a .yaml path, e.g. -o mapping.yaml; convert it to JSON once checked, if JSON is wanted.",
+        });
       if (o.output && existsSync(o.output) && !o.force)
         throw new BulkUsersError(ErrorCode.USAGE, `Refusing to overwrite ${o.output}`, { hint: "Pass --force, or choose another -o file." });
       const { columns, rows } = await sampleInput(file, { format: o.format });

@@ -6,7 +6,6 @@ export function mappingJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(MappingSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
   return {
     ...schema,
-    $id: "https://unpkg.com/bulk-users/schema/mapping.schema.json",
     title: "bulk-users mapping file",
   };
 }

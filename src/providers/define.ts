@@ -118,7 +118,7 @@ export interface ProviderContext<O = Record<string, unknown>> {
   now(): number;
 }
 
-export interface Provider<O = any, S extends ProviderSession = ProviderSession> {
+export interface Provider<O = unknown, S extends ProviderSession = ProviderSession> {
   name: string;
   title: string;
   /** Vendor documentation the adapter follows. */

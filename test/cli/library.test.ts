@@ -1,10 +1,46 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runImport, validate, type Progress } from "../../src/index.js";
+import {
+  emulators,
+  isBulkUsersError,
+  loadProvider,
+  runImport,
+  validate,
+  type Emulator,
+  type EmulatorOptions,
+  type FaultOptions,
+  type FieldIssue,
+  type InputFormat,
+  type ParseThread,
+  type Progress,
+  type Provider,
+  type SuccessStatus,
+} from "../../src/index.js";
 import { createZegoEmulator } from "../../src/emulators/zego.js";
-import type { Emulator } from "../../src/emulators/_base.js";
 import { csv, readReport, tmp, write } from "../helpers.js";
 
 const env = { ZEGO_APP_ID: "555", ZEGO_SERVER_SECRET: "library-secret-library-secret-01" };
+
+describe("library API: what a wrapper needs is exported from the package root", () => {
+  it("types of emulators, faults, inputs and outcomes; a provider's options are unknown until its own type says", async () => {
+    // A wrapper that starts an emulator with faults, written against the root's exports only.
+    const start = async (faults: FaultOptions, opts: Omit<EmulatorOptions, "env" | "faults"> = {}): Promise<Emulator> => {
+      const def = await emulators.zego!();
+      const emu = def.create({ env: def.sandboxEnv(), faults, ...opts });
+      await emu.listen(0);
+      return emu;
+    };
+    const emu = await start({ error: 0 });
+    await emu.close();
+    const format: InputFormat = "csv";
+    const thread: ParseThread = "off";
+    const ok: SuccessStatus = "exists";
+    const p: Provider = await loadProvider("royalti");
+    const issues: readonly FieldIssue[] = p.validateUser?.({ email: "x" }, { sendEmail: false }) ?? [];
+    expect([format, thread, ok, Array.isArray(issues)]).toEqual(["csv", "off", "exists", true]);
+    const e = await validate({ files: ["missing.csv"], provider: "zego" }).catch((x: unknown) => x);
+    expect(isBulkUsersError(e)).toBe(true);
+  });
+});
 
 describe("library API", () => {
   let emu: Emulator;

@@ -122,6 +122,16 @@ describe("bulk-users mapping init", () => {
   });
 });
 
+describe("bulk-users mapping init -o FILE.json", () => {
+  it("is refused: the proposal is YAML with comments, which a .json mapping cannot hold", async () => {
+    const dir = tmp("bu-init-json-");
+    const r = await runCli(["mapping", "init", "samples/exports/hr-export.csv", "-p", "zego", "-o", `${dir}/z.json`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/mapping init writes YAML .*z\.json/);
+    expect(existsSync(`${dir}/z.json`)).toBe(false);
+  });
+});
+
 describe("bulk-users mapping preview", () => {
   const dir = tmp("bu-preview-");
 
