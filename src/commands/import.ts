@@ -119,6 +119,7 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     dryRun: dryRun || o.dryRun === true,
     report: o.report,
     failedOut: o.failedOut,
+    summaryFiles: summaryTargets(o, io),
     env: io.env,
     envFile: o.dotenv,
     endpoint: o.endpoint,
@@ -159,7 +160,10 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     if (targets.length && e instanceof BulkUsersError) {
       const { failureMarkdown } = await import("../report/markdown.js");
       const md = failureMarkdown({ provider: String(o.provider), dryRun: opts.dryRun === true }, e.message, e.hint, resume);
-      appendSummary(targets, md, log);
+      // Not into the file the run refused to write (a summary path that is an input or the mapping).
+      const { samePath } = await import("../core/resume.js");
+      const refused = e.code === ErrorCode.USAGE ? e.context?.file : undefined;
+      appendSummary(refused ? targets.filter((t) => !samePath(t, refused)) : targets, md, log);
     }
     throw e;
   } finally {

@@ -38,6 +38,8 @@ export interface ImportOptions {
   /** Mapping file path, or a mapping object; default: columns named like provider fields. */
   mapping?: string | Record<string, unknown>;
   format?: InputFormat;
+  /** Files the caller appends the run's Markdown summary to (the CLI's --summary): only checked here, like the report, against the inputs. */
+  summaryFiles?: string[];
   /** CSV delimiter. @default "," */
   delimiter?: string;
   /**
@@ -168,16 +170,23 @@ function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void
   const reads: [string, string][] = opts.files.filter((f) => f !== "-").map((f) => [f, `the input ${f}`]);
   if (typeof opts.mapping === "string") reads.push([opts.mapping, `the mapping ${opts.mapping}`]);
   if (opts.envFile) reads.push([opts.envFile, `the env file ${opts.envFile}`]);
-  if (opts.resume) reads.push([opts.resume, `the resumed report ${opts.resume}`], [metaPath(opts.resume), `the resumed report's meta ${metaPath(opts.resume)}`]);
+  if (opts.resume)
+    reads.push(
+      [opts.resume, `the resumed report ${opts.resume}`],
+      [metaPath(opts.resume), `the resumed report's meta ${metaPath(opts.resume)}`],
+      [sentPath(opts.resume), `the resumed report's journal ${sentPath(opts.resume)}`],
+    );
   const writes: [string, string][] = [];
   if (reportPath) writes.push([reportPath, `--report ${reportPath}`], [metaPath(reportPath), `the report's meta ${metaPath(reportPath)}`], [sentPath(reportPath), `the report's journal ${sentPath(reportPath)}`]);
   if (opts.failedOut) writes.push([opts.failedOut, `--failed-out ${opts.failedOut}`]);
+  for (const f of opts.summaryFiles ?? []) writes.push([f, `the Markdown summary ${f}`]);
   for (let i = 0; i < writes.length; i++) {
     const [path, what] = writes[i]!;
     const other = [...reads, ...writes.slice(0, i)].find(([p]) => samePath(p, path));
     if (other)
       throw new BulkUsersError(ErrorCode.USAGE, `${what} would overwrite ${other[1]}`, {
-        hint: "Give the report and --failed-out paths of their own, apart from the inputs, the mapping and each other.",
+        context: { file: path },
+        hint: "Give the report, --failed-out and --summary paths of their own, apart from the inputs, the mapping and each other.",
       });
   }
 }

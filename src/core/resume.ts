@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, createReadStream, existsSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { extname, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { parse } from "csv-parse";
 import { parserApi } from "../readers/csv.js";
@@ -152,11 +152,18 @@ export function compareMeta(old: RunMeta, cur: RunMeta, force: boolean): void {
 
 /** One path however it is spelled (relative, absolute, through a symlink). */
 export function samePath(a: string, b: string): boolean {
+  // A file not there yet is its folder's real path plus its name: the folder may be reached
+  // through a symlink, or as `link/..`, which the system reads after following the link.
+  // realpathSync.native: the JS one drops `link/..` as text before following the link.
   const real = (p: string) => {
     try {
-      return realpathSync(p);
+      return realpathSync.native(p);
     } catch {
-      return resolve(p);
+      try {
+        return join(realpathSync.native(dirname(p)), basename(p));
+      } catch {
+        return resolve(p);
+      }
     }
   };
   return real(a) === real(b);

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "csv-parse/sync";
 import { createZegoEmulator } from "../../src/emulators/zego.js";
@@ -115,6 +116,27 @@ describe("--failed-out: the rows to fix, in the input's own format", () => {
     const r = await runCli(["validate", f, "-p", "zego", "-m", m, "--report", `${dir}/s4.jsonl`, "--failed-out", m]);
     expect(r.stderr).toMatch(/--failed-out .*same\.yaml would overwrite the mapping/);
     expect(readFileSync(m, "utf8")).toContain("UserId");
+    // --summary appends: into an input or the mapping it would break them too.
+    for (const target of [f, m]) {
+      const s = await runCli(["validate", f, "-p", "zego", "-m", m, "--report", `${dir}/s5.jsonl`, "--summary", target]);
+      expect(s.code).toBe(2);
+      expect(s.stderr).toMatch(/the Markdown summary .* would overwrite (the input|the mapping)/);
+    }
+    expect(readFileSync(f, "utf8")).toBe(before);
+    // A file not there yet, through a symlinked folder or `link/..`, is the same file.
+    const real = join(dir, "real");
+    mkdirSync(join(real, "sub"), { recursive: true });
+    symlinkSync(real, join(dir, "link"));
+    symlinkSync(join(real, "sub"), join(dir, "deep"));
+    for (const [report, out] of [
+      [`${real}/x.jsonl`, `${dir}/link/x.jsonl`],
+      [`${real}/out.jsonl`, `${dir}/deep/../out.jsonl`],
+      [`${real}/y.jsonl`, `${dir}/link/y.jsonl.meta.json`],
+    ]) {
+      const s = await runCli(["validate", f, "-p", "zego", "--report", report!, "--failed-out", out!]);
+      expect(s.code, out).toBe(2);
+      expect(existsSync(report!), report).toBe(false);
+    }
   });
 
   it("a fixed file that fails again: its _error column is replaced, not repeated, and the file reads back", async () => {

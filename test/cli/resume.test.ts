@@ -151,6 +151,12 @@ describe("crash safety and --resume", () => {
     // Without --force the hint must not offer it either.
     const unforced = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", report, "--report", `${dir}/small5.jsonl`, "--shard", "1/2"], { env });
     expect(unforced.stderr).not.toMatch(/pass --force/);
+    // The resumed report's journal is read, not written over.
+    const journal = readFileSync(`${report}.sent`, "utf8");
+    const onJournal = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", report, "--report", `${report}.sent`], { env });
+    expect(onJournal.code).toBe(2);
+    expect(onJournal.stderr).toMatch(/would overwrite the resumed report's journal/);
+    expect(readFileSync(`${report}.sent`, "utf8")).toBe(journal);
   });
 
   it("--force over an input with a row inserted still sends the new user, and says lines moved", async () => {
