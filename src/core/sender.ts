@@ -166,13 +166,37 @@ export function createSender(o: SenderOptions) {
     }
   }
 
+  /** A failure's message, with the doubt an unanswered attempt (here or in the resumed run) leaves. */
+  const doubt = (i: SendItem, m: string) => (i.maybeDelivered || i.sentBefore ? `${m}; ${MAYBE_CREATED}` : m);
+
+  /**
+   * Rows a stop leaves between two attempts (waiting out a backoff or a rate slot): those this
+   * run sent get an outcome; those it never sent stay unsent, for --resume.
+   */
+  const leave = (items: SendItem[], last: Transient | undefined) => {
+    const tried = items.filter((i) => i.attempts > 0);
+    const why = (i: SendItem) => doubt(i, `the run stopped before its next attempt (${i.attempts} made${last ? `, the last: ${last.message}` : ""})`);
+    if (tried.length) finish(tried, tried.map((i) => ({ status: "failed" as const, code: "STOPPED", message: why(i), retryable: true })));
+  };
+
   async function sendGroup(initial: SendItem[]): Promise<void> {
     let pending = initial;
     let attempt = 0;
     let reauths = 0;
+    let last: Transient | undefined;
     while (pending.length && !soft.aborted) {
       attempt++;
-      const result = await exchange(pending, soft);
+      let result: Awaited<ReturnType<typeof exchange>>;
+      try {
+        result = await exchange(pending, soft);
+      } catch (e) {
+        // Stopped while waiting for a rate slot.
+        if (soft.aborted && !(e instanceof BulkUsersError)) {
+          leave(pending, last);
+          return;
+        }
+        throw e;
+      }
       if (result === CANCELLED) {
         failAll(pending, "CANCELLED", `the run stopped with this request in flight; ${MAYBE_CREATED}`, true);
         return;
@@ -204,8 +228,9 @@ export function createSender(o: SenderOptions) {
               if (r.status === "failed") outs.push({ ...r, retryable: false });
               // The vendor cannot tell "already there" from "created by the attempt whose answer was lost".
               else if (r.status === "exists" && (item.maybeDelivered || item.sentBefore))
-                outs.push({ ...r, message: `${r.message ? `${r.message}; ` : ""}${item.maybeDelivered ? LOST_ANSWER : SENT_BEFORE}` });
-              else outs.push(r);
+                outs.push({ status: r.status, id: r.id, code: r.code, message: `${r.message ? `${r.message}; ` : ""}${item.maybeDelivered ? LOST_ANSWER : SENT_BEFORE}` });
+              else if (r.unsure) outs.push({ status: r.status, id: r.id, code: r.code, message: `${r.message ? `${r.message}; ` : ""}${r.unsure}`, unsure: true });
+              else outs.push({ status: r.status, id: r.id, code: r.code, message: r.message });
             }
           });
           if (done.length) finish(done, outs);
@@ -249,11 +274,12 @@ export function createSender(o: SenderOptions) {
           // Users an unanswered attempt (of this run, or of the run it resumes) may have created
           // are the likely culprits of an all-or-nothing refusal, each of them: halving would cost
           // up to 2n-1 requests one after another; each alone costs one. The others go on together.
+          // They go back to the run's queue, so --concurrency holds for them too, and this slot is freed.
           const doubtful = pending.filter((i) => i.maybeDelivered || i.sentBefore);
           if (doubtful.length) {
-            const one = pLimit(concurrency);
             const rest = pending.filter((i) => !(i.maybeDelivered || i.sentBefore));
-            await Promise.all([...(rest.length ? [sendGroup(rest)] : []), ...doubtful.map((i) => one(() => sendGroup([i])))]);
+            if (rest.length) schedule(rest);
+            for (const i of doubtful) schedule([i]);
             return;
           }
           const mid = Math.ceil(pending.length / 2);
@@ -266,13 +292,13 @@ export function createSender(o: SenderOptions) {
           break;
       }
       pending = again;
+      last = transient ?? last;
       if (!pending.length) break;
       if (attempt > retries) {
         // Per user: its attempts include those before a split, and one may have gone unanswered.
-        const why = (i: SendItem) => {
-          const m = `gave up after ${i.attempts} attempts: ${transient?.message ?? ""}`.trim();
-          return i.maybeDelivered ? `${m}; ${MAYBE_CREATED}` : m;
-        };
+        // None made: the request could not be built (a token that could not be fetched).
+        const why = (i: SendItem) =>
+          doubt(i, `${i.attempts ? `gave up after ${i.attempts} attempts` : `never sent: ${attempt} tries to prepare the request failed`}: ${transient?.message ?? ""}`.trim());
         finish(pending, pending.map((i) => ({ status: "failed" as const, code: transient?.code ?? "RETRIES_EXHAUSTED", message: why(i), retryable: true })));
         return;
       }
@@ -282,29 +308,34 @@ export function createSender(o: SenderOptions) {
       try {
         await sleep(wait, soft);
       } catch {
+        leave(pending, last);
         return;
       }
     }
+    if (pending.length) leave(pending, last);
+  }
+
+  /** Groups queued or in flight; each takes one of the `concurrency` slots while it runs. */
+  const tasks = new Set<Promise<void>>();
+  function schedule(g: SendItem[]): void {
+    const t = limit(() => sendGroup(g)).catch((e: unknown) => {
+      if (soft.aborted && !(e instanceof BulkUsersError)) return;
+      fatal ??= e;
+      fatalCtl.abort();
+    });
+    tasks.add(t);
+    void t.finally(() => tasks.delete(t));
   }
 
   const run = async (groups: AsyncIterable<SendItem[]>): Promise<void> => {
-    const tasks = new Set<Promise<void>>();
-    const start = (g: SendItem[]) => {
-      const t = limit(() => sendGroup(g)).catch((e: unknown) => {
-        if (soft.aborted && !(e instanceof BulkUsersError)) return;
-        fatal ??= e;
-        fatalCtl.abort();
-      });
-      tasks.add(t);
-      void t.finally(() => tasks.delete(t));
-    };
     for await (const g of groups) {
       if (soft.aborted) break;
-      start(g);
+      schedule(g);
       // p-limit queues without bound: wait for a free slot before reading further (backpressure).
       while (limit.activeCount + limit.pendingCount >= concurrency && !soft.aborted) await Promise.race(tasks);
     }
-    await Promise.all(tasks);
+    // A group may queue others as it runs (the doubtful users of a refused batch).
+    while (tasks.size) await Promise.all([...tasks]);
     if (fatal) throw fatal;
   };
 

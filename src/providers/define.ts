@@ -75,8 +75,12 @@ export interface HttpResponse {
 }
 
 export type RecordResult =
-  /** `unsure`: the answer may concern another user (a clash on another of its unique values); the run warns of such rows. */
-  | { status: SuccessStatus; id?: string; code?: string; message?: string; unsure?: boolean }
+  /**
+   * `unsure`: why the answer may concern another user (a clash on another of its unique values).
+   * Added to the message, and the run warns of such rows, unless this run or the one it resumes
+   * had sent the user without an answer (then the clash is most likely with itself).
+   */
+  | { status: SuccessStatus; id?: string; code?: string; message?: string; unsure?: string }
   | { status: "failed"; code: string; message: string }
   /** `throttled`: the vendor refused this user for the request rate (the limiter slows down). */
   | { status: "retry"; code: string; message: string; throttled?: boolean };

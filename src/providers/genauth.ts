@@ -299,7 +299,7 @@ options:
         const held = GENAUTH_UNIQUE.filter((f) => users[0]![f] !== undefined && users[0]![f] !== "");
         if (held.length < 2) return { kind: "records", results: [{ status: "exists", code: "409", message: msg }] };
         const why = `GenAuth does not say which of its ${held.join(", ")} clashed: this user is there already, or another user holds one of those values and this one was not created`;
-        return { kind: "records", results: [{ status: "exists", code: "409", message: `${msg}; ${why}`, unsure: true }] };
+        return { kind: "records", results: [{ status: "exists", code: "409", message: msg, unsure: why }] };
       }
       return { kind: "records", results: [{ status: "failed", code, message: msg }] };
     }

@@ -11,6 +11,9 @@ let calls: string[][] = [];
 let times: number[] = [];
 /** How long the fake vendor waits before answering. */
 let delayMs = 0;
+/** Requests the fake vendor holds unanswered now, and the most it held at once. */
+let inFlight = 0;
+let maxInFlight = 0;
 let server: Server;
 let url = "";
 
@@ -37,8 +40,12 @@ beforeAll(async () => {
       const ids = JSON.parse(body) as string[];
       calls.push(ids);
       times.push(performance.now());
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
       const answer = JSON.stringify(decide(ids, calls.length));
-      setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(answer), delayMs);
+      setTimeout(() => {
+        inFlight--;
+        res.writeHead(200, { "content-type": "application/json" }).end(answer);
+      }, delayMs);
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -47,9 +54,13 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-async function send(ids: string[], opts: { retries?: number; timeoutMs?: number; limiter?: RateLimiter; mark?: (item: SendItem) => void } = {}) {
+async function send(
+  ids: string[],
+  opts: { retries?: number; timeoutMs?: number; limiter?: RateLimiter; mark?: (item: SendItem) => void; concurrency?: number; groups?: number; stop?: AbortSignal; backoffBaseMs?: number } = {},
+) {
   calls = [];
   times = [];
+  maxInFlight = 0;
   const out = new Map<string, SendOutcome>();
   const ctx: ProviderContext = { env: {}, endpoint: url, options: {}, fetch: async () => { throw new Error("unused"); }, addSecret: () => {}, now: Date.now };
   const sender = createSender({
@@ -59,8 +70,9 @@ async function send(ids: string[], opts: { retries?: number; timeoutMs?: number;
     limiter: opts.limiter ?? new RateLimiter({ limit: 1000 }),
     retries: opts.retries ?? 3,
     timeoutMs: opts.timeoutMs,
-    backoffBaseMs: 1,
-    stop: new AbortController().signal,
+    backoffBaseMs: opts.backoffBaseMs ?? 1,
+    concurrency: opts.concurrency,
+    stop: opts.stop ?? new AbortController().signal,
     abort: new AbortController().signal,
     onOutcomes: (items, outs) => items.forEach((it, i) => {
       expect(out.has(it.key), `${it.key} reported twice`).toBe(false);
@@ -69,10 +81,12 @@ async function send(ids: string[], opts: { retries?: number; timeoutMs?: number;
   });
   const items: SendItem[] = ids.map((id, line) => ({ record: { file: "f", fileIndex: 0, line, data: {} }, user: { id }, key: id, attempts: 0 }));
   if (opts.mark) items.forEach(opts.mark);
-  async function* one() {
-    yield items;
+  const n = opts.groups ?? 1;
+  async function* groups() {
+    const size = Math.ceil(items.length / n);
+    for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
   }
-  await sender.run(one());
+  await sender.run(groups());
   return { out, stats: sender.stats };
 }
 
@@ -190,3 +204,45 @@ describe("sender", () => {
     expect(calls).toHaveLength(1);
   });
 });
+
+describe("sender: stops, doubt and concurrency", () => {
+  it("the doubtful users of refused batches go singly, within --concurrency across every batch", async () => {
+    delayMs = 30;
+    try {
+      decide = (xs) => (xs.length > 1 ? { kind: "split", code: "409", message: "conflict" } : ok(xs));
+      const { out } = await send(ids(16), { concurrency: 2, groups: 2, mark: (i) => (i.sentBefore = true) });
+      expect(out.size).toBe(16);
+      expect([...out.values()].every((o) => o.status === "created")).toBe(true);
+      expect(maxInFlight).toBeLessThanOrEqual(2);
+      expect(calls.filter((c) => c.length === 1)).toHaveLength(16);
+    } finally {
+      delayMs = 0;
+    }
+  });
+
+  it("a user the resumed run had sent, given up on here after a transient answer, says the vendor may have it", async () => {
+    decide = () => ({ kind: "retry", code: "HTTP_503", message: "Service Unavailable" });
+    const { out } = await send(["u0", "u1"], { retries: 0, mark: (i) => (i.sentBefore = i.key === "u0") });
+    expect(out.get("u0")).toMatchObject({ status: "failed", code: "HTTP_503", message: `gave up after 1 attempts: Service Unavailable; ${MAYBE_CREATED}` });
+    expect(out.get("u1")).toMatchObject({ status: "failed", message: "gave up after 1 attempts: Service Unavailable" });
+  });
+
+  it("a stop during a backoff gives the users sent so far a STOPPED outcome, not none", async () => {
+    decide = () => ({ kind: "retry", code: "HTTP_503", message: "Service Unavailable" });
+    const stop = new AbortController();
+    const pending = send(ids(3), { retries: 5, backoffBaseMs: 5000, stop: stop.signal });
+    setTimeout(() => stop.abort(), 200);
+    const { out } = await pending;
+    expect(calls).toHaveLength(1);
+    expect([...out.keys()].sort()).toEqual(ids(3));
+    for (const o of out.values()) expect(o).toMatchObject({ status: "failed", code: "STOPPED", retryable: true, message: "the run stopped before its next attempt (1 made, the last: Service Unavailable)" });
+  });
+
+  it("an unsure success (a clash that may be another user's) stays unsure only for a user never sent before", async () => {
+    decide = (xs) => ({ kind: "records", results: xs.map(() => ({ status: "exists" as const, code: "409", message: "User already exists", unsure: "it may be another user" })) });
+    const { out } = await send(["u0", "u1"], { mark: (i) => (i.sentBefore = i.key === "u0") });
+    expect(out.get("u0")).toEqual({ status: "exists", id: undefined, code: "409", message: `User already exists; ${SENT_BEFORE}` });
+    expect(out.get("u1")).toEqual({ status: "exists", id: undefined, code: "409", message: "User already exists; it may be another user", unsure: true });
+  });
+});
+
