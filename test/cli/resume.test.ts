@@ -228,6 +228,24 @@ describe("crash safety and --resume", () => {
     expect(rows.every((r) => created.has(r.key))).toBe(true);
   });
 
+  it("Ctrl-C during a backoff: the users already sent are failed STOPPED, maybe created, not counted as never sent", async () => {
+    // Every request is processed and never answered: each attempt times out, then waits 3 s.
+    const emu = createZegoEmulator({ env, faults: { timeout: 1 } });
+    await emu.listen(0);
+    emus.push(emu);
+    const f = write(dir, "backoff.csv", csv(["user_id"], Array.from({ length: 200 }, (_, i) => [`b${i}`])));
+    const p = spawnCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/backoff.jsonl`, "--timeout", "300", "--backoff-base", "3000", "--no-progress"]);
+    for (let i = 0; i < 200 && emu.stats.requests < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    p.child.kill("SIGINT");
+    expect(await p.exited).toBe(3);
+    const rows = readReport(`${dir}/backoff.jsonl`);
+    expect(rows).toHaveLength(200);
+    expect(rows.every((r) => r.status === "failed" && r.code === "STOPPED" && /may have created the user/.test(r.message ?? ""))).toBe(true);
+    expect(p.out().stdout + p.out().stderr).not.toMatch(/read but not sent before the run stopped: \d+/);
+    expect(emu.users()).toHaveLength(200);
+  });
+
   it("a stopped run that read standard input prints no resume command it could not run", async () => {
     const emu = await start();
     const r = await runCli(["import", "-", "--format", "csv", "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/stdin.jsonl`, "--max-errors", "1"], { env, stdin: "user_id\nbad id\nok1\n" });
