@@ -153,11 +153,9 @@ export function createFailedOut(path: string, redactor: Redactor, opts: FailedOu
     },
     write(rec, error) {
       const note = `line ${rec.line}: ${redactor.redact(error)}`;
-      // A JSONL record read in the parse thread holds only the mapped columns: its line holds all.
-      const data = rec.raw !== undefined ? (JSON.parse(rec.raw) as Record<string, unknown>) : rec.data;
       if (!csv) {
         if (rec.raw === undefined) {
-          writeSync(fd, `${JSON.stringify({ ...data, _error: note })}\n`);
+          writeSync(fd, `${JSON.stringify({ ...rec.data, _error: note })}\n`);
           return;
         }
         const { spans, close } = topLevelSpans(rec.raw);
@@ -168,6 +166,8 @@ export function createFailedOut(path: string, redactor: Redactor, opts: FailedOu
         writeSync(fd, `${text}\n`);
         return;
       }
+      // A JSONL record read in the parse thread holds only the mapped columns: its line holds all.
+      const data = rec.raw !== undefined ? (JSON.parse(rec.raw) as Record<string, unknown>) : rec.data;
       let out = "";
       if (!header) {
         const keys = Object.keys(data);
