@@ -215,6 +215,10 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     formatOf(f, opts.format);
   }
 
+  // The outputs' paths, before a sandbox starts or any file is opened.
+  const reportPath = opts.report === false ? undefined : (opts.report ?? defaultReportPath());
+  checkOutputs(opts, reportPath);
+
   // Credentials and endpoint, before anything is read.
   let env: Record<string, string> = {};
   let endpoint = "";
@@ -327,8 +331,6 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         startedAt: new Date().toISOString(),
       };
     }
-    const reportPath = opts.report === false ? undefined : (opts.report ?? defaultReportPath());
-    checkOutputs(opts, reportPath);
     // Every CSV input's header, before any row is read and before the report is opened: a column
     // missing in a later file must stop the run before the first file's users are sent, and a
     // mapping that cannot read a file must leave an earlier report at that path as it was.

@@ -112,6 +112,10 @@ describe("--failed-out: the rows to fix, in the input's own format", () => {
       expect(r.stderr).toMatch(/would overwrite (the input|--report|the report's meta)/);
     }
     expect(readFileSync(f, "utf8")).toBe(before);
+    // Refused before a sandbox emulator starts.
+    const sb = await runCli(["import", f, "-p", "zego", "--sandbox", "--report", `${dir}/sb.jsonl`, "--failed-out", f]);
+    expect(sb.code).toBe(2);
+    expect(sb.stderr).not.toMatch(/Sandbox:/);
     const m = write(dir, "same.yaml", "fields:\n  UserId: user_id\n");
     const r = await runCli(["validate", f, "-p", "zego", "-m", m, "--report", `${dir}/s4.jsonl`, "--failed-out", m]);
     expect(r.stderr).toMatch(/--failed-out .*same\.yaml would overwrite the mapping/);
