@@ -161,9 +161,9 @@ export function resolveOptions(provider: Provider, mapping: LoadedMapping | unde
 }
 
 /**
- * Stops a run, before any file is opened, whose report, its meta and journal, or --failed-out
- * would overwrite a file the run reads (an input, the mapping, the env file, the resumed report)
- * or one another: opening them truncates the file.
+ * Stops a run, before any file is opened, whose report (its meta and journal too), --failed-out
+ * or --summary would write over a file the run reads (an input, the mapping, the env file, the
+ * resumed report, its meta and journal) or over one another: opening them truncates the file.
  */
 function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void {
   if (opts.resume && reportPath && samePath(reportPath, opts.resume)) throw new BulkUsersError(ErrorCode.USAGE, "The resumed run needs a new report path", { hint: "Omit --report, or give a different file." });
@@ -595,7 +595,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       for (const [idx, apply] of compiled)
         if (rowsIn[idx])
           for (const u of apply.unseen()) {
-            const then = u.defaulted ? "its default was used in every row" : "it was imported empty";
+            const then = u.defaulted ? "its default was used in every row" : "the field is empty in every row";
             const csv = formatFor(opts.files[idx]!) === "csv";
             say("warn", `No row of ${opts.files[idx]} had a value for fields.${u.field} (${u.source}): ${csv ? then : `is its name right? (${then})`}`);
           }

@@ -164,7 +164,7 @@ describe("bad input never crashes and never disappears", () => {
     writeFileSync(m, "fields:\n  UserId: id\n  UserName: profile.nmae\n  UserAvatar: { value: https://example.com/a.png }\n");
     const r = await runCli(["validate", f, "-p", "zego", "-m", m, "--report", `${dir}/paths.report.jsonl`]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/No row of .*paths\.jsonl had a value for fields\.UserName \(column `profile\.nmae`\): is its name right\? \(it was imported empty\)/);
+    expect(r.stderr).toMatch(/No row of .*paths\.jsonl had a value for fields\.UserName \(column `profile\.nmae`\): is its name right\? \(the field is empty in every row\)/);
     expect(r.stderr).not.toMatch(/fields\.(UserId|UserAvatar)/);
     // A CSV column is in the header: the warning says it is empty throughout, and whether a default filled it.
     const c = `${dir}/empty-col.csv`;
@@ -172,7 +172,7 @@ describe("bad input never crashes and never disappears", () => {
     const cm = `${dir}/empty-col.yaml`;
     writeFileSync(cm, "fields:\n  UserId: id\n  UserName: name\n  UserAvatar: { column: avatar, default: https://example.com/a.png }\n");
     const e = await runCli(["validate", c, "-p", "zego", "-m", cm, "--report", `${dir}/empty-col.report.jsonl`]);
-    expect(e.stderr).toMatch(/fields\.UserName \(column `name`\): it was imported empty\n/);
+    expect(e.stderr).toMatch(/fields\.UserName \(column `name`\): the field is empty in every row\n/);
     expect(e.stderr).toMatch(/fields\.UserAvatar \(column `avatar`\): its default was used in every row\n/);
     expect(e.stderr).not.toMatch(/empty-col\.csv.*is its name right/);
   });
