@@ -3,6 +3,7 @@ import { extname } from "node:path";
 import { csvDelimiter, type InputFormat } from "../readers/index.js";
 import type { SourceRecord } from "../types.js";
 import type { Redactor } from "./redact.js";
+import { guardFormula } from "./writer.js";
 
 /** Writes rows to fix in the input's own format: original cells plus `_error`. */
 export interface FailedOutWriter {
@@ -34,7 +35,7 @@ function cells(delimiter: string) {
   const quote = (s: string) => (special.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   return {
     plain: (v: unknown) => quote(v === undefined || v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v)),
-    guarded: (s: string) => quote(/^[=+\-@\t\r']/.test(s) ? `'${s}` : s),
+    guarded: (s: string) => quote(guardFormula(s)),
   };
 }
 

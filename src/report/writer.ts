@@ -12,10 +12,12 @@ export const REPORT_COLUMNS = ["file", "line", "key", "status", "code", "message
  */
 export function csvCell(v: unknown): string {
   if (v === undefined || v === null) return "";
-  let s = String(v);
-  if (/^[=+\-@\t\r']/.test(s)) s = `'${s}`;
+  const s = guardFormula(String(v));
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+
+/** The formula guard of csvCell alone, before any quoting. */
+export const guardFormula = (s: string): string => (/^[=+\-@\t\r']/.test(s) ? `'${s}` : s);
 
 /** A CSV report's cell as it was before csvCell guarded it. */
 export const unguardCell = (s: string): string => (/^'[=+\-@\t\r']/.test(s) ? s.slice(1) : s);
