@@ -1,13 +1,11 @@
 import { createHash } from "node:crypto";
 import { closeSync, createReadStream, existsSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { parse } from "csv-parse";
-import { parserApi } from "../readers/csv.js";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import { SUCCESS_STATUSES, type ReportRow } from "../types.js";
-import { unguardCell } from "../report/writer.js";
+import { reportRows } from "../report/rows.js";
 import { fnv1a, KeySet } from "./key-set.js";
 
 /** What a run records beside its report so `--resume` can check it continues the same job. */
@@ -184,57 +182,6 @@ export const rowId = (fileIndex: number, line: number) => `${fileIndex}:${line}`
 
 /** What a done row remembers of its key (a 32-bit hash: the row's id is what identifies it). */
 export const keyHash = (key: string) => fnv1a(key);
-
-/**
- * A CSV report's row as the JSONL one would hold it: the formula guard (a `'` before = + - @ tab
- * CR) undone on every cell, the file's name included; numbers and booleans typed; empty cells absent.
- */
-function fromCsv(r: Record<string, string>): ReportRow {
-  const cell = (k: string) => {
-    const v = r[k];
-    if (v === undefined || v === "") return undefined;
-    return unguardCell(v);
-  };
-  const row = { file: cell("file") ?? "", line: Number(r.line), key: cell("key") ?? "", status: cell("status") } as ReportRow;
-  for (const k of ["code", "message", "field", "id"] as const) {
-    const v = cell(k);
-    if (v !== undefined) row[k] = v;
-  }
-  for (const k of ["attempts", "t"] as const) {
-    const v = cell(k);
-    if (v !== undefined) row[k] = Number(v);
-  }
-  const retryable = cell("retryable");
-  if (retryable !== undefined) row.retryable = retryable === "true";
-  return row;
-}
-
-async function* reportRows(report: string): AsyncGenerator<ReportRow | undefined> {
-  if (extname(report).toLowerCase() === ".csv") {
-    // A record csv-parse drops (a stray quote) is an unreadable line: counted, its row sent again.
-    let skipped = 0;
-    const parser = createReadStream(report).pipe(parse({ columns: true, relax_column_count: true, skip_records_with_error: true, bom: true, on_skip: (err) => {
-      skipped++;
-      // As the input reader does: a bad closing quote ends its record's quote, so the record alone is lost.
-      if (err?.code === "CSV_INVALID_CLOSING_QUOTE") parserApi(parser).state.quoting = false;
-    } }));
-    for await (const r of parser as AsyncIterable<Record<string, string>>) {
-      for (; skipped > 0; skipped--) yield undefined;
-      yield fromCsv(r);
-    }
-    for (; skipped > 0; skipped--) yield undefined;
-    return;
-  }
-  const rl = createInterface({ input: createReadStream(report), crlfDelay: Infinity });
-  for await (const text of rl) {
-    if (!text.trim()) continue;
-    try {
-      yield JSON.parse(text) as ReportRow;
-    } catch {
-      yield undefined;
-    }
-  }
-}
 
 /**
  * Streams the earlier report; each successful row goes to `carry` (the new report) once, under

@@ -1,14 +1,10 @@
-import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { access } from "node:fs/promises";
-import { extname } from "node:path";
-import { createInterface } from "node:readline";
-import { parse } from "csv-parse";
-import { parserApi } from "../readers/csv.js";
 import type { ImportSummary } from "../core/import.js";
 import { metaPath } from "../core/resume.js";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import { SUCCESS_STATUSES, type ReportRow } from "../types.js";
-import { unguardCell } from "./writer.js";
+import { reportRows } from "./rows.js";
 
 /** What `<report>.meta.json` says about the run, when it is there and readable. */
 export interface ReportMeta {
@@ -41,49 +37,6 @@ const OK = new Set([...SUCCESS_STATUSES, "valid"]);
 const ORDER = ["created", "updated", "upserted", "exists", "valid", "invalid", "duplicate", "failed"];
 const STATUSES = new Set(ORDER);
 const rank = (s: string) => (ORDER.includes(s) ? ORDER.indexOf(s) : ORDER.length);
-
-/** CSV reports guard formula-like cells with a leading `'`; show them as they were. */
-const unguard = (s: string | undefined) => (s ? unguardCell(s) : s);
-const num = (s: string | undefined) => (s === undefined || s === "" ? undefined : Number(s));
-
-async function* rows(file: string): AsyncGenerator<ReportRow | undefined> {
-  if (extname(file).toLowerCase() === ".csv") {
-    // A record csv-parse drops (a stray quote) is an unreadable line, not nothing.
-    let skipped = 0;
-    const p = createReadStream(file).pipe(parse({ columns: true, relax_column_count: true, skip_records_with_error: true, bom: true, on_skip: (err) => {
-      skipped++;
-      // As the input reader does: a bad closing quote ends its record's quote, so the record alone is lost.
-      if (err?.code === "CSV_INVALID_CLOSING_QUOTE") parserApi(p).state.quoting = false;
-    } }));
-    for await (const r of p as AsyncIterable<Record<string, string>>) {
-      for (; skipped > 0; skipped--) yield undefined;
-      yield {
-        file: unguard(r.file) ?? "",
-        line: Number(r.line),
-        key: unguard(r.key) ?? "",
-        status: r.status as ReportRow["status"],
-        ...(r.code && { code: unguard(r.code) }),
-        ...(r.message && { message: unguard(r.message) }),
-        ...(r.field && { field: r.field }),
-        ...(r.id && { id: unguard(r.id) }),
-        ...(r.attempts && { attempts: num(r.attempts) }),
-        ...(r.retryable && { retryable: r.retryable === "true" }),
-        ...(r.t && { t: num(r.t) }),
-      };
-    }
-    for (; skipped > 0; skipped--) yield undefined;
-    return;
-  }
-  for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-    if (!text.trim()) continue;
-    try {
-      const r = JSON.parse(text) as unknown;
-      yield r && typeof r === "object" && !Array.isArray(r) ? (r as ReportRow) : undefined;
-    } catch {
-      yield undefined; // a torn last line of a killed run, or not a report at all
-    }
-  }
-}
 
 /** `<report>.meta.json`, if present and valid JSON; a broken one is ignored (the rows still tell). */
 export function readReportMeta(file: string): ReportMeta | undefined {
@@ -123,7 +76,7 @@ export async function readReportStats(file: string): Promise<ReportStats> {
   let last = -1;
   const rowsOf = async function* () {
     try {
-      yield* rows(file);
+      yield* reportRows(file);
     } catch (e) {
       // A line longer than a string can be (hundreds of MB): not a report.
       if (e instanceof RangeError) throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Not a report: ${file} holds a line too long to read (${e.message})`, { context: { file } });

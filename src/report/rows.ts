@@ -1,0 +1,70 @@
+import { createReadStream } from "node:fs";
+import { extname } from "node:path";
+import { createInterface } from "node:readline";
+import { parse } from "csv-parse";
+import { parserApi } from "../readers/csv.js";
+import type { ReportRow } from "../types.js";
+import { unguardCell } from "./writer.js";
+
+/**
+ * A CSV report row as the JSONL one: the writer's formula guard (a leading `'` before = + - @ tab
+ * CR) undone on every cell, the file's name included; numbers and booleans typed; empty cells absent.
+ */
+function fromCsv(r: Record<string, string>): ReportRow {
+  const cell = (k: string) => {
+    const v = r[k];
+    if (v === undefined || v === "") return undefined;
+    return unguardCell(v);
+  };
+  const row = { file: cell("file") ?? "", line: Number(r.line), key: cell("key") ?? "", status: cell("status") } as ReportRow;
+  for (const k of ["code", "message", "field", "id"] as const) {
+    const v = cell(k);
+    if (v !== undefined) row[k] = v;
+  }
+  for (const k of ["attempts", "t"] as const) {
+    const v = cell(k);
+    if (v !== undefined) row[k] = Number(v);
+  }
+  const retryable = cell("retryable");
+  if (retryable !== undefined) row.retryable = retryable === "true";
+  return row;
+}
+
+/**
+ * A report's rows (JSONL, or CSV with its header), one a line; `undefined` for a line that is not
+ * one (a torn last line of a killed run, a CSV record with a stray quote): its reader counts it.
+ * Whether a row's fields make sense is the reader's to check.
+ */
+export async function* reportRows(file: string): AsyncGenerator<ReportRow | undefined> {
+  if (extname(file).toLowerCase() === ".csv") {
+    let skipped = 0;
+    const parser = createReadStream(file).pipe(
+      parse({
+        columns: true,
+        relax_column_count: true,
+        skip_records_with_error: true,
+        bom: true,
+        on_skip: (err) => {
+          skipped++;
+          // As the input reader does: a bad closing quote ends its record's quote, so the record alone is lost.
+          if (err?.code === "CSV_INVALID_CLOSING_QUOTE") parserApi(parser).state.quoting = false;
+        },
+      }),
+    );
+    for await (const r of parser as AsyncIterable<Record<string, string>>) {
+      for (; skipped > 0; skipped--) yield undefined;
+      yield fromCsv(r);
+    }
+    for (; skipped > 0; skipped--) yield undefined;
+    return;
+  }
+  for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    if (!text.trim()) continue;
+    try {
+      const r = JSON.parse(text) as unknown;
+      yield r && typeof r === "object" && !Array.isArray(r) ? (r as ReportRow) : undefined;
+    } catch {
+      yield undefined;
+    }
+  }
+}
