@@ -1,5 +1,6 @@
 import { NO_ISSUES, type FieldIssue, type FieldSpec, type Provider } from "../providers/define.js";
 import type { MappedUser } from "../types.js";
+import { canParseUrl } from "../util/url.js";
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const PHONE = /^\+?[0-9][0-9 ()-]{3,24}$/;
@@ -12,7 +13,7 @@ const FORMATS: Record<NonNullable<FieldSpec["format"]>, (s: string) => boolean> 
   email: (s) => EMAIL.test(s),
   phone: (s) => PHONE.test(s),
   // A web address: `javascript:` or `mailto:` parse as URLs too, and an avatar or site is neither.
-  url: (s) => /^https?:\/\//i.test(s) && URL.canParse(s),
+  url: (s) => /^https?:\/\//i.test(s) && canParseUrl(s),
   date: (s) => DATE.test(s) && !Number.isNaN(Date.parse(s)),
   datetime: (s) => DATETIME.test(s) && !Number.isNaN(Date.parse(s)),
 };

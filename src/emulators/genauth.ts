@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { createEmulator, defineEmulator, listLength, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
+import { canParseUrl } from "../util/url.js";
 
 export interface GenauthEmulatorOptions extends EmulatorOptions {
   /** Life of a management token, ms (tests shorten it to force expiry mid-run). @default 7200000 */
@@ -82,7 +83,7 @@ function badUser(u: unknown): string | undefined {
   if (s.phone !== undefined && !PHONE.test(s.phone)) return "phone must be a phone number";
   if (s.phoneCountryCode !== undefined && !COUNTRY_CODE.test(s.phoneCountryCode)) return "phoneCountryCode must look like +86";
   if (s.birthdate !== undefined && !validDate(s.birthdate)) return "birthdate must be a date (YYYY-MM-DD)";
-  for (const k of ["photo", "website"]) if (s[k] !== undefined && !URL.canParse(s[k]!)) return `${k} must be a URL`;
+  for (const k of ["photo", "website"]) if (s[k] !== undefined && !canParseUrl(s[k]!)) return `${k} must be a URL`;
   return undefined;
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createEmulator, defineEmulator, listLength, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
+import { canParseUrl } from "../util/url.js";
 
 // providers.md's values, written out here rather than taken from the adapter, so that a mistake in
 // the adapter's copy fails against the emulator instead of being shared by it.
@@ -46,7 +47,7 @@ export function createImkitEmulator(opts: ImkitEmulatorOptions) {
     // "Missing Required Fields — the user information is missing the _id field" (vendor text).
     if (typeof o._id !== "string" || o._id === "" || chars(o._id) > IMKIT_LIMITS.idLength || refused.has(o._id)) return true;
     if (o.nickname !== undefined && (typeof o.nickname !== "string" || chars(o.nickname) > IMKIT_LIMITS.nicknameLength)) return true;
-    if (o.avatarUrl !== undefined && (typeof o.avatarUrl !== "string" || chars(o.avatarUrl) > IMKIT_LIMITS.avatarLength || !/^https?:\/\//i.test(o.avatarUrl) || !URL.canParse(o.avatarUrl)))
+    if (o.avatarUrl !== undefined && (typeof o.avatarUrl !== "string" || chars(o.avatarUrl) > IMKIT_LIMITS.avatarLength || !/^https?:\/\//i.test(o.avatarUrl) || !canParseUrl(o.avatarUrl)))
       return true;
     return false;
   };

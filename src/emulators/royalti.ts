@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createEmulator, defineEmulator, listLength, parseJson, type EmulatorOptions, type EmuRequest, type EmuResponse } from "./_base.js";
+import { canParseUrl } from "../util/url.js";
 
 // Own copies of the vendor's facts, not the adapter's constants: a wrong adapter must not agree with itself.
 const PATH = "/user/bulk";
@@ -51,7 +52,7 @@ export function createRoyaltiEmulator(opts: RoyaltiEmulatorOptions) {
     if (b.users.length > MAX_USERS) return bad(400, `"users" must contain less than or equal to ${MAX_USERS} items`);
     // Deliberately stricter than the vendor (default true): a client must always say whether to mail invites.
     if (typeof b.sendEmail !== "boolean") return bad(400, `"sendEmail" is required and must be a boolean`);
-    if (b.redirect_url !== undefined && (typeof b.redirect_url !== "string" || !URL.canParse(b.redirect_url))) return bad(400, `"redirect_url" must be a valid uri`);
+    if (b.redirect_url !== undefined && (typeof b.redirect_url !== "string" || !canParseUrl(b.redirect_url))) return bad(400, `"redirect_url" must be a valid uri`);
     if (b.message !== undefined && typeof b.message !== "string") return bad(400, `"message" must be a string`);
     const names = new Set<string>();
     for (const u of b.users) {
