@@ -31,7 +31,14 @@ function report(out: FieldIssue[], field: string, spec: FieldSpec, code: string,
   out.push({ field, code: spec.vendorCode && code === "TOO_LONG" ? spec.vendorCode : code, message });
 }
 
+/** `String.prototype.isWellFormed` (node 20 has it; the ES2023 library types do not). */
+const wellFormed = (s: string) => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
 function checkString(field: string, spec: FieldSpec, s: string, out: FieldIssue[]): void {
+  // A lone surrogate (a JSONL escape such as \ud83d without its pair) is not a character: UTF-8
+  // cannot hold it, so a vendor would store U+FFFD in its place or refuse the user. The length
+  // rules below count a pair as one code point.
+  if (!wellFormed(s)) return report(out, field, spec, "BAD_CHARACTERS", `${field} holds a lone UTF-16 surrogate (an escape such as \\ud83d without its pair), which is not text`);
   if (spec.maxBytes !== undefined) {
     const b = Buffer.byteLength(s, "utf8");
     if (b > spec.maxBytes) return report(out, field, spec, "TOO_LONG", `${field} is ${b} bytes, at most ${spec.maxBytes} allowed`);
