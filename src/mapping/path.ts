@@ -1,16 +1,26 @@
 /** Reads one input value for a mapping: a column, or a dotted path into nested JSON. */
 export type Getter = (data: Record<string, unknown>) => unknown;
 
+/**
+ * A name every object answers through its prototype (`constructor`, `toString`, `__proto__`…):
+ * a record without such a key must read as lacking it, not as Object's function. Decided once
+ * per name, so other names keep a plain property read.
+ */
+export const inherited = (key: string): boolean => key in Object.prototype;
+
+const own = (o: Record<string, unknown>, key: string) => (Object.hasOwn(o, key) ? o[key] : undefined);
+
 /** Value of a column, or of a dotted path into nested JSON (`user_metadata.team`), split once. */
 export function valueGetter(column: string): Getter {
-  if (column.indexOf(".") === -1) return (d) => d[column];
+  if (column.indexOf(".") === -1) return inherited(column) ? (d) => own(d, column) : (d) => d[column];
   const parts = column.split(".");
+  const guard = parts.map(inherited);
   return (d) => {
     if (column in d) return d[column];
     let cur: unknown = d;
-    for (const part of parts) {
+    for (let i = 0; i < parts.length; i++) {
       if (cur === null || typeof cur !== "object") return undefined;
-      cur = (cur as Record<string, unknown>)[part];
+      cur = guard[i] ? own(cur as Record<string, unknown>, parts[i]!) : (cur as Record<string, unknown>)[parts[i]!];
     }
     return cur;
   };

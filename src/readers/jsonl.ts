@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { valueGetter } from "../mapping/path.js";
+import { inherited, valueGetter } from "../mapping/path.js";
 import type { SourceRecord } from "../types.js";
 import { materialize, setCell } from "./csv.js";
 
@@ -128,10 +128,12 @@ type Projector = (data: Record<string, unknown>, i: number, parts: string[][], o
  */
 function readExpr(column: string): string {
   const q = JSON.stringify;
-  if (column.indexOf(".") === -1) return `d[${q(column)}]`;
+  // An inherited name (`constructor`) is read only as the object's own key, as valueGetter does.
+  const read = (o: string, key: string) => (inherited(key) ? `(Object.hasOwn(${o}, ${q(key)}) ? ${o}[${q(key)}] : undefined)` : `${o}[${q(key)}]`);
+  if (column.indexOf(".") === -1) return read("d", column);
   const steps = column.split(".");
-  let e = `d[${q(steps[0])}]`;
-  for (let k = 1; k < steps.length; k++) e = `((t = ${e}) === null || typeof t !== "object" ? undefined : t[${q(steps[k])}])`;
+  let e = read("d", steps[0]!);
+  for (let k = 1; k < steps.length; k++) e = `((t = ${e}) === null || typeof t !== "object" ? undefined : ${read("t", steps[k]!)})`;
   return `(${q(column)} in d ? d[${q(column)}] : ${e})`;
 }
 

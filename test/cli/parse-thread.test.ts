@@ -238,4 +238,29 @@ describe("--parse-thread", () => {
       expect(on).toEqual(off);
     });
   });
+
+  it("reads a column named like an Object member (constructor, toString, __proto__) only where the record has it", () => {
+    const file = `${dir}/proto.jsonl`;
+    // Own values too long for ZEGO show they were read; rows without them must map to nothing.
+    const lines = [
+      JSON.stringify({ user_id: "a" }),
+      JSON.stringify({ user_id: "b", constructor: "B".repeat(70) }),
+      JSON.stringify({ user_id: "c", profile: { toString: "x".repeat(501) } }),
+      `{"user_id":"d","__proto__":"${"D".repeat(70)}"}`,
+      JSON.stringify({ user_id: "e", profile: {} }),
+    ];
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    const map = `${dir}/proto.yaml`;
+    writeFileSync(map, 'fields:\n  UserId: user_id\n  UserName: { template: "{constructor}{__proto__}" }\n  UserAvatar: profile.toString\n');
+    const { on, off } = both([file], ["-m", map]);
+    expect(on).toEqual(off);
+    const rows = on.rows.trim().split("\n").map((l) => JSON.parse(l) as { key: string; status: string; field?: string });
+    expect(rows.map((r) => [r.key, r.status, r.field])).toEqual([
+      ["a", "valid", undefined],
+      ["b", "invalid", "UserName"],
+      ["c", "invalid", "UserAvatar"],
+      ["d", "invalid", "UserName"],
+      ["e", "valid", undefined],
+    ]);
+  });
 });
