@@ -113,7 +113,7 @@ export async function* drain<T>(stream: Readable): AsyncGenerator<T[]> {
 
 /** The parts of csv-parse's parser state the reader reads; not in its typings, so checked on start. */
 interface ParserApi {
-  options: { encoding?: BufferEncoding | null };
+  options: { encoding?: BufferEncoding | null; record_delimiter: Buffer[] };
   info: { records: number };
   state: {
     /** Cells of the record being parsed. */
@@ -129,12 +129,14 @@ interface ParserApi {
   __onRecord(push: unknown): unknown;
   __onField(): unknown;
   __resetField(): void;
+  /** Sets `options.record_delimiter` from the first line end it finds; its length, or 0. */
+  __autoDiscoverRecordDelimiter(buf: Buffer, pos: number): number;
 }
 
 export function parserApi(parser: object): ParserApi {
   const api = (parser as { api?: Partial<ParserApi> }).api;
   const st = api?.state;
-  if (!api?.info || !api.options || typeof api.parse !== "function" || typeof api.__onRecord !== "function" || typeof api.__onField !== "function" || typeof api.__resetField !== "function" || !Array.isArray(st?.record) || typeof st?.field?.reset !== "function" || typeof st.quoting !== "boolean")
+  if (!api?.info || !api.options || typeof api.parse !== "function" || typeof api.__onRecord !== "function" || typeof api.__onField !== "function" || typeof api.__resetField !== "function" || typeof api.__autoDiscoverRecordDelimiter !== "function" || !Array.isArray(api.options.record_delimiter) || !Array.isArray(st?.record) || typeof st?.field?.reset !== "function" || typeof st.quoting !== "boolean")
     throw new Error("csv-parse internals changed: the CSV reader can no longer locate the lines of broken records (src/readers/csv.ts)");
   return api as ParserApi;
 }
@@ -325,6 +327,16 @@ export async function* readCsvChunks(
   });
   const api = parserApi(parser);
   const st = api.state;
+  // csv-parse ends records only at the first kind of line end it meets. A file whose first line
+  // ends in CRLF and whose later lines end in LF alone (a header from one tool, rows appended by
+  // another) was then one record from line 2 on: after a CRLF, an LF alone ends a record too.
+  // (The other mix, LF first, is handled per record: see dropLineEndCr.)
+  const discover = api.__autoDiscoverRecordDelimiter;
+  api.__autoDiscoverRecordDelimiter = function (this: ParserApi, buf: Buffer, pos: number) {
+    const n = discover.call(this, buf, pos);
+    if (n === 2) this.options.record_delimiter.push(Buffer.from("\n", this.options.encoding ?? "utf8"));
+    return n;
+  };
   const encoding = (): BufferEncoding => api.options.encoding ?? "utf8";
 
   // Compact chunks skip csv-parse's decoding of every cell: past the header, a cell of a column

@@ -21,6 +21,21 @@ describe("CSV reader", () => {
     ]);
   });
 
+  it("reads a file whose first line ends in CRLF and later ones in LF alone record by record, in both chunk forms", async () => {
+    const text = 'user_id,name\r\nu1,x\nu2,"two\nlines"\r\nu3,"z"\n"u4",w';
+    const expected = [
+      [2, { user_id: "u1", name: "x" }],
+      [3, { user_id: "u2", name: "two\nlines" }],
+      [5, { user_id: "u3", name: "z" }],
+      [6, { user_id: "u4", name: "w" }],
+    ];
+    expect((await read(text)).map((r) => [r.line, r.error?.code ?? r.data])).toEqual(expected);
+    const compact: SourceRecord[] = [];
+    let header: string[] = [];
+    for await (const c of readCsvChunks(Readable.from([Buffer.from(text)]), "in.csv", 0, { compact: true }, (h) => (header = h))) compact.push(...materialize(c, header, "in.csv", 0));
+    expect(compact.map((r) => [r.line, r.error?.code ?? r.data])).toEqual(expected);
+  });
+
   it("numbers LF multi-line records from their first line", async () => {
     const out = await read('a,b\n1,"x\ny\nz"\n2,w\n');
     expect(out.map((r) => r.line)).toEqual([2, 5]);
