@@ -8,11 +8,12 @@ export type Getter = (data: Record<string, unknown>) => unknown;
  */
 export const inherited = (key: string): boolean => key in Object.prototype;
 
-const own = (o: Record<string, unknown>, key: string) => (Object.hasOwn(o, key) ? o[key] : undefined);
+/** The object's own value at `key`; undefined where it has none (never an inherited member). */
+export const ownValue = (o: Record<string, unknown>, key: string): unknown => (Object.hasOwn(o, key) ? o[key] : undefined);
 
 /** Value of a column, or of a dotted path into nested JSON (`user_metadata.team`), split once. */
 export function valueGetter(column: string): Getter {
-  if (column.indexOf(".") === -1) return inherited(column) ? (d) => own(d, column) : (d) => d[column];
+  if (column.indexOf(".") === -1) return inherited(column) ? (d) => ownValue(d, column) : (d) => d[column];
   const parts = column.split(".");
   const guard = parts.map(inherited);
   return (d) => {
@@ -20,7 +21,7 @@ export function valueGetter(column: string): Getter {
     let cur: unknown = d;
     for (let i = 0; i < parts.length; i++) {
       if (cur === null || typeof cur !== "object") return undefined;
-      cur = guard[i] ? own(cur as Record<string, unknown>, parts[i]!) : (cur as Record<string, unknown>)[parts[i]!];
+      cur = guard[i] ? ownValue(cur as Record<string, unknown>, parts[i]!) : (cur as Record<string, unknown>)[parts[i]!];
     }
     return cur;
   };

@@ -1,5 +1,6 @@
 import { closeSync, fchmodSync, openSync, writeSync } from "node:fs";
 import { extname } from "node:path";
+import { ownValue } from "../mapping/path.js";
 import { csvDelimiter, type InputFormat } from "../readers/index.js";
 import type { SourceRecord } from "../types.js";
 import type { Redactor } from "./redact.js";
@@ -132,7 +133,11 @@ export function createFailedOut(path: string, redactor: Redactor, opts: FailedOu
     };
   };
   const line = (data: Record<string, unknown>, note: string, src?: (k: string) => string | undefined) => {
-    const value = (k: string) => (typeof data[k] === "string" || data[k] === undefined || data[k] === null ? data[k] : (src?.(k) ?? data[k]));
+    // A header column another input has (`constructor`) is read as this row's own key only.
+    const value = (k: string) => {
+      const v = ownValue(data, k);
+      return typeof v === "string" || v === undefined || v === null ? v : (src?.(k) ?? v);
+    };
     const out = [...header!.map((h) => plain(value(h))), guarded(note)];
     if (extra) {
       const rest = Object.keys(data).filter((k) => !known!.has(k) && k !== "_error" && k !== "_extra");

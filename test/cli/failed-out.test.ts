@@ -47,6 +47,18 @@ describe("--failed-out: the rows to fix, in the input's own format", () => {
     expect(JSON.parse(readFileSync(`${dir}/warn-fix.out`, "utf8"))).toMatchObject({ user_id: "bad id" });
   });
 
+  it("CSV from two inputs: a column of one named like an Object member (constructor) is empty for the other's rows", async () => {
+    const a = write(dir, "proto-a.csv", csv(["user_id", "name", "constructor"], [["bad a", "Ann", "x"]]));
+    const b = write(dir, "proto-b.csv", csv(["user_id", "name"], [["bad b", "Bob"]]));
+    const r = await runCli(["validate", a, b, "-p", "zego", "--report", `${dir}/rp.jsonl`, "--failed-out", `${dir}/fix-proto.csv`], { env });
+    expect(r.code).toBe(1);
+    const rows = parse(readFileSync(`${dir}/fix-proto.csv`), { columns: true }) as Record<string, string>[];
+    expect(rows.map((x) => [x.user_id, x.name, x.constructor])).toEqual([
+      ["bad a", "Ann", "x"],
+      ["bad b", "Bob", ""],
+    ]);
+  });
+
   it("no row to fix: the summary says so", async () => {
     const f = write(dir, "allgood.csv", csv(["user_id"], [["good1"]]));
     const r = await runCli(["validate", f, "-p", "zego", "--report", `${dir}/allgood.jsonl`, "--failed-out", `${dir}/allgood-fix.csv`]);
