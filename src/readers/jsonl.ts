@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { inherited, valueGetter } from "../mapping/path.js";
 import type { SourceRecord } from "../types.js";
 import { materialize, setCell } from "./csv.js";
+import { JsonlScanner } from "./jsonl-scan.js";
 
 export interface JsonlReadOptions {
   /** Longest line accepted, in characters; a longer one is an invalid row. @default 1048576 */
@@ -37,6 +38,64 @@ function parseLine(text: string, line: number, file: string, fileIndex: number, 
   return keepText ? { file, fileIndex, line, data: value as Record<string, unknown>, raw: text } : { file, fileIndex, line, data: value as Record<string, unknown> };
 }
 
+/** Called with each line of a stream: the text holding it, where it starts and ends (before its LF), its number, and the characters dropped before it (a line over the limit). */
+type TakeLine = (text: string, start: number, end: number, line: number, tooLong: number, replaced: boolean) => void;
+
+/**
+ * Splits a stream into lines without copying them: `take` sees each line within its block of
+ * text, and after each block `flush` says what to yield (undefined: nothing). A line over the
+ * limit is not kept in memory past it.
+ */
+async function* eachLine<T>(src: Readable, maxLine: number, take: TakeLine, flush: () => T | undefined | Promise<T | undefined>): AsyncGenerator<T> {
+  // TextDecoder decodes twice as fast as StringDecoder in node 20 (177 MB: 0.26 s vs 0.51 s). The
+  // BOM is kept for parseLine; a byte that is not UTF-8 becomes U+FFFD, as with StringDecoder.
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  let rest = "";
+  let tooLong = 0;
+  let line = 0;
+  for await (const chunk of src as AsyncIterable<Buffer | string>) {
+    // A stream with an encoding set already yields text. The block is not joined to what the last
+    // one left: a joined string is a rope, slower for the scanner to read character by character.
+    const text = typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+    // Checked once per decoded block: lines are only searched for U+FFFD when their block has one.
+    const replaced = text.indexOf("\uFFFD") !== -1;
+    let start = 0;
+    let nl = text.indexOf("\n");
+    if (rest !== "" && nl !== -1) {
+      const first = rest + text.slice(0, nl);
+      take(first, 0, first.length, ++line, tooLong, replaced || first.indexOf("\uFFFD") !== -1);
+      tooLong = 0;
+      rest = "";
+      start = nl + 1;
+      nl = text.indexOf("\n", start);
+    }
+    for (; nl !== -1; nl = text.indexOf("\n", start)) {
+      take(text, start, nl, ++line, tooLong, replaced);
+      tooLong = 0;
+      start = nl + 1;
+    }
+    rest = rest === "" ? text.slice(start) : rest + text;
+    if (rest.length > maxLine) {
+      tooLong += rest.length;
+      rest = "";
+    }
+    const out = await flush();
+    if (out !== undefined) yield out;
+  }
+  rest += decoder.decode();
+  if (rest !== "" || tooLong) {
+    take(rest, 0, rest.length, ++line, tooLong, rest.indexOf("\uFFFD") !== -1);
+    const out = await flush();
+    if (out !== undefined) yield out;
+  }
+}
+
+/** A line's record as JSON.parse reads it (undefined for a blank line). */
+function lineRecord(text: string, line: number, tooLong: number, file: string, fileIndex: number, maxLine: number, keepText: boolean, replaced: boolean): SourceRecord | undefined {
+  if (tooLong) return { file, fileIndex, line, data: {}, error: { code: "LINE_TOO_LARGE", message: `line is ${tooLong + text.length} characters (limit ${maxLine})` } };
+  return parseLine(text, line, file, fileIndex, maxLine, keepText, replaced);
+}
+
 /**
  * Streams one JSON object per line, in arrays (one per chunk read). Blank lines are skipped; bad
  * lines become records with `error`. An over-long line is not kept in memory past the limit.
@@ -44,49 +103,21 @@ function parseLine(text: string, line: number, file: string, fileIndex: number, 
 export async function* readJsonlBatches(src: Readable, file: string, fileIndex: number, opts: JsonlReadOptions = {}): AsyncGenerator<SourceRecord[]> {
   const maxLine = opts.maxLineLength ?? 1 << 20;
   const keepText = opts.keepText === true;
-  // TextDecoder decodes twice as fast as StringDecoder in node 20 (177 MB: 0.26 s vs 0.51 s). The
-  // BOM is kept for parseLine; a byte that is not UTF-8 becomes U+FFFD, as with StringDecoder.
-  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-  let rest = "";
-  let tooLong = 0;
-  let line = 0;
-  // Checked once per decoded block: lines are only searched for U+FFFD when their block has one.
-  let replaced = false;
-  const take = (text: string, out: SourceRecord[]) => {
-    line++;
-    if (tooLong) {
-      out.push({ file, fileIndex, line, data: {}, error: { code: "LINE_TOO_LARGE", message: `line is ${tooLong + text.length} characters (limit ${maxLine})` } });
-      tooLong = 0;
-      return;
-    }
-    const r = parseLine(text, line, file, fileIndex, maxLine, keepText, replaced);
-    if (r) out.push(r);
-  };
-  for await (const chunk of src as AsyncIterable<Buffer | string>) {
-    // A stream with an encoding set already yields text.
-    const text = rest + (typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
-    replaced = text.indexOf("\uFFFD") !== -1;
-    const out: SourceRecord[] = [];
-    let start = 0;
-    let nl: number;
-    while ((nl = text.indexOf("\n", start)) !== -1) {
-      take(text.slice(start, nl), out);
-      start = nl + 1;
-    }
-    rest = text.slice(start);
-    if (rest.length > maxLine) {
-      tooLong += rest.length;
-      rest = "";
-    }
-    if (out.length) yield out;
-  }
-  rest += decoder.decode();
-  replaced = rest.indexOf("\uFFFD") !== -1;
-  if (rest !== "" || tooLong) {
-    const out: SourceRecord[] = [];
-    take(rest, out);
-    if (out.length) yield out;
-  }
+  let out: SourceRecord[] = [];
+  yield* eachLine(
+    src,
+    maxLine,
+    (text, start, end, line, tooLong, replaced) => {
+      const r = lineRecord(text.slice(start, end), line, tooLong, file, fileIndex, maxLine, keepText, replaced);
+      if (r) out.push(r);
+    },
+    () => {
+      if (!out.length) return undefined;
+      const batch = out;
+      out = [];
+      return batch;
+    },
+  );
 }
 
 /** A JSONL file's columns: the keys of its first readable record, once a batch holds one. */
@@ -166,27 +197,128 @@ function projectorFor(columns: string[]): Projector {
   return projector;
 }
 
+/** A character V8 cannot store in one byte. */
+const WIDE = /[^\x00-\xff]/;
+
+/**
+ * The text in one byte a character where it fits. A slice of a line keeps its block's storage, two
+ * bytes a character once the block holds any CJK, where JSON.parse made one-byte strings: every
+ * later use of such a value (hashing a key, validating, the report) is slower.
+ */
+const oneByte = (s: string): string => (WIDE.test(s) ? s : Buffer.from(s, "latin1").toString("latin1"));
+
+/** A JsonlChunk being built, record by record. */
+class ChunkBuilder {
+  private parts: string[][];
+  private lines: number[] = [];
+  private errors: JsonlChunk["errors"] = [];
+  private others: unknown[] = [];
+  private texts: string[] = [];
+
+  constructor(
+    readonly columns: string[],
+    private readonly keepText: boolean,
+  ) {
+    this.parts = columns.map(() => []);
+  }
+
+  /** A record read by JSON.parse, or a row error. */
+  record(rec: SourceRecord): void {
+    const i = this.lines.push(rec.line) - 1;
+    if (rec.error) this.errors.push({ at: i, record: rec });
+    else {
+      projectorFor(this.columns)(rec.data, i, this.parts, this.others);
+      if (this.keepText) this.texts.push(rec.raw!);
+    }
+  }
+
+  /** A record from the scanner: its columns' values, in column order. */
+  values(line: number, values: unknown[], text: string): void {
+    const i = this.lines.push(line) - 1;
+    for (let j = 0; j < values.length; j++) {
+      const v = values[j];
+      if (typeof v === "string" && v.indexOf("\0") === -1) this.parts[j]!.push(v);
+      else {
+        this.parts[j]!.push("");
+        this.others.push(i, j, v);
+      }
+    }
+    if (this.keepText) this.texts.push(text);
+  }
+
+  /** The chunk so far (undefined if empty), and a fresh start. */
+  take(): JsonlChunk | undefined {
+    if (!this.lines.length) return undefined;
+    const chunk: JsonlChunk = { columns: this.parts.map((p) => oneByte(p.join("\0"))), lines: Int32Array.from(this.lines), errors: this.errors, others: this.others };
+    if (this.keepText) chunk.raw = this.texts.join("\n");
+    this.parts = this.columns.map(() => []);
+    this.lines = [];
+    this.errors = [];
+    this.others = [];
+    this.texts = [];
+    return chunk;
+  }
+}
+
 /** One batch of `readJsonlBatches` as a JsonlChunk of the given columns. */
 export function projectJsonl(batch: SourceRecord[], columns: string[], keepText: boolean): JsonlChunk {
-  const project = projectorFor(columns);
-  const parts: string[][] = columns.map(() => []);
-  const lines = new Int32Array(batch.length);
-  const errors: JsonlChunk["errors"] = [];
-  const others: unknown[] = [];
-  const texts: string[] = [];
-  for (let i = 0; i < batch.length; i++) {
-    const rec = batch[i]!;
-    lines[i] = rec.line;
-    if (rec.error) {
-      errors.push({ at: i, record: rec });
-      continue;
-    }
-    project(rec.data, i, parts, others);
-    if (keepText) texts.push(rec.raw!);
-  }
-  const chunk: JsonlChunk = { columns: parts.map((p) => p.join("\0")), lines, errors, others };
-  if (keepText) chunk.raw = texts.join("\n");
-  return chunk;
+  const b = new ChunkBuilder(columns, keepText);
+  for (const rec of batch) b.record(rec);
+  return b.take() ?? { columns: columns.map(() => ""), lines: new Int32Array(0), errors: [], others: [] };
+}
+
+/**
+ * A JSONL stream as JsonlChunks of the columns its mapping reads (the parse thread's side).
+ * `columnsFor` gets the first readable record's keys and answers the columns. Until then lines
+ * are parsed whole; after, each line goes through JsonlScanner, and only the lines it leaves
+ * to JSON.parse (bad ones, unusual ones) are parsed, so the records are the ones
+ * readJsonlBatches would give, projected.
+ */
+export async function* readJsonlChunks(
+  src: Readable,
+  file: string,
+  fileIndex: number,
+  opts: JsonlReadOptions,
+  columnsFor: (keys: string[]) => Promise<string[]>,
+): AsyncGenerator<JsonlChunk> {
+  const maxLine = opts.maxLineLength ?? 1 << 20;
+  const keepText = opts.keepText === true;
+  let pending: SourceRecord[] = [];
+  let builder: ChunkBuilder | undefined;
+  let scanner: JsonlScanner | undefined;
+  const values: unknown[] = [];
+  const slow = (text: string, line: number, tooLong: number, replaced: boolean) => {
+    const r = lineRecord(text, line, tooLong, file, fileIndex, maxLine, keepText, replaced);
+    if (r) builder ? builder.record(r) : pending.push(r);
+  };
+  yield* eachLine(
+    src,
+    maxLine,
+    (text, start, end, line, tooLong, replaced) => {
+      // A CRLF line's CR is not part of the record (parseLine cuts it too).
+      const stop = text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+      if (scanner && !tooLong && !replaced && stop - start <= maxLine && scanner.read(text, start, stop, values))
+        builder!.values(line, values, keepText ? text.slice(start, stop) : "");
+      else slow(text.slice(start, end), line, tooLong, replaced);
+    },
+    async () => {
+      if (!builder) {
+        const keys = firstKeys(pending);
+        if (!keys) {
+          // No readable record yet: its errors go as they are, without columns.
+          const chunk = pending.length ? projectJsonl(pending, [], keepText) : undefined;
+          pending = [];
+          return chunk;
+        }
+        const columns = await columnsFor(keys);
+        builder = new ChunkBuilder(columns, keepText);
+        scanner = new JsonlScanner(columns);
+        for (const r of pending) builder.record(r);
+        pending = [];
+      }
+      return builder.take();
+    },
+  );
 }
 
 /** Records of a JsonlChunk, their data keyed by its columns. */

@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { BulkUsersError } from "../errors.js";
 import { readCsvChunks } from "./csv.js";
-import { firstKeys, projectJsonl, readJsonlBatches } from "./jsonl.js";
+import { readJsonlChunks } from "./jsonl.js";
 import type { ThreadInput, ThreadMessage } from "./parse-thread.js";
 
 const input = workerData as ThreadInput;
@@ -39,15 +39,12 @@ try {
       await sent();
     }
   } else {
-    for await (const batch of readJsonlBatches(src, input.file, input.fileIndex, { keepText: input.keepText })) {
-      if (!columns) {
-        const keys = firstKeys(batch);
-        if (keys) {
-          post({ type: "header", columns: keys });
-          await until(() => columns !== undefined);
-        }
-      }
-      const chunk = projectJsonl(batch, columns ?? [], input.keepText === true);
+    const columnsFor = async (keys: string[]) => {
+      post({ type: "header", columns: keys });
+      await until(() => columns !== undefined);
+      return columns!;
+    };
+    for await (const chunk of readJsonlChunks(src, input.file, input.fileIndex, { keepText: input.keepText }, columnsFor)) {
       post({ type: "chunk", ...chunk }, [chunk.lines.buffer as ArrayBuffer]);
       await sent();
     }

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { valueGetter } from "../../src/mapping/path.js";
-import { materializeJsonl, projectJsonl, readJsonl, readJsonlBatches } from "../../src/readers/jsonl.js";
+import { materializeJsonl, projectJsonl, readJsonl, readJsonlBatches, readJsonlChunks } from "../../src/readers/jsonl.js";
 import type { SourceRecord } from "../../src/types.js";
 
 describe("JSONL reader", () => {
@@ -54,5 +54,46 @@ describe("JSONL reader", () => {
     expect(valueGetter("name.first")(back[2]!.data)).toBe("flat wins");
     expect(valueGetter("__proto__")(back[6]!.data)).toBe("own key");
     expect(valueGetter("id")(back[2]!.data)).toBe("nul\u0000in");
+  });
+
+  it("reads the same records line by line through the scanner as through JSON.parse, whatever the stream's pieces", async () => {
+    const lines = [
+      "not json first",
+      "",
+      '\uFEFF{"id":"bom"}',
+      '{"id":"a","name":{"first":"Zoë","last":"王"},"extra":[1,{"x":null}]}\r',
+      '  {"id":"lead","name":{"first":"x\\"y"}}  ',
+      '{"id":"tab\there"}',
+      '{"id":"cr\rinside"}',
+      `{"id":"${"long".repeat(30)}"}`,
+      '{"id":"bad\ufffdbyte"}',
+      '{"id":7,"name":["arr"]}',
+      '{"id":"dup","id":"last","name":{"first":"f"},"name":{"last":"l"}}',
+      "[1]",
+      String.raw`{"id":"\u0000nul","\u006eame":{"first":1.5e3}}`,
+      '{"id":"end no newline"}',
+    ];
+    const text = lines.join("\n");
+    const columns = ["id", "name.first", "name.last"];
+    const opts = { keepText: true, maxLineLength: 100 };
+    const want: SourceRecord[] = [];
+    for await (const b of readJsonlBatches(Readable.from([text]), "in.jsonl", 0, opts)) want.push(...b);
+    // A BOM is only cut from line 1; U+FFFD stands for a byte that was not UTF-8.
+    expect(want.map((r) => r.error?.code ?? "ok")).toEqual(["INPUT_BAD_JSON", "INPUT_BAD_JSON", "ok", "ok", "INPUT_BAD_JSON", "INPUT_BAD_JSON", "LINE_TOO_LARGE", "INVALID_UTF8", "ok", "ok", "INPUT_NOT_OBJECT", "ok", "ok"]);
+    for (const size of [1, 3, 7, 64, text.length]) {
+      const pieces: string[] = [];
+      for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
+      const got: SourceRecord[] = [];
+      let asked: string[] | undefined;
+      const columnsFor = async (keys: string[]) => ((asked = keys), columns);
+      for await (const c of readJsonlChunks(Readable.from(pieces), "in.jsonl", 0, opts, columnsFor)) got.push(...materializeJsonl(structuredClone(c), columns, "in.jsonl", 0));
+      expect(asked).toEqual(["id", "name", "extra"]);
+      expect(got.map((r) => [r.line, r.error])).toEqual(want.map((r) => [r.line, r.error]));
+      for (let i = 0; i < want.length; i++) {
+        if (want[i]!.error) continue;
+        for (const c of columns) expect({ size, line: want[i]!.line, c, v: valueGetter(c)(got[i]!.data) }).toEqual({ size, line: want[i]!.line, c, v: valueGetter(c)(want[i]!.data) });
+        expect({ size, raw: got[i]!.raw }).toEqual({ size, raw: want[i]!.raw });
+      }
+    }
   });
 });
