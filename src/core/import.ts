@@ -191,6 +191,19 @@ function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void
   }
 }
 
+/** Stops a run that names one input twice (a glob overlap, `a.csv ./a.csv`): each file is one input of the report and of --resume. */
+function checkDistinctInputs(files: string[]): void {
+  for (let j = 1; j < files.length; j++) {
+    const b = files[j]!;
+    const i = files.findIndex((a, k) => k < j && (a === "-" || b === "-" ? a === b : samePath(a, b)));
+    if (i !== -1)
+      throw new BulkUsersError(ErrorCode.USAGE, `The input ${b} is given twice (inputs ${i + 1} and ${j + 1}${files[i] === b ? "" : `: ${files[i]}`})`, {
+        context: { file: b },
+        hint: b === "-" ? "Standard input can be read once." : "Give each file once: read again, every row of it would be a duplicate.",
+      });
+  }
+}
+
 /** Streams the inputs through map → validate → dedupe → batch → send → report. */
 export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   const started = performance.now();
@@ -201,6 +214,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   const say = (level: "info" | "warn", m: string) => log(level, redactor.redact(m));
 
   if (!opts.files.length) throw new BulkUsersError(ErrorCode.USAGE, "No input file given", { hint: "Pass one or more CSV/JSONL files, or - for standard input." });
+  checkDistinctInputs(opts.files);
   let mapping: LoadedMapping | undefined;
   if (typeof opts.mapping === "string") mapping = loadMapping(opts.mapping, provider);
   else if (opts.mapping) mapping = checkMapping(opts.mapping, provider);

@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { inherited, valueGetter } from "../mapping/path.js";
 import type { SourceRecord } from "../types.js";
 import { materialize, setCell } from "./csv.js";
+import { deeperThan } from "../util/depth.js";
 import { JsonlScanner } from "./jsonl-scan.js";
 
 export interface JsonlReadOptions {
@@ -33,8 +34,11 @@ function parseLine(text: string, line: number, file: string, fileIndex: number, 
     const got = Array.isArray(value) ? "an array" : value === null ? "null" : typeof value;
     return { file, fileIndex, line, data: {}, error: { code: "INPUT_NOT_OBJECT", message: `expected a JSON object, got ${got}` } };
   }
-  if (replaced && text.indexOf("\uFFFD") !== -1)
-    return { file, fileIndex, line, data: value as Record<string, unknown>, error: { code: "INVALID_UTF8", message: "line is not valid UTF-8" } };
+  if (replaced && text.indexOf("\uFFFD") !== -1) {
+    // The line goes to --failed-out as it was (U+FFFD for the bytes that were not UTF-8), not re-serialized.
+    const error = { code: "INVALID_UTF8", message: "line is not valid UTF-8" };
+    return keepText ? { file, fileIndex, line, data: value as Record<string, unknown>, error, raw: text } : { file, fileIndex, line, data: value as Record<string, unknown>, error };
+  }
   return keepText ? { file, fileIndex, line, data: value as Record<string, unknown>, raw: text } : { file, fileIndex, line, data: value as Record<string, unknown> };
 }
 
@@ -146,9 +150,17 @@ export interface JsonlChunk {
   errors: { at: number; record: SourceRecord }[];
   /** The other values, as (position in `lines`, column, value) triples; undefined = absent. */
   others: unknown[];
-  /** With `keepText`: the readable records' lines, joined by line feeds. */
+  /** With `keepText`: the lines of the readable records sent as columns, joined by line feeds. */
   raw?: string;
+  /** Records nested too deep to cross threads as values: their lines, which the receiving thread parses itself. */
+  whole?: { at: number; text: string }[];
 }
+
+/**
+ * Nesting a value may have to cross threads: a structured clone of an array nested about 3,300
+ * deep fails to deserialize (the main thread then gets a `messageerror`, not the chunk).
+ */
+const CLONE_DEPTH = 1000;
 
 /** Puts one record's values of the columns into the chunk being built (record `i`). */
 type Projector = (data: Record<string, unknown>, i: number, parts: string[][], others: unknown[]) => void;
@@ -214,6 +226,7 @@ class ChunkBuilder {
   private errors: JsonlChunk["errors"] = [];
   private others: unknown[] = [];
   private texts: string[] = [];
+  private whole: { at: number; text: string }[] = [];
 
   constructor(
     readonly columns: string[],
@@ -222,10 +235,12 @@ class ChunkBuilder {
     this.parts = columns.map(() => []);
   }
 
-  /** A record read by JSON.parse, or a row error. */
-  record(rec: SourceRecord): void {
+  /** A record read by JSON.parse, or a row error; `text` is its line. */
+  record(rec: SourceRecord, text: string): void {
     const i = this.lines.push(rec.line) - 1;
-    if (rec.error) this.errors.push({ at: i, record: rec });
+    // A value nested N deep takes at least 2N characters: only long lines are walked.
+    if (text.length > 2 * CLONE_DEPTH && deeperThan(rec.data, CLONE_DEPTH)) this.whole.push({ at: i, text });
+    else if (rec.error) this.errors.push({ at: i, record: rec });
     else {
       projectorFor(this.columns)(rec.data, i, this.parts, this.others);
       if (this.keepText) this.texts.push(rec.raw!);
@@ -251,11 +266,13 @@ class ChunkBuilder {
     if (!this.lines.length) return undefined;
     const chunk: JsonlChunk = { columns: this.parts.map((p) => oneByte(p.join("\0"))), lines: Int32Array.from(this.lines), errors: this.errors, others: this.others };
     if (this.keepText) chunk.raw = this.texts.join("\n");
+    if (this.whole.length) chunk.whole = this.whole;
     this.parts = this.columns.map(() => []);
     this.lines = [];
     this.errors = [];
     this.others = [];
     this.texts = [];
+    this.whole = [];
     return chunk;
   }
 }
@@ -263,7 +280,7 @@ class ChunkBuilder {
 /** One batch of `readJsonlBatches` as a JsonlChunk of the given columns. */
 export function projectJsonl(batch: SourceRecord[], columns: string[], keepText: boolean): JsonlChunk {
   const b = new ChunkBuilder(columns, keepText);
-  for (const rec of batch) b.record(rec);
+  for (const rec of batch) b.record(rec, rec.raw ?? "");
   return b.take() ?? { columns: columns.map(() => ""), lines: new Int32Array(0), errors: [], others: [] };
 }
 
@@ -283,13 +300,14 @@ export async function* readJsonlChunks(
 ): AsyncGenerator<JsonlChunk> {
   const maxLine = opts.maxLineLength ?? 1 << 20;
   const keepText = opts.keepText === true;
-  let pending: SourceRecord[] = [];
+  /** Records read before the columns are known, with their lines. */
+  let pending: [SourceRecord, string][] = [];
   let builder: ChunkBuilder | undefined;
   let scanner: JsonlScanner | undefined;
   const values: unknown[] = [];
   const slow = (text: string, line: number, tooLong: number, replaced: boolean) => {
     const r = lineRecord(text, line, tooLong, file, fileIndex, maxLine, keepText, replaced);
-    if (r) builder ? builder.record(r) : pending.push(r);
+    if (r) builder ? builder.record(r, text) : pending.push([r, text]);
   };
   yield* eachLine(
     src,
@@ -303,17 +321,18 @@ export async function* readJsonlChunks(
     },
     async () => {
       if (!builder) {
-        const keys = firstKeys(pending);
+        const keys = firstKeys(pending.map(([r]) => r));
         if (!keys) {
           // No readable record yet: its errors go as they are, without columns.
-          const chunk = pending.length ? projectJsonl(pending, [], keepText) : undefined;
+          const b = new ChunkBuilder([], keepText);
+          for (const [r, text] of pending) b.record(r, text);
           pending = [];
-          return chunk;
+          return b.take();
         }
         const columns = await columnsFor(keys);
         builder = new ChunkBuilder(columns, keepText);
         scanner = new JsonlScanner(columns);
-        for (const r of pending) builder.record(r);
+        for (const [r, text] of pending) builder.record(r, text);
         pending = [];
       }
       return builder.take();
@@ -323,13 +342,21 @@ export async function* readJsonlChunks(
 
 /** Records of a JsonlChunk, their data keyed by its columns. */
 export function materializeJsonl(chunk: JsonlChunk, columns: string[], file: string, fileIndex: number): SourceRecord[] {
-  const out = materialize(chunk, columns, file, fileIndex);
+  const keepText = chunk.raw !== undefined;
+  // Lines sent whole are parsed here as on one thread, then placed like error records.
+  const whole = (chunk.whole ?? []).map(({ at, text }) => ({ at, record: parseLine(text, chunk.lines[at]!, file, fileIndex, Infinity, keepText, true)! }));
+  const placed = whole.length ? [...chunk.errors, ...whole].sort((a, b) => a.at - b.at) : chunk.errors;
+  const out = materialize({ ...chunk, errors: placed }, columns, file, fileIndex);
   const o = chunk.others;
   for (let i = 0; i < o.length; i += 3) setCell(out[o[i] as number]!.data, columns[o[i + 1] as number]!, o[i + 2]);
-  if (chunk.raw !== undefined) {
-    const texts = chunk.raw.split("\n");
+  if (keepText) {
+    const texts = chunk.raw!.split("\n");
     let k = 0;
-    for (const rec of out) if (!rec.error) rec.raw = texts[k++];
+    let w = 0;
+    for (let i = 0; i < out.length; i++) {
+      if (whole[w]?.at === i) w++;
+      else if (!out[i]!.error) out[i]!.raw = texts[k++];
+    }
   }
   return out;
 }

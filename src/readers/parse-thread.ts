@@ -91,6 +91,11 @@ export async function* readFileThreaded(file: string, fileIndex: number, job: Th
     failure ??= e;
     notify();
   });
+  // A chunk this thread cannot deserialize must stop the run: skipping it would lose its rows.
+  worker.on("messageerror", (e) => {
+    failure ??= new Error(`Parse thread: a chunk of ${file} could not be read (${e.message}); rerun with --parse-thread off`);
+    notify();
+  });
   worker.on("exit", (code) => {
     if (code !== 0) failure ??= new Error(`Parse thread stopped with exit code ${code} (${file})`);
     notify();

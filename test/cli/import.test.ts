@@ -226,6 +226,28 @@ describe("bulk-users validate / --dry-run", () => {
   });
 });
 
+describe("object fields", () => {
+  it("an object nested past 100 levels is invalid (TOO_DEEP) and the import goes on; one 100 deep is sent", async () => {
+    const dir = tmp();
+    const nest = (n: number) => `${'{"k":'.repeat(n)}1${"}".repeat(n)}`;
+    const f = write(
+      dir,
+      "g.jsonl",
+      [`{"u":"a","e":"a@example.com","d":${nest(5000)}}`, `{"u":"b","e":"b@example.com","d":${nest(100)}}`, `{"u":"c","e":"c@example.com","d":${nest(101)}}`].join("\n") + "\n",
+    );
+    const m = write(dir, "g.yaml", "fields:\n  username: u\n  email: e\n  customData: d\n");
+    const r = await runCli(["import", f, "-p", "genauth", "-m", m, "--sandbox", "--report", `${dir}/r.jsonl`, "--no-progress"]);
+    expect(r.code).toBe(1);
+    const rows = readReport(`${dir}/r.jsonl`).sort((x, y) => x.line - y.line);
+    expect(rows.map((x) => [x.line, x.status, x.code, x.field])).toEqual([
+      [1, "invalid", "TOO_DEEP", "customData"],
+      [2, "created", undefined, undefined],
+      [3, "invalid", "TOO_DEEP", "customData"],
+    ]);
+    expect(rows[0]!.message).toMatch(/customData nests more than 100 levels deep \(.*g\.jsonl, line 1, field customData\)/);
+  });
+});
+
 describe("CLI usage", () => {
   it("--help shows examples; unknown providers and options suggest the closest name", async () => {
     const h = await runCli(["import", "--help"]);
@@ -243,6 +265,20 @@ describe("CLI usage", () => {
     const r = await runCli(["validate", "nope.csv", "-p", "zego"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Input file not found: nope\.csv/);
+  });
+
+  it("an input named twice (as the same path or another way to it) is exit 2 before anything is read", async () => {
+    const dir = tmp();
+    const f = write(dir, "u.jsonl", '{"user_id":"u1"}\n');
+    for (const second of [f, `${dir}/../${dir.split("/").pop()}/u.jsonl`]) {
+      const r = await runCli(["validate", f, second, "-p", "zego", "--report", `${dir}/r.jsonl`]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/The input .*u\.jsonl is given twice \(inputs 1 and 2/);
+      expect(existsSync(`${dir}/r.jsonl`)).toBe(false);
+    }
+    const stdin = await runCli(["validate", "-", "-", "-p", "zego", "--report", `${dir}/r.jsonl`], { stdin: "user_id\nu1\n" });
+    expect(stdin.code).toBe(2);
+    expect(stdin.stderr).toMatch(/Standard input can be read once/);
   });
 
   it("colours errors on a terminal, and NO_COLOR turns colour off", async () => {

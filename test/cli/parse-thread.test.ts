@@ -263,4 +263,42 @@ describe("--parse-thread", () => {
       ["e", "valid", undefined],
     ]);
   });
+
+  it("keeps every row of a JSONL file with values nested thousands deep, which cannot cross threads as values", () => {
+    const file = `${dir}/deep.jsonl`;
+    const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
+    const line = (s: string) => Buffer.from(`${s}\n`);
+    writeFileSync(
+      file,
+      Buffer.concat([
+        line(JSON.stringify({ user_id: "a", name: "ok" })),
+        line(`{"user_id":"b","name":${deep(4000)}}`),
+        line(JSON.stringify({ user_id: "c", name: "ok" })),
+        line(`{"user_id":"d","name":${deep(100_000)}}`),
+        // A byte that is not UTF-8 as well: the row error carries the parsed record, nested as deep.
+        Buffer.from('{"user_id":"e'),
+        Buffer.from([0xff]),
+        line(`","other":${deep(10_000)}}`),
+        line(JSON.stringify({ user_id: "f", name: "ok" })),
+      ]),
+    );
+    for (const out of [`${dir}/deep-failed.jsonl`, `${dir}/deep-failed.csv`]) {
+      const { on, off } = both([file], ["-m", mapping, "--failed-out", out]);
+      expect(on).toEqual(off);
+      expect(on.code).toBe(1);
+      const rows = on.rows.trim().split("\n").map((l) => JSON.parse(l) as { line: number; status: string; code?: string });
+      expect(rows.map((r) => [r.line, r.status, r.code])).toEqual([
+        [1, "valid", undefined],
+        [2, "invalid", "WRONG_TYPE"],
+        [3, "valid", undefined],
+        [4, "invalid", "WRONG_TYPE"],
+        [5, "invalid", "INVALID_UTF8"],
+        [6, "valid", undefined],
+      ]);
+      // The bad lines go to --failed-out as they were, the one not UTF-8 too (its byte as U+FFFD).
+      const failed = readFileSync(out, "utf8");
+      expect(failed).toContain(out.endsWith(".csv") ? "e\uFFFD," : '{"user_id":"e\uFFFD","other":[[[');
+      expect(failed.length).toBeGreaterThan(2 * (4000 + 100_000 + 10_000));
+    }
+  });
 });
