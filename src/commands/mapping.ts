@@ -6,6 +6,7 @@ import { BulkUsersError, ErrorCode } from "../errors.js";
 import { delimiter } from "./import.js";
 import type { CliIO } from "../ui/io.js";
 import { createLogger, oneLine } from "../ui/logger.js";
+import { deeperThan } from "../util/depth.js";
 
 const SCHEMA = resolve(dirname(fileURLToPath(import.meta.url)), "../../schema/mapping.schema.json");
 
@@ -76,6 +77,8 @@ export function mappingCommand(io: CliIO): Command {
       const rows = await previewMapping({ file, provider: o.provider, mapping: o.mapping, rows: n, format: o.format, delimiter: o.delimiter, log: (m) => logger.info(m) });
       const c = logger.c;
       for (const r of rows) {
+        // JSON.stringify of a value thousands of levels deep would overflow the stack.
+        for (const [k, v] of Object.entries(r.user)) if (deeperThan(v, 100)) r.user[k] = "(a value nested more than 100 levels deep)";
         if (o.json) {
           io.stdout.write(`${JSON.stringify(r)}\n`);
           continue;

@@ -155,6 +155,17 @@ describe("bulk-users mapping preview", () => {
     }
   });
 
+  it("shows a value nested thousands deep by what it is, not by its JSON (which would overflow the stack)", async () => {
+    const f = write(dir, "deep.jsonl", `{"user_id":"u1","name":${"[".repeat(20_000)}${"]".repeat(20_000)}}\n{"user_id":"u2","name":[["ok"]]}\n`);
+    const m = write(dir, "deep.yaml", "fields:\n  UserId: user_id\n  UserName: name\n");
+    for (const json of [false, true]) {
+      const r = await runCli(["mapping", "preview", f, "-p", "zego", "-m", m, ...(json ? ["--json"] : [])]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain("(a value nested more than 100 levels deep)");
+      expect(r.stdout).toContain(json ? '"UserName":[["ok"]]' : 'UserName: [["ok"]]');
+    }
+  });
+
   it("without --mapping: says what it mapped, and refuses columns with no key-like name as validate does", async () => {
     const f = write(dir, "auto.csv", csv(["user_id", "name"], [["u1", "Ann"]]));
     const r = await runCli(["mapping", "preview", f, "-p", "zego"]);
