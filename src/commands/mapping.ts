@@ -78,7 +78,7 @@ export function mappingCommand(io: CliIO): Command {
       const c = logger.c;
       for (const r of rows) {
         // JSON.stringify of a value thousands of levels deep would overflow the stack.
-        for (const [k, v] of Object.entries(r.user)) if (deeperThan(v, 100)) r.user[k] = "(a value nested more than 100 levels deep)";
+        for (const [k, v] of Object.entries(r.user)) if (deeperThan(v, 99)) r.user[k] = "(a value nested more than 100 levels deep)";
         if (o.json) {
           io.stdout.write(`${JSON.stringify(r)}\n`);
           continue;

@@ -17,7 +17,7 @@ import { checkEndpoint, readEnvFile, resolveCredentials } from "./credentials.js
 import { httpSend } from "./http.js";
 import { fnv1a, KeySet } from "./key-set.js";
 import { RateLimiter } from "./rate-limiter.js";
-import { compareMeta, dropRunFiles, keyHash, loadResumeState, loadSent, metaPath, openSentJournal, readMeta, rowId, samePath, sentPath, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta, type SentJournal } from "./resume.js";
+import { compareMeta, dropRunFiles, keyHash, loadResumeState, loadSent, metaPath, openSentJournal, readMeta, realPath, rowId, samePath, sentPath, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta, type SentJournal } from "./resume.js";
 import { createSender, type SendItem, type SendOutcome } from "./sender.js";
 import { validateUser } from "./validate.js";
 
@@ -193,14 +193,18 @@ function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void
 
 /** Stops a run that names one input twice (a glob overlap, `a.csv ./a.csv`): each file is one input of the report and of --resume. */
 function checkDistinctInputs(files: string[]): void {
-  for (let j = 1; j < files.length; j++) {
-    const b = files[j]!;
-    const i = files.findIndex((a, k) => k < j && (a === "-" || b === "-" ? a === b : samePath(a, b)));
-    if (i !== -1)
-      throw new BulkUsersError(ErrorCode.USAGE, `The input ${b} is given twice (inputs ${i + 1} and ${j + 1}${files[i] === b ? "" : `: ${files[i]}`})`, {
-        context: { file: b },
-        hint: b === "-" ? "Standard input can be read once." : "Give each file once: read again, every row of it would be a duplicate.",
-      });
+  const seen = new Map<string, number>();
+  for (const [j, f] of files.entries()) {
+    const key = f === "-" ? "-" : realPath(f);
+    const i = seen.get(key);
+    if (i === undefined) {
+      seen.set(key, j);
+      continue;
+    }
+    throw new BulkUsersError(ErrorCode.USAGE, `The input ${f} is given twice (inputs ${i + 1} and ${j + 1}${files[i] === f ? "" : `: ${files[i]}`})`, {
+      context: { file: f },
+      hint: f === "-" ? "Standard input can be read once." : "Give each file once: read again, every row of it would be a duplicate.",
+    });
   }
 }
 

@@ -148,23 +148,25 @@ export function compareMeta(old: RunMeta, cur: RunMeta, force: boolean): void {
     });
 }
 
-/** One path however it is spelled (relative, absolute, through a symlink). */
-export function samePath(a: string, b: string): boolean {
+/** A path's one spelling (relative, absolute, through a symlink all give the same). */
+export function realPath(p: string): string {
   // A file not there yet is its folder's real path plus its name: the folder may be reached
   // through a symlink, or as `link/..`, which the system reads after following the link.
   // realpathSync.native: the JS one drops `link/..` as text before following the link.
-  const real = (p: string) => {
+  try {
+    return realpathSync.native(p);
+  } catch {
     try {
-      return realpathSync.native(p);
+      return join(realpathSync.native(dirname(p)), basename(p));
     } catch {
-      try {
-        return join(realpathSync.native(dirname(p)), basename(p));
-      } catch {
-        return resolve(p);
-      }
+      return resolve(p);
     }
-  };
-  return real(a) === real(b);
+  }
+}
+
+/** One path however it is spelled (relative, absolute, through a symlink). */
+export function samePath(a: string, b: string): boolean {
+  return realPath(a) === realPath(b);
 }
 
 /** Successful rows of an earlier report: carried into the new report, never sent again. */
