@@ -7,6 +7,12 @@ const num = (v: string) => {
   if (v.trim() === "" || !(n >= 0)) throw new BulkUsersError(ErrorCode.USAGE, `expected a number ≥ 0, got \`${v}\``);
   return n;
 };
+/** A delay up to what a timer takes (2^31 - 1 ms): a longer one fires at once. */
+const ms = (v: string) => {
+  const n = num(v);
+  if (n > 2 ** 31 - 1) throw new BulkUsersError(ErrorCode.USAGE, `expected at most ${2 ** 31 - 1} ms, got \`${v}\``);
+  return n;
+};
 const probability = (v: string) => {
   const n = Number(v);
   if (v.trim() === "" || !(n >= 0 && n <= 1)) throw new BulkUsersError(ErrorCode.USAGE, `expected a probability from 0 to 1, got \`${v}\``);
@@ -23,7 +29,7 @@ export function emulateCommand(io: CliIO, done: (code: number) => void): Command
     .description("run a provider's local emulator (strict: auth, limits, field rules, duplicates) on 127.0.0.1")
     .argument("<provider>", "provider name")
     .option("--port <n>", "port (0 = any free port)", port, 0)
-    .option("--latency <ms>", "delay before each answer", num, 0)
+    .option("--latency <ms>", "delay before each answer", ms, 0)
     .option("--rate-limit <n>", "requests per second it accepts (default: the vendor's)", num)
     .option("--fail-rate <p>", "probability of a server error (5xx) per request", probability, 0)
     .option("--timeout-rate <p>", "probability of processing a request but never answering", probability, 0)

@@ -8,9 +8,10 @@ import { createProgress } from "../ui/progress.js";
 import { formatSummary } from "../ui/summary.js";
 import { shellArg } from "../util/shell.js";
 
-const int = (name: string, min = 0) => (v: string) => {
+/** Whole numbers up to what a timer takes (2^31 - 1 ms, 24.8 days): a longer one fires at once. */
+const int = (name: string, min = 0, max = 2 ** 31 - 1) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new BulkUsersError(ErrorCode.USAGE, `${name} takes a whole number ≥ ${min}, got \`${v}\``);
+  if (!Number.isInteger(n) || n < min || n > max) throw new BulkUsersError(ErrorCode.USAGE, `${name} takes a whole number from ${min} to ${max}, got \`${v}\``);
   return n;
 };
 /** A delimiter csv-parse can split on: not empty, not the quote, not a line break. */

@@ -34,6 +34,9 @@ export function mappingCommand(io: CliIO): Command {
         throw new BulkUsersError(ErrorCode.USAGE, `mapping init writes YAML (a comment on every guess), which a .json mapping cannot hold: ${o.output}`, {
           hint: "Give a .yaml path, e.g. -o mapping.yaml; convert it to JSON once checked, if JSON is wanted.",
         });
+      const { samePath } = await import("../core/resume.js");
+      if (o.output && samePath(o.output, file))
+        throw new BulkUsersError(ErrorCode.USAGE, `-o ${o.output} is the input${o.output === file ? "" : ` ${file}`}`, { hint: "Write the mapping to a file of its own, e.g. -o mapping.yaml." });
       if (o.output && existsSync(o.output) && !o.force)
         throw new BulkUsersError(ErrorCode.USAGE, `Refusing to overwrite ${o.output}`, { hint: "Pass --force, or choose another -o file." });
       const { columns, rows } = await sampleInput(file, { format: o.format });

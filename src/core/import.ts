@@ -1,4 +1,6 @@
 import type { Readable } from "node:stream";
+import { existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import * as z from "zod";
 import { emulators, type Emulator, type FaultOptions } from "../emulators/index.js";
 import { BulkUsersError, ErrorCode, where } from "../errors.js";
@@ -17,7 +19,7 @@ import { checkEndpoint, readEnvFile, resolveCredentials } from "./credentials.js
 import { httpSend } from "./http.js";
 import { fnv1a, KeySet } from "./key-set.js";
 import { RateLimiter } from "./rate-limiter.js";
-import { compareMeta, dropRunFiles, keyHash, loadResumeState, loadSent, metaPath, openSentJournal, readMeta, realPath, rowId, samePath, sentPath, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta, type SentJournal } from "./resume.js";
+import { compareMeta, dropRunFiles, keyHash, loadResumeState, loadSent, metaPath, openSentJournal, fileKey, readMeta, rowId, samePath, sentPath, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta, type SentJournal } from "./resume.js";
 import { createSender, type SendItem, type SendOutcome } from "./sender.js";
 import { validateUser } from "./validate.js";
 
@@ -180,6 +182,14 @@ function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void
   if (reportPath) writes.push([reportPath, `--report ${reportPath}`], [metaPath(reportPath), `the report's meta ${metaPath(reportPath)}`], [sentPath(reportPath), `the report's journal ${sentPath(reportPath)}`]);
   if (opts.failedOut) writes.push([opts.failedOut, `--failed-out ${opts.failedOut}`]);
   for (const f of opts.summaryFiles ?? []) writes.push([f, `the Markdown summary ${f}`]);
+  // An output on a folder, or in one that does not exist, would fail when opened, mid-run.
+  const opened = writes.filter(([p]) => p === reportPath || p === opts.failedOut);
+  for (const [path, what] of opened) {
+    const folder = dirname(resolve(path));
+    if (existsSync(path) && statSync(path).isDirectory()) throw new BulkUsersError(ErrorCode.USAGE, `${what} is a folder`, { context: { file: path }, hint: "Give a file path." });
+    if (!existsSync(folder) || !statSync(folder).isDirectory())
+      throw new BulkUsersError(ErrorCode.USAGE, `${what}: the folder ${folder} does not exist`, { context: { file: path }, hint: "Choose a path in a folder that exists." });
+  }
   for (let i = 0; i < writes.length; i++) {
     const [path, what] = writes[i]!;
     const other = [...reads, ...writes.slice(0, i)].find(([p]) => samePath(p, path));
@@ -191,11 +201,14 @@ function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void
   }
 }
 
+/** Highest --rate (requests per second) taken. */
+const MAX_RATE = 10_000;
+
 /** Stops a run that names one input twice (a glob overlap, `a.csv ./a.csv`): each file is one input of the report and of --resume. */
 function checkDistinctInputs(files: string[]): void {
   const seen = new Map<string, number>();
   for (const [j, f] of files.entries()) {
-    const key = f === "-" ? "-" : realPath(f);
+    const key = f === "-" ? "-" : fileKey(f);
     const i = seen.get(key);
     if (i === undefined) {
       seen.set(key, j);
@@ -219,6 +232,9 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
 
   if (!opts.files.length) throw new BulkUsersError(ErrorCode.USAGE, "No input file given", { hint: "Pass one or more CSV/JSONL files, or - for standard input." });
   checkDistinctInputs(opts.files);
+  // The limiter keeps a slot per request of its window; no vendor allows near this many.
+  if (opts.rate !== undefined && !(opts.rate > 0 && opts.rate <= MAX_RATE))
+    throw new BulkUsersError(ErrorCode.USAGE, `--rate takes requests per second above 0, at most ${MAX_RATE}, got ${opts.rate}`);
   let mapping: LoadedMapping | undefined;
   if (typeof opts.mapping === "string") mapping = loadMapping(opts.mapping, provider);
   else if (opts.mapping) mapping = checkMapping(opts.mapping, provider);
@@ -565,7 +581,10 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         progress();
       }
     } else {
-      const limiter = new RateLimiter({ limit: opts.rate ?? provider.rate.limit, intervalMs: opts.rate ? 1000 : provider.rate.intervalMs });
+      // Under 1 a second, the window widens: --rate 0.5 is one request in any 2 s.
+      const limiter = opts.rate
+        ? new RateLimiter(opts.rate >= 1 ? { limit: opts.rate, intervalMs: 1000 } : { limit: 1, intervalMs: 1000 / opts.rate })
+        : new RateLimiter({ limit: provider.rate.limit, intervalMs: provider.rate.intervalMs });
       const session = provider.createSession?.(ctx) ?? {};
       sender = createSender({
         provider,

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -164,9 +164,19 @@ export function realPath(p: string): string {
   }
 }
 
-/** One path however it is spelled (relative, absolute, through a symlink). */
+/** One file however it is named: relative, absolute, through a symlink, or a hard link of it. */
 export function samePath(a: string, b: string): boolean {
-  return realPath(a) === realPath(b);
+  return fileKey(a) === fileKey(b);
+}
+
+/** A file's identity: device and inode once it exists (a hard link has another path), else its real path. */
+export function fileKey(p: string): string {
+  try {
+    const s = statSync(p);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return realPath(p);
+  }
 }
 
 /** Successful rows of an earlier report: carried into the new report, never sent again. */

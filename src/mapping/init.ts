@@ -269,6 +269,9 @@ export function optionLines(provider: Provider): OptionLine[] {
   });
 }
 
+/** Text for a YAML comment: a line break in a column name would end it and leave the rest as YAML. */
+const comment = (text: string) => text.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
+
 /** The mapping file text, with a comment on every guess and every field left out. */
 export function renderMapping(provider: Provider, p: Proposal, schemaRef: string, source: string): string {
   const lines = [
@@ -287,7 +290,7 @@ export function renderMapping(provider: Provider, p: Proposal, schemaRef: string
     ...p.unmapped.map((u) => ({ f: u.field, line: `  # ${u.field}:`, note: `${u.required ? "REQUIRED, fill in: " : "not mapped: "}${u.why}` })),
   ];
   rows.sort((a, b) => order.indexOf(a.f) - order.indexOf(b.f));
-  for (const r of rows) lines.push(`${r.line.padEnd(58)} # ${r.note}`);
+  for (const r of rows) lines.push(`${r.line.padEnd(58)} # ${comment(r.note)}`);
   const opts = optionLines(provider);
   if (opts.length) {
     const choose = opts.some((o) => o.choose);
@@ -299,6 +302,6 @@ export function renderMapping(provider: Provider, p: Proposal, schemaRef: string
           : `${`  # ${o.key}:`.padEnd(22)} # optional (${o.type})`,
       );
   }
-  if (p.unusedColumns.length) lines.push(`# Columns not used: ${p.unusedColumns.join(", ")}`);
+  if (p.unusedColumns.length) lines.push(`# Columns not used: ${comment(p.unusedColumns.join(", "))}`);
   return `${lines.join("\n")}\n`;
 }

@@ -44,9 +44,15 @@ export function loadMapping(file: string, provider: Provider): LoadedMapping {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
-  } catch {
-    throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Mapping file not found: ${file}`, { context: { file }, hint: "Check the --mapping path, or write one with `bulk-users mapping init`." });
+  } catch (e) {
+    const folder = (e as NodeJS.ErrnoException).code === "EISDIR";
+    throw new BulkUsersError(ErrorCode.MAPPING_INVALID, folder ? `The mapping is a folder, not a file: ${file}` : `Mapping file not found: ${file}`, {
+      context: { file },
+      hint: "Check the --mapping path, or write one with `bulk-users mapping init`.",
+    });
   }
+  // An editor's BOM: YAML skips it, JSON.parse would not.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let raw: unknown;
   const json = extname(file).toLowerCase() === ".json";
   try {

@@ -14,7 +14,8 @@ export const providers: Record<string, () => Promise<Provider>> = {
 export const providerNames = (): string[] => Object.keys(providers).sort();
 
 export async function loadProvider(name: string): Promise<Provider> {
-  const load = providers[name];
+  // An own key only: `__proto__` or `toString` must be an unknown provider, not Object's member.
+  const load = Object.hasOwn(providers, name) ? providers[name] : undefined;
   if (!load) {
     const guess = closest(name, providerNames());
     throw new BulkUsersError(ErrorCode.PROVIDER_UNKNOWN, `Unknown provider \`${name}\``, {

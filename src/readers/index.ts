@@ -54,8 +54,10 @@ export async function checkInput(file: string): Promise<number> {
   if (file === "-") return 0;
   const st = existsSync(file) ? statSync(file) : undefined;
   if (st?.isDirectory()) throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Input is a directory, not a file: ${file}`, { context: { file }, hint: "Pass the CSV or JSONL files in it." });
-  if (!st?.isFile())
-    throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Input file not found: ${file}`, { context: { file }, hint: "Check the path." });
+  if (!st) throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Input file not found: ${file}`, { context: { file }, hint: "Check the path." });
+  // A pipe or device is read ahead (to size the run and check its encoding), which would consume it.
+  if (!st.isFile())
+    throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Input is not a regular file (a pipe, device or socket): ${file}`, { context: { file }, hint: `Give it as standard input instead: \`- < ${file}\`.` });
   const fh = await open(file, "r");
   try {
     const buf = Buffer.alloc(1 << 16);

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, linkSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createZegoEmulator } from "../../src/emulators/zego.js";
 import type { Emulator } from "../../src/emulators/_base.js";
@@ -261,10 +261,22 @@ describe("CLI usage", () => {
     expect(o.stderr).toMatch(/--dry-run/);
   });
 
-  it("a missing input file is exit 2 naming it", async () => {
+  it("a missing input file is exit 2 naming it; a device is named for what it is", async () => {
     const r = await runCli(["validate", "nope.csv", "-p", "zego"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Input file not found: nope\.csv/);
+    const dev = await runCli(["validate", "/dev/null", "-p", "zego"]);
+    expect([dev.code, dev.stderr]).toEqual([2, expect.stringMatching(/Input is not a regular file \(a pipe, device or socket\): \/dev\/null[\s\S]*standard input/)]);
+  });
+
+  it("a JSON mapping saved with a BOM loads; a folder as the mapping is named as one", async () => {
+    const dir = tmp();
+    const input = write(dir, "in.csv", "id\na1\n");
+    const m = write(dir, "m.json", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"fields":{"UserId":"id"}}')]));
+    const ok = await runCli(["validate", input, "-p", "zego", "-m", m, "--report", `${dir}/r.jsonl`]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const folder = await runCli(["validate", input, "-p", "zego", "-m", dir, "--report", `${dir}/r.jsonl`]);
+    expect([folder.code, folder.stderr]).toEqual([2, expect.stringMatching(/The mapping is a folder, not a file/)]);
   });
 
   it("an input named twice (as the same path or another way to it) is exit 2 before anything is read", async () => {
@@ -279,6 +291,42 @@ describe("CLI usage", () => {
     const stdin = await runCli(["validate", "-", "-", "-p", "zego", "--report", `${dir}/r.jsonl`], { stdin: "user_id\nu1\n" });
     expect(stdin.code).toBe(2);
     expect(stdin.stderr).toMatch(/Standard input can be read once/);
+  });
+
+  it("an output that is a hard link of an input, a folder, or in a missing folder is exit 2, and the input is kept", async () => {
+    const dir = tmp();
+    const input = write(dir, "in.csv", "UserId,UserName\na1,x\na2,y\n");
+    linkSync(input, `${dir}/hard.csv`);
+    for (const flag of ["--failed-out", "--report"]) {
+      const r = await runCli(["validate", input, "-p", "zego", "--report", `${dir}/r.jsonl`, flag, `${dir}/hard.csv`]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/would overwrite the input/);
+    }
+    expect(readFileSync(input, "utf8")).toBe("UserId,UserName\na1,x\na2,y\n");
+    const twice = await runCli(["validate", input, `${dir}/hard.csv`, "-p", "zego", "--report", `${dir}/r.jsonl`]);
+    expect(twice.stderr).toMatch(/is given twice/);
+    const missing = await runCli(["validate", input, "-p", "zego", "--report", `${dir}/no/r.jsonl`]);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/--report .*no\/r\.jsonl: the folder .*no does not exist/)]);
+    const folder = await runCli(["validate", input, "-p", "zego", "--report", `${dir}/r.jsonl`, "--failed-out", dir]);
+    expect([folder.code, folder.stderr]).toEqual([2, expect.stringMatching(/--failed-out .* is a folder/)]);
+  });
+
+  it("a provider named like an Object member is unknown; --rate and --timeout outside what a timer or the limiter takes are exit 2", async () => {
+    for (const args of [["validate", "x.csv", "-p", "__proto__"], ["validate", "x.csv", "-p", "toString"], ["providers", "constructor"], ["emulate", "hasOwnProperty"]]) {
+      const r = await runCli(args);
+      expect([r.code, r.stderr]).toEqual([2, expect.stringMatching(/Unknown provider/)]);
+    }
+    const dir = tmp();
+    const input = write(dir, "in.csv", "UserId\na1\n");
+    const rate = await runCli(["import", input, "-p", "zego", "--sandbox", "--report", `${dir}/r.jsonl`, "--rate", "1e9"]);
+    expect([rate.code, rate.stderr]).toEqual([2, expect.stringMatching(/--rate takes requests per second above 0, at most 10000/)]);
+    const timeout = await runCli(["import", input, "-p", "zego", "--sandbox", "--report", `${dir}/r.jsonl`, "--timeout", "2147483648"]);
+    expect([timeout.code, timeout.stderr]).toEqual([2, expect.stringMatching(/--timeout takes a whole number from 1 to 2147483647/)]);
+    const latency = await runCli(["emulate", "zego", "--latency", "1e12"]);
+    expect([latency.code, latency.stderr]).toEqual([2, expect.stringMatching(/at most 2147483647 ms/)]);
+    // Under one a second: one request in any 2 s.
+    const slow = await runCli(["import", input, "-p", "zego", "--sandbox", "--report", `${dir}/r.jsonl`, "--rate", "0.5"]);
+    expect(slow.code, slow.stderr).toBe(0);
   });
 
   it("colours errors on a terminal, and NO_COLOR turns colour off", async () => {

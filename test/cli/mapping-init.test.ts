@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, linkSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -119,6 +119,27 @@ describe("bulk-users mapping init", () => {
     expect((await runCli(["mapping", "init", "samples/exports/hr-export.csv", "-p", "zego", "-o", out, "--force"])).code).toBe(0);
     expect((await runCli(["mapping", "init", "samples/exports/hr-export.csv", "-p", "zegoo"])).code).toBe(2);
     expect((await runCli(["mapping", "init", `${dir}/missing.csv`, "-p", "zego"])).code).toBe(2);
+  });
+
+  it("never writes over its input, even with --force (a hard link of it too)", async () => {
+    const input = write(dir, "self.csv", csv(["user_id", "name"], [["u1", "Ann"]]));
+    const before = readFileSync(input, "utf8");
+    linkSync(input, `${dir}/self-link.csv`);
+    for (const out of [input, `${dir}/self-link.csv`]) {
+      const r = await runCli(["mapping", "init", input, "-p", "zego", "-o", out, "--force"]);
+      expect([r.code, r.stderr]).toEqual([2, expect.stringMatching(/is the input/)]);
+    }
+    expect(readFileSync(input, "utf8")).toBe(before);
+  });
+
+  it("a column name with a line break stays inside its comment: the mapping it writes loads", async () => {
+    const input = write(dir, "nl.csv", 'user_id,"x\ny",name\nu1,v,Ann\n');
+    const out = `${dir}/nl.yaml`;
+    const r = await runCli(["mapping", "init", input, "-p", "zego", "-o", out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(out, "utf8")).toContain("# Columns not used: x\\ny");
+    const v = await runCli(["validate", input, "-p", "zego", "-m", out, "--report", `${dir}/nl.jsonl`]);
+    expect(v.code, v.stderr).toBe(0);
   });
 });
 
