@@ -84,6 +84,21 @@ export function loadMapping(file: string, provider: Provider): LoadedMapping {
   return checkMapping(raw, provider, file);
 }
 
+/** A transform step written as one object with several keys (`{ split: ",", join: "|" }`), which no branch of the schema names. */
+function transformWithKeys(raw: unknown): { path: string; keys: string[] } | undefined {
+  const fields = raw && typeof raw === "object" ? (raw as { fields?: unknown }).fields : undefined;
+  if (!fields || typeof fields !== "object") return undefined;
+  for (const [field, def] of Object.entries(fields)) {
+    const steps = def && typeof def === "object" ? (def as { transform?: unknown }).transform : undefined;
+    if (!Array.isArray(steps)) continue;
+    for (const [i, step] of steps.entries()) {
+      const keys = step && typeof step === "object" && !Array.isArray(step) ? Object.keys(step) : [];
+      if (keys.length > 1) return { path: `fields.${field}.transform[${i}]`, keys };
+    }
+  }
+  return undefined;
+}
+
 /**
  * Validates a mapping object (from a file or the library API). `partial`: a mapping still being
  * written (mapping init's guesses) may leave required fields out.
@@ -96,6 +111,12 @@ export function checkMapping(raw: unknown, provider: Provider, source = "<mappin
   }
   const parsed = MappingSchema.safeParse(raw);
   if (!parsed.success) {
+    const multi = transformWithKeys(raw);
+    if (multi)
+      throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Invalid mapping: a transform object has one key, this one has ${multi.keys.map((k) => `\`${k}\``).join(", ")} (${source}, ${multi.path})`, {
+        context: { file: source, field: multi.path },
+        hint: "Give each step its own list item, in order: transform: [{ split: \",\" }, { join: \"|\" }].",
+      });
     const issues = parsed.error.issues as unknown as Issue[];
     const issue = specific(issues.find((i) => i.code === "unrecognized_keys") ?? issues[0]!);
     const key = pathOf(issue.path) || "(top level)";

@@ -80,6 +80,12 @@ describe("mapping files", () => {
     ["fields:\n  UserId: { column: id, transform: [{ split: 3 }] }\n", /expected string, received number \(.*fields\.UserId\.transform\[0\]\.split\)/, undefined],
     ["fields:\n  UserId: { column: id, transform: [{ e164: ZZ }] }\n", /not a country code libphonenumber knows .*fields\.UserId\.transform\[0\]\.e164/, undefined],
     ["fields:\n  UserId: id\n  constructor: name\n", /unknown field `constructor` for provider zego/, undefined],
+    // Two steps in one object: named as such, not as an unknown transform.
+    [
+      'fields:\n  UserId: { column: id, transform: [trim, { split: ",", join: "|" }] }\n',
+      /a transform object has one key, this one has `split`, `join` \(.*m2\.yaml, fields\.UserId\.transform\[1\]\)/,
+      'Give each step its own list item, in order: transform: [{ split: "," }, { join: "|" }].',
+    ],
   ])("refuses %j naming the file and key", (text, re, hint) => {
     const f = write(dir, "m2.yaml", text);
     let err: any;
