@@ -130,7 +130,8 @@ export function checkMapping(raw: unknown, provider: Provider, source = "<mappin
     throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Invalid mapping: written for provider \`${m.provider}\`, not ${provider.name} (${source}, provider)`, {
       context: { file: source, field: "provider" },
     });
-  for (const field of Object.keys(m.fields)) {
+  // The raw keys: zod's record drops a `__proto__` key, which would then map nothing without a word.
+  for (const field of Object.keys((raw as { fields: object }).fields)) {
     if (!Object.hasOwn(provider.fields, field)) {
       const guess = closest(field, Object.keys(provider.fields));
       throw new BulkUsersError(

@@ -80,6 +80,7 @@ describe("mapping files", () => {
     ["fields:\n  UserId: { column: id, transform: [{ split: 3 }] }\n", /expected string, received number \(.*fields\.UserId\.transform\[0\]\.split\)/, undefined],
     ["fields:\n  UserId: { column: id, transform: [{ e164: ZZ }] }\n", /not a country code libphonenumber knows .*fields\.UserId\.transform\[0\]\.e164/, undefined],
     ["fields:\n  UserId: id\n  constructor: name\n", /unknown field `constructor` for provider zego/, undefined],
+    ["fields:\n  UserId: id\n  __proto__: name\n", /unknown field `__proto__` for provider zego/, undefined],
     // Two steps in one object: named as such, not as an unknown transform.
     [
       'fields:\n  UserId: { column: id, transform: [trim, { split: ",", join: "|" }] }\n',
