@@ -187,6 +187,9 @@ function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void
   for (const [path, what] of opened) {
     const folder = dirname(resolve(path));
     if (existsSync(path) && statSync(path).isDirectory()) throw new BulkUsersError(ErrorCode.USAGE, `${what} is a folder`, { context: { file: path }, hint: "Give a file path." });
+    // An import's report is its resume state, with its .meta.json and .sent beside it: /dev/null would keep none of it.
+    if (path === reportPath && !opts.dryRun && existsSync(path) && !statSync(path).isFile())
+      throw new BulkUsersError(ErrorCode.USAGE, `${what} is not a regular file: an import's report is what --resume reads`, { context: { file: path }, hint: "Give a file path; a dry run may write its report anywhere." });
     if (!existsSync(folder) || !statSync(folder).isDirectory())
       throw new BulkUsersError(ErrorCode.USAGE, `${what}: the folder ${folder} does not exist`, { context: { file: path }, hint: "Choose a path in a folder that exists." });
   }

@@ -309,6 +309,11 @@ describe("CLI usage", () => {
     expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/--report .*no\/r\.jsonl: the folder .*no does not exist/)]);
     const folder = await runCli(["validate", input, "-p", "zego", "--report", `${dir}/r.jsonl`, "--failed-out", dir]);
     expect([folder.code, folder.stderr]).toEqual([2, expect.stringMatching(/--failed-out .* is a folder/)]);
+    // An import's report is its resume state: not a device. A dry run's may be.
+    const device = await runCli(["import", input, "-p", "zego", "--sandbox", "--report", "/dev/null"]);
+    expect([device.code, device.stderr]).toEqual([2, expect.stringMatching(/--report \/dev\/null is not a regular file/)]);
+    expect(existsSync("/dev/null.meta.json")).toBe(false);
+    expect((await runCli(["validate", input, "-p", "zego", "--report", "/dev/null"])).code).toBe(0);
   });
 
   it("a provider named like an Object member is unknown; --rate and --timeout outside what a timer or the limiter takes are exit 2", async () => {
