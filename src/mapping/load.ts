@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { parseDocument, parse as parseYaml } from "yaml";
+import { parseDocument } from "yaml";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { Provider } from "../providers/define.js";
 import { closest } from "../util/suggest.js";
@@ -56,7 +56,14 @@ export function loadMapping(file: string, provider: Provider): LoadedMapping {
   let raw: unknown;
   const json = extname(file).toLowerCase() === ".json";
   try {
-    raw = json ? JSON.parse(text) : parseYaml(text);
+    if (json) raw = JSON.parse(text);
+    else {
+      const doc = parseDocument(text);
+      // A warning is refused too: an unresolved tag (`!!js/function "x"`) would leave the text "x".
+      const problem = doc.errors[0] ?? doc.warnings[0];
+      if (problem) throw problem;
+      raw = doc.toJS();
+    }
   } catch (e) {
     // Where it went wrong as a line and column, the same for both: yaml gives linePos, JSON.parse a character offset.
     const err = e as Error & { linePos?: { line: number; col: number }[] };
