@@ -91,6 +91,18 @@ export function loadMapping(file: string, provider: Provider): LoadedMapping {
   return checkMapping(raw, provider, file);
 }
 
+/** Where the first own `__proto__` key of a parsed value is (a dotted path from `at`), if any. */
+function protoKey(value: unknown, at: string): string | undefined {
+  const stack: [unknown, string][] = [[value, at]];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (!v || typeof v !== "object") continue;
+    if (Object.hasOwn(v, "__proto__")) return `${path}.__proto__`;
+    for (const [k, c] of Object.entries(v)) stack.push([c, `${path}.${k}`]);
+  }
+  return undefined;
+}
+
 /** A transform step written as one object with several keys (`{ split: ",", join: "|" }`), which no branch of the schema names. */
 function transformWithKeys(raw: unknown): { path: string; keys: string[] } | undefined {
   const fields = raw && typeof raw === "object" ? (raw as { fields?: unknown }).fields : undefined;
@@ -133,6 +145,10 @@ export function checkMapping(raw: unknown, provider: Provider, source = "<mappin
     });
   }
   const m = parsed.data;
+  // zod drops a `__proto__` key (from YAML or JSON text it is an own key): an option so named would vanish without a word.
+  const proto = protoKey((raw as { options?: unknown }).options, "options");
+  if (proto)
+    throw new BulkUsersError(ErrorCode.PROVIDER_OPTIONS, `Invalid mapping: unknown option \`__proto__\` (${source}, ${proto})`, { context: { file: source, field: proto } });
   if (m.provider && m.provider !== provider.name)
     throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `Invalid mapping: written for provider \`${m.provider}\`, not ${provider.name} (${source}, provider)`, {
       context: { file: source, field: "provider" },

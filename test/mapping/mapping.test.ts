@@ -81,6 +81,7 @@ describe("mapping files", () => {
     ["fields:\n  UserId: { column: id, transform: [{ e164: ZZ }] }\n", /not a country code libphonenumber knows .*fields\.UserId\.transform\[0\]\.e164/, undefined],
     ["fields:\n  UserId: id\n  constructor: name\n", /unknown field `constructor` for provider zego/, undefined],
     ["fields:\n  UserId: id\n  __proto__: name\n", /unknown field `__proto__` for provider zego/, undefined],
+    ["fields:\n  UserId: id\noptions:\n  a: { __proto__: { x: 1 } }\n", /unknown option `__proto__` \(.*m2\.yaml, options\.a\.__proto__\)/, undefined],
     // A tag YAML cannot resolve would leave its text as the value: refused, with no raw warning of node's.
     ['fields:\n  UserId: !!js/function "id"\n', /not valid YAML: Unresolved tag: tag:yaml\.org,2002:js\/function \(.*m2\.yaml, line 2, column 11\)/, undefined],
     // Two steps in one object: named as such, not as an unknown transform.
