@@ -1,16 +1,17 @@
 import { Command } from "commander";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { CliIO } from "../ui/io.js";
+import { MAX_TIMER_MS } from "./import.js";
 
 const num = (v: string) => {
   const n = Number(v);
   if (v.trim() === "" || !(n >= 0)) throw new BulkUsersError(ErrorCode.USAGE, `expected a number ≥ 0, got \`${v}\``);
   return n;
 };
-/** A delay up to what a timer takes (2^31 - 1 ms): a longer one fires at once. */
+/** A delay up to what a timer takes: a longer one fires at once. */
 const ms = (v: string) => {
   const n = num(v);
-  if (n > 2 ** 31 - 1) throw new BulkUsersError(ErrorCode.USAGE, `expected at most ${2 ** 31 - 1} ms, got \`${v}\``);
+  if (n > MAX_TIMER_MS) throw new BulkUsersError(ErrorCode.USAGE, `expected at most ${MAX_TIMER_MS} ms, got \`${v}\``);
   return n;
 };
 const probability = (v: string) => {

@@ -8,8 +8,11 @@ import { createProgress } from "../ui/progress.js";
 import { formatSummary } from "../ui/summary.js";
 import { shellArg } from "../util/shell.js";
 
-/** Whole numbers up to what a timer takes (2^31 - 1 ms, 24.8 days): a longer one fires at once. */
-const int = (name: string, min = 0, max = 2 ** 31 - 1) => (v: string) => {
+/** The longest delay a Node timer takes (24.8 days): a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Whole numbers, by default up to what a timer takes. */
+const int = (name: string, min = 0, max = MAX_TIMER_MS) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new BulkUsersError(ErrorCode.USAGE, `${name} takes a whole number from ${min} to ${max}, got \`${v}\``);
   return n;

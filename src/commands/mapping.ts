@@ -6,7 +6,7 @@ import { BulkUsersError, ErrorCode } from "../errors.js";
 import { delimiter } from "./import.js";
 import type { CliIO } from "../ui/io.js";
 import { createLogger, oneLine } from "../ui/logger.js";
-import { deeperThan } from "../util/depth.js";
+import { deeperThan, MAX_OBJECT_DEPTH } from "../util/depth.js";
 
 const SCHEMA = resolve(dirname(fileURLToPath(import.meta.url)), "../../schema/mapping.schema.json");
 
@@ -34,8 +34,7 @@ export function mappingCommand(io: CliIO): Command {
         throw new BulkUsersError(ErrorCode.USAGE, `mapping init writes YAML (a comment on every guess), which a .json mapping cannot hold: ${o.output}`, {
           hint: "Give a .yaml path, e.g. -o mapping.yaml; convert it to JSON once checked, if JSON is wanted.",
         });
-      const { samePath } = await import("../core/resume.js");
-      if (o.output && samePath(o.output, file))
+      if (o.output && (await import("../core/resume.js")).samePath(o.output, file))
         throw new BulkUsersError(ErrorCode.USAGE, `-o ${o.output} is the input${o.output === file ? "" : ` ${file}`}`, { hint: "Write the mapping to a file of its own, e.g. -o mapping.yaml." });
       if (o.output && existsSync(o.output) && !o.force)
         throw new BulkUsersError(ErrorCode.USAGE, `Refusing to overwrite ${o.output}`, { hint: "Pass --force, or choose another -o file." });
@@ -81,7 +80,7 @@ export function mappingCommand(io: CliIO): Command {
       const c = logger.c;
       for (const r of rows) {
         // JSON.stringify of a value thousands of levels deep would overflow the stack.
-        for (const [k, v] of Object.entries(r.user)) if (deeperThan(v, 99)) r.user[k] = "(a value nested more than 100 levels deep)";
+        for (const [k, v] of Object.entries(r.user)) if (deeperThan(v, MAX_OBJECT_DEPTH - 1)) r.user[k] = `(a value nested more than ${MAX_OBJECT_DEPTH} levels deep)`;
         if (o.json) {
           io.stdout.write(`${JSON.stringify(r)}\n`);
           continue;

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import * as z from "zod";
 import { emulators, type Emulator, type FaultOptions } from "../emulators/index.js";
@@ -186,11 +186,12 @@ function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void
   const opened = writes.filter(([p]) => p === reportPath || p === opts.failedOut);
   for (const [path, what] of opened) {
     const folder = dirname(resolve(path));
-    if (existsSync(path) && statSync(path).isDirectory()) throw new BulkUsersError(ErrorCode.USAGE, `${what} is a folder`, { context: { file: path }, hint: "Give a file path." });
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st?.isDirectory()) throw new BulkUsersError(ErrorCode.USAGE, `${what} is a folder`, { context: { file: path }, hint: "Give a file path." });
     // An import's report is its resume state, with its .meta.json and .sent beside it: /dev/null would keep none of it.
-    if (path === reportPath && !opts.dryRun && existsSync(path) && !statSync(path).isFile())
+    if (st && !st.isFile() && path === reportPath && !opts.dryRun)
       throw new BulkUsersError(ErrorCode.USAGE, `${what} is not a regular file: an import's report is what --resume reads`, { context: { file: path }, hint: "Give a file path; a dry run may write its report anywhere." });
-    if (!existsSync(folder) || !statSync(folder).isDirectory())
+    if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory())
       throw new BulkUsersError(ErrorCode.USAGE, `${what}: the folder ${folder} does not exist`, { context: { file: path }, hint: "Choose a path in a folder that exists." });
   }
   for (let i = 0; i < writes.length; i++) {

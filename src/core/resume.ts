@@ -149,7 +149,7 @@ export function compareMeta(old: RunMeta, cur: RunMeta, force: boolean): void {
 }
 
 /** A path's one spelling (relative, absolute, through a symlink all give the same). */
-export function realPath(p: string): string {
+function realPath(p: string): string {
   // A file not there yet is its folder's real path plus its name: the folder may be reached
   // through a symlink, or as `link/..`, which the system reads after following the link.
   // realpathSync.native: the JS one drops `link/..` as text before following the link.

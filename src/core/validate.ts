@@ -1,6 +1,6 @@
 import { NO_ISSUES, type FieldIssue, type FieldSpec, type Provider } from "../providers/define.js";
 import type { MappedUser } from "../types.js";
-import { deeperThan } from "../util/depth.js";
+import { deeperThan, MAX_OBJECT_DEPTH } from "../util/depth.js";
 import { canParseUrl } from "../util/url.js";
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -9,8 +9,6 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:?\d{2})$/;
 const TRUE = new Set(["true", "1", "yes", "y"]);
 const FALSE = new Set(["false", "0", "no", "n"]);
-/** Levels of objects and lists an object field may nest (GenAuth custom data is flat in practice): far from what would overflow a stack. */
-const MAX_OBJECT_DEPTH = 100;
 
 const FORMATS: Record<NonNullable<FieldSpec["format"]>, (s: string) => boolean> = {
   email: (s) => EMAIL.test(s),

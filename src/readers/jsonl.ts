@@ -277,13 +277,6 @@ class ChunkBuilder {
   }
 }
 
-/** One batch of `readJsonlBatches` as a JsonlChunk of the given columns. */
-export function projectJsonl(batch: SourceRecord[], columns: string[], keepText: boolean): JsonlChunk {
-  const b = new ChunkBuilder(columns, keepText);
-  for (const rec of batch) b.record(rec, rec.raw ?? "");
-  return b.take() ?? { columns: columns.map(() => ""), lines: new Int32Array(0), errors: [], others: [] };
-}
-
 /**
  * A JSONL stream as JsonlChunks of the columns its mapping reads (the parse thread's side).
  * `columnsFor` gets the first readable record's keys and answers the columns. Until then lines

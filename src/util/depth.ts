@@ -1,3 +1,6 @@
+/** Levels of objects and lists an object field may nest (GenAuth custom data is flat in practice): far from what would overflow a stack. */
+export const MAX_OBJECT_DEPTH = 100;
+
 /**
  * Whether a parsed JSON value nests deeper than `limit` (the value itself is level 0). Iterative:
  * JSON.parse builds values thousands of levels deep, which recursion (JSON.stringify, a structured

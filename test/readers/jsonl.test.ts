@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { valueGetter } from "../../src/mapping/path.js";
-import { materializeJsonl, projectJsonl, readJsonl, readJsonlBatches, readJsonlChunks } from "../../src/readers/jsonl.js";
+import { materializeJsonl, readJsonl, readJsonlBatches, readJsonlChunks } from "../../src/readers/jsonl.js";
 import type { SourceRecord } from "../../src/types.js";
 
 describe("JSONL reader", () => {
@@ -31,11 +31,13 @@ describe("JSONL reader", () => {
       '{"id":"b","deep":{"a":{"b":{"c":"three"}}}}',
     ];
     const columns = ["id", "name.first", "name.last", "tags.0", "tags.0.k", "deep.a.b.c", "missing", "__proto__"];
-    const batches: SourceRecord[][] = [];
-    for await (const b of readJsonlBatches(Readable.from([`${lines.join("\n")}\n`]), "in.jsonl", 0, { keepText: true })) batches.push(b);
-    const whole = batches.flat();
+    const text = `${lines.join("\n")}\n`;
+    const whole: SourceRecord[] = [];
+    for await (const b of readJsonlBatches(Readable.from([text]), "in.jsonl", 0, { keepText: true })) whole.push(...b);
     // Through the structured clone a worker's message goes through.
-    const back = batches.flatMap((b) => materializeJsonl(structuredClone(projectJsonl(b, columns, true)), columns, "in.jsonl", 0));
+    const back: SourceRecord[] = [];
+    for await (const c of readJsonlChunks(Readable.from([text]), "in.jsonl", 0, { keepText: true }, async () => columns))
+      back.push(...materializeJsonl(structuredClone(c), columns, "in.jsonl", 0));
     expect(back.map((r) => [r.line, r.error?.code])).toEqual(whole.map((r) => [r.line, r.error?.code]));
     let compared = 0;
     for (let i = 0; i < whole.length; i++) {
