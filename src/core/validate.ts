@@ -57,73 +57,84 @@ function checkString(field: string, spec: FieldSpec, s: string, out: FieldIssue[
   if (spec.format && !FORMATS[spec.format](s)) return report(out, field, spec, "BAD_FORMAT", `${field} is not a valid ${spec.format}`);
 }
 
-/**
- * Checks a mapped user against the provider's field rules, coercing CSV text to the declared types
- * (booleans, lists split on commas, numbers to text). Mutates `user`; returns the problems found.
- */
+/** One field's rules on `user` (coercing its value in place); problems go to `out`. */
+function checkField(field: string, spec: FieldSpec, user: MappedUser, out: FieldIssue[]): void {
+  let v = user[field];
+  if (v === undefined) {
+    if (spec.required) out.push({ field, code: "REQUIRED", message: `${field} is required` });
+    return;
+  }
+  switch (spec.type) {
+    case "string":
+      // JSON numbers are taken as text (numeric ids); booleans, lists and objects are mistakes.
+      // An integer past 2^53 has already lost digits in JSON.parse: sending it would change the id.
+      if (typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v)) {
+        out.push({ field, code: "UNSAFE_NUMBER", message: `${field} is a JSON number beyond 2^53 (read as ${spec.secret ? "***" : v}): its last digits are lost; write it as a string` });
+        break;
+      }
+      if (typeof v === "number" && Number.isFinite(v)) v = user[field] = String(v);
+      if (typeof v !== "string") {
+        out.push({ field, code: "WRONG_TYPE", message: `${field} must be text, got ${Array.isArray(v) ? "a list" : typeof v}` });
+        break;
+      }
+      checkString(field, spec, v, out);
+      break;
+    case "boolean":
+      if (typeof v === "string") {
+        const s = v.trim().toLowerCase();
+        if (TRUE.has(s)) v = user[field] = true;
+        else if (FALSE.has(s)) v = user[field] = false;
+      }
+      if (typeof v !== "boolean") out.push({ field, code: "WRONG_TYPE", message: `${field} must be true or false` });
+      break;
+    case "string[]":
+      if (typeof v === "string") v = user[field] = v.split(",").map((s) => s.trim()).filter(Boolean);
+      if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+        out.push({ field, code: "WRONG_TYPE", message: `${field} must be a list of texts` });
+        break;
+      }
+      if (spec.maxItems !== undefined && v.length > spec.maxItems)
+        out.push({ field, code: "TOO_MANY", message: `${field} has ${v.length} items, at most ${spec.maxItems} allowed` });
+      else for (const x of v as string[]) checkString(field, spec, x, out);
+      break;
+    case "object":
+      if (typeof v === "string") {
+        try {
+          v = user[field] = JSON.parse(v);
+        } catch {
+          /* reported below */
+        }
+      }
+      if (!v || typeof v !== "object" || Array.isArray(v)) out.push({ field, code: "WRONG_TYPE", message: `${field} must be a JSON object` });
+      // Sending it would overflow the stack of JSON.stringify thousands of levels down, stopping the run.
+      else if (deeperThan(v, MAX_OBJECT_DEPTH - 1)) out.push({ field, code: "TOO_DEEP", message: `${field} nests more than ${MAX_OBJECT_DEPTH} levels deep` });
+      break;
+  }
+}
+
 const fieldLists = new WeakMap<Provider, [string, FieldSpec][]>();
 
 /** Reused by every call (validation is synchronous): a row without problems allocates no list. */
 const scratch: FieldIssue[] = [];
 
+/**
+ * Checks a mapped user against the provider's field rules, coercing CSV text to the declared types
+ * (booleans, lists split on commas, numbers to text). Mutates `user`; returns the problems found.
+ */
 export function validateUser(provider: Provider, user: MappedUser, options: unknown): readonly FieldIssue[] {
   const out = scratch;
   out.length = 0;
   let fields = fieldLists.get(provider);
   if (!fields) fieldLists.set(provider, (fields = Object.entries(provider.fields)));
-  for (const [field, spec] of fields) {
-    let v = user[field];
-    if (v === undefined) {
-      if (spec.required) out.push({ field, code: "REQUIRED", message: `${field} is required` });
-      continue;
-    }
-    switch (spec.type) {
-      case "string":
-        // JSON numbers are taken as text (numeric ids); booleans, lists and objects are mistakes.
-        // An integer past 2^53 has already lost digits in JSON.parse: sending it would change the id.
-        if (typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v)) {
-          out.push({ field, code: "UNSAFE_NUMBER", message: `${field} is a JSON number beyond 2^53 (read as ${spec.secret ? "***" : v}): its last digits are lost; write it as a string` });
-          break;
-        }
-        if (typeof v === "number" && Number.isFinite(v)) v = user[field] = String(v);
-        if (typeof v !== "string") {
-          out.push({ field, code: "WRONG_TYPE", message: `${field} must be text, got ${Array.isArray(v) ? "a list" : typeof v}` });
-          break;
-        }
-        checkString(field, spec, v, out);
-        break;
-      case "boolean":
-        if (typeof v === "string") {
-          const s = v.trim().toLowerCase();
-          if (TRUE.has(s)) v = user[field] = true;
-          else if (FALSE.has(s)) v = user[field] = false;
-        }
-        if (typeof v !== "boolean") out.push({ field, code: "WRONG_TYPE", message: `${field} must be true or false` });
-        break;
-      case "string[]":
-        if (typeof v === "string") v = user[field] = v.split(",").map((s) => s.trim()).filter(Boolean);
-        if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
-          out.push({ field, code: "WRONG_TYPE", message: `${field} must be a list of texts` });
-          break;
-        }
-        if (spec.maxItems !== undefined && v.length > spec.maxItems)
-          out.push({ field, code: "TOO_MANY", message: `${field} has ${v.length} items, at most ${spec.maxItems} allowed` });
-        else for (const x of v as string[]) checkString(field, spec, x, out);
-        break;
-      case "object":
-        if (typeof v === "string") {
-          try {
-            v = user[field] = JSON.parse(v);
-          } catch {
-            /* reported below */
-          }
-        }
-        if (!v || typeof v !== "object" || Array.isArray(v)) out.push({ field, code: "WRONG_TYPE", message: `${field} must be a JSON object` });
-        // Sending it would overflow the stack of JSON.stringify thousands of levels down, stopping the run.
-        else if (deeperThan(v, MAX_OBJECT_DEPTH - 1)) out.push({ field, code: "TOO_DEEP", message: `${field} nests more than ${MAX_OBJECT_DEPTH} levels deep` });
-        break;
-    }
-  }
+  for (const [field, spec] of fields) checkField(field, spec, user, out);
   if (provider.validateUser) out.push(...provider.validateUser(user, options));
   return out.length ? out.slice() : NO_ISSUES;
+}
+
+/** The problems one field's rules find in `value` (a mapping's constant, checked when it loads). */
+export function validateField(provider: Provider, field: string, value: unknown): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  const spec = provider.fields[field];
+  if (spec) checkField(field, spec, { [field]: value }, out);
+  return out;
 }

@@ -1,11 +1,19 @@
 import { BulkUsersError, ErrorCode } from "../errors.js";
-import { NO_ISSUES, type FieldIssue } from "../providers/define.js";
+import { validateField } from "../core/validate.js";
+import { NO_ISSUES, type FieldIssue, type Provider } from "../providers/define.js";
 import type { MappedUser } from "../types.js";
 import type { LoadedMapping } from "./load.js";
+import type { Transform } from "./schema.js";
 import { valueGetter as getter, type Getter } from "./path.js";
 import { applyTransform } from "./transforms.js";
 
-const PLACEHOLDER = /\{([^{}]+)\}/g;
+/** A `{column}` placeholder of a template. */
+export const PLACEHOLDER = /\{([^{}]+)\}/g;
+
+/** Index of a `{` or `}` that is not part of a placeholder, or -1: templates have no literal braces. */
+export function strayBrace(template: string): number {
+  return template.replace(PLACEHOLDER, (p) => " ".repeat(p.length)).search(/[{}]/);
+}
 
 /** Columns a mapping reads: checked against a CSV header, and all a JSONL parse thread sends. */
 export function columnsUsed(m: LoadedMapping): { field: string; column: string }[] {
@@ -55,6 +63,23 @@ class ValueError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Why a mapping's constant (a `value`, a `default`, a template without placeholders), once through
+ * the field's transforms, breaks the field's rules; undefined if it does not. A secret field's
+ * constant is not quoted.
+ */
+export function constantProblem(provider: Provider, field: string, constant: unknown, transforms: readonly Transform[], secret: boolean): string | undefined {
+  let v = constant;
+  try {
+    for (const t of transforms) v = applyTransform(v, t);
+  } catch (e) {
+    return secret ? "a transform refuses it (not shown: the field is secret)" : (e as Error).message;
+  }
+  if (isEmpty(v)) return undefined;
+  const issues = validateField(provider, field, v);
+  return issues.length ? issues.map((i) => i.message).join("; ") : undefined;
 }
 
 /** A compiled mapping; `unseen` lists the fields whose source never held a value (a misspelt JSONL path). */

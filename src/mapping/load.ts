@@ -2,8 +2,9 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { parseDocument } from "yaml";
 import { BulkUsersError, ErrorCode } from "../errors.js";
-import type { Provider } from "../providers/define.js";
+import { secretFields, type Provider } from "../providers/define.js";
 import { closest } from "../util/suggest.js";
+import { constantProblem, PLACEHOLDER } from "./apply.js";
 import { MappingSchema, type MappingFile } from "./schema.js";
 
 /** A mapping after loading: where it came from, for error messages. */
@@ -165,6 +166,24 @@ export function checkMapping(raw: unknown, provider: Provider, source = "<mappin
           hint: guess ? `Did you mean \`${guess}\`?` : `Fields of ${provider.name}: ${Object.keys(provider.fields).join(", ")}.`,
         },
       );
+    }
+  }
+  // A constant the field's rules refuse makes every row it fills invalid: refused here, once.
+  const secret = new Set(secretFields(provider));
+  for (const [field, def] of Object.entries(m.fields)) {
+    if (typeof def === "string") continue;
+    const constants: [string, unknown][] = [];
+    if (def.value !== undefined) constants.push(["value", def.value]);
+    if (def.template !== undefined && def.template.search(PLACEHOLDER) === -1) constants.push(["template", def.template]);
+    if (def.default !== undefined) constants.push(["default", def.default]);
+    for (const [which, constant] of constants) {
+      const why = constantProblem(provider, field, constant, def.transform ?? [], secret.has(field));
+      if (why)
+        throw new BulkUsersError(
+          ErrorCode.MAPPING_INVALID,
+          `Invalid mapping: the ${which} of fields.${field} would make ${which === "default" ? `every row without a ${field} of its own` : "every row"} invalid: ${why} (${source}, fields.${field}.${which})`,
+          { context: { file: source, field: `fields.${field}.${which}` }, hint: `\`bulk-users providers ${provider.name}\` lists the rules of ${field}.` },
+        );
     }
   }
   // No row could hold a field the mapping never fills: every one would come out invalid.

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { strayBrace } from "./apply.js";
 import { isDateFormat, isPhoneCountry } from "./transforms.js";
 
 /** Transforms a field value goes through, in order. Strings name the argument-less ones. */
@@ -23,12 +24,21 @@ export const TransformSchema = z.union([
 ]);
 export type Transform = z.infer<typeof TransformSchema>;
 
+const Template = z
+  .string()
+  .min(1)
+  .superRefine((t, ctx) => {
+    const at = strayBrace(t);
+    // An unclosed `{last` would be sent as text in every user's name.
+    if (at !== -1) ctx.addIssue({ code: "custom", message: `the \`${t[at]}\` at character ${at + 1} of the template is not part of a {column} placeholder (a template has no literal braces)` });
+  });
+
 const Constant = z.union([z.string(), z.number(), z.boolean(), z.array(z.unknown()), z.record(z.string(), z.unknown())]);
 
 export const FieldObjectSchema = z
   .strictObject({
     column: z.string().min(1).optional().describe("Input column (CSV header) or dotted JSON path"),
-    template: z.string().min(1).optional().describe('Text with {column} placeholders, e.g. "{first} {last}"'),
+    template: Template.optional().describe('Text with {column} placeholders, e.g. "{first} {last}"'),
     value: Constant.optional().describe("A constant for every row"),
     default: Constant.optional().describe("Used when the column is missing or empty"),
     transform: z.array(TransformSchema).optional(),

@@ -1,10 +1,10 @@
-import { createReadStream } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { parse } from "csv-parse";
 import { parserApi } from "../readers/csv.js";
 import type { ReportRow } from "../types.js";
-import { unguardCell } from "./writer.js";
+import { REPORT_COLUMNS, unguardCell } from "./writer.js";
 
 /**
  * A CSV report row as the JSONL one: the writer's formula guard (a leading `'` before = + - @ tab
@@ -31,12 +31,32 @@ function fromCsv(r: Record<string, string>): ReportRow {
 }
 
 /**
+ * Whether a report is CSV, by what it holds: a JSON object on its first line is JSONL, the CSV
+ * header the writer puts first is CSV, whatever the name (a renamed report counted every line as
+ * unreadable). Otherwise (empty, or a torn start) the extension decides, as it did for the writer.
+ */
+export function reportIsCsv(file: string): boolean {
+  const head = Buffer.alloc(256);
+  let n = 0;
+  const fd = openSync(file, "r");
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const text = head.toString("utf8", 0, n).replace(/^\uFEFF/, "").trimStart();
+  if (text.startsWith("{")) return false;
+  if (text.startsWith(`${REPORT_COLUMNS.slice(0, 4).join(",")},`)) return true;
+  return extname(file).toLowerCase() === ".csv";
+}
+
+/**
  * A report's rows (JSONL, or CSV with its header), one a line; `undefined` for a line that is not
  * one (a torn last line of a killed run, a CSV record with a stray quote): its reader counts it.
  * Whether a row's fields make sense is the reader's to check.
  */
 export async function* reportRows(file: string): AsyncGenerator<ReportRow | undefined> {
-  if (extname(file).toLowerCase() === ".csv") {
+  if (reportIsCsv(file)) {
     let skipped = 0;
     const parser = createReadStream(file).pipe(
       parse({

@@ -202,6 +202,20 @@ describe("bad input never crashes and never disappears", () => {
     if (existsSync(report)) expect(readReport(report)).toEqual([]);
   });
 
+  it("a mapping whose constant breaks its field's rules is exit 2 before any row, naming the file and key", async () => {
+    const m = `${dir}/constant.yaml`;
+    writeFileSync(m, 'fields:\n  UserId: user_id\n  UserName: { template: "{user_id} {name" }\n');
+    const report = `${dir}/constant.jsonl`;
+    const r = await runCli(["validate", `${F}/bom-crlf.csv`, "-p", "zego", "-m", m, "--report", report]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/the `\{` at character 11 of the template is not part of a \{column\} placeholder .*\(.*constant\.yaml, fields\.UserName\.template\)/);
+    writeFileSync(m, "fields:\n  UserId: user_id\n  UserName: { value: [a, b] }\n");
+    const r2 = await runCli(["validate", `${F}/bom-crlf.csv`, "-p", "zego", "-m", m, "--report", report]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/the value of fields\.UserName would make every row invalid: UserName must be text, got a list \(.*constant\.yaml, fields\.UserName\.value\)/);
+    if (existsSync(report)) expect(readReport(report)).toEqual([]);
+  });
+
   it("a 10 MB CSV cell makes its row invalid and the run goes on", async () => {
     const f = `${dir}/huge.csv`;
     writeFileSync(f, `user_id,name\nu1,a\nu2,${"x".repeat(10 * 1024 * 1024)}\nu3,c\n`);

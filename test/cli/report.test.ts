@@ -85,6 +85,19 @@ describe("bulk-users report", () => {
     expect(html).not.toContain(HOSTILE);
   });
 
+  it("reads a report by what it holds, not by its name: a renamed report counts the same", async () => {
+    const asJsonl = JSON.parse((await runCli(["report", `${dir}/r.jsonl`, "--json"])).stdout);
+    const asCsv = JSON.parse((await runCli(["report", `${dir}/r.csv`, "--json"])).stdout);
+    writeFileSync(`${dir}/jsonl-named.csv`, readFileSync(`${dir}/r.jsonl`));
+    writeFileSync(`${dir}/csv-named.jsonl`, readFileSync(`${dir}/r.csv`));
+    const renamedJsonl = JSON.parse((await runCli(["report", `${dir}/jsonl-named.csv`, "--json"])).stdout);
+    const renamedCsv = JSON.parse((await runCli(["report", `${dir}/csv-named.jsonl`, "--json"])).stdout);
+    expect(renamedJsonl.unreadable).toBe(0);
+    expect(renamedJsonl.counts).toEqual(asJsonl.counts);
+    expect(renamedCsv.unreadable).toBe(0);
+    expect(renamedCsv.counts).toEqual(asCsv.counts);
+  });
+
   it("without per-row times (t) it charts attempts per row instead, and says so", async () => {
     const noT = readReport(`${dir}/r.jsonl`).map(({ t: _t, ...row }, i) => (row.status === "created" ? { ...row, attempts: i % 4 === 0 ? 3 : 1 } : row));
     writeFileSync(`${dir}/old.jsonl`, `${noT.map((x) => JSON.stringify(x)).join("\n")}\n`);

@@ -84,6 +84,15 @@ describe("mapping files", () => {
     ["fields:\n  UserId: id\noptions:\n  a: { __proto__: { x: 1 } }\n", /unknown option `__proto__` \(.*m2\.yaml, options\.a\.__proto__\)/, undefined],
     // A tag YAML cannot resolve would leave its text as the value: refused, with no raw warning of node's.
     ['fields:\n  UserId: !!js/function "id"\n', /not valid YAML: Unresolved tag: tag:yaml\.org,2002:js\/function \(.*m2\.yaml, line 2, column 11\)/, undefined],
+    // A brace outside a placeholder would be sent as text in every user's name.
+    ['fields:\n  UserId: id\n  UserName: { template: "{first} {last" }\n', /the `\{` at character 9 of the template is not part of a \{column\} placeholder .*\(.*m2\.yaml, fields\.UserName\.template\)/, undefined],
+    ['fields:\n  UserId: id\n  UserName: { template: "{first}} x" }\n', /the `\}` at character 8 of the template/, undefined],
+    ['fields:\n  UserId: id\n  UserName: { template: "{{first}}" }\n', /the `\{` at character 1 of the template/, undefined],
+    // A constant the field's rules refuse: every row would be invalid, so the mapping is refused.
+    ["fields:\n  UserId: id\n  UserName: { value: { a: 1 } }\n", /the value of fields\.UserName would make every row invalid: UserName must be text, got object \(.*m2\.yaml, fields\.UserName\.value\)/, "`bulk-users providers zego` lists the rules of UserName."],
+    [`fields:\n  UserId: id\n  UserName: { column: name, default: "${"x".repeat(65)}" }\n`, /the default of fields\.UserName would make every row without a UserName of its own invalid: UserName is 65 bytes, at most 64 allowed \(.*fields\.UserName\.default\)/, undefined],
+    ['fields:\n  UserId: { value: "a b" }\n', /the value of fields\.UserId would make every row invalid: UserId may hold only letters/, undefined],
+    ['fields:\n  UserId: id\n  UserName: { template: "Guest", transform: [{ date: iso }] }\n', /the template of fields\.UserName would make every row invalid: .*not a date/, undefined],
     // Two steps in one object: named as such, not as an unknown transform.
     [
       'fields:\n  UserId: { column: id, transform: [trim, { split: ",", join: "|" }] }\n',
@@ -108,6 +117,22 @@ describe("mapping files", () => {
   ])("a syntax error in %s is named by line and column", (name, text, re) => {
     const f = write(dir, name, text);
     expect(() => loadMapping(f, zego)).toThrow(re);
+  });
+
+  it("takes constants the field's rules accept, after the transforms, and keeps secret constants out of its messages", async () => {
+    // "  Guest  " is 9 bytes of a 64-byte name; a number is an id's text; an emptied constant is no value.
+    const ok = checkMapping({ fields: { UserId: { value: 7 }, UserName: { value: "  Guest  ", transform: ["trim", "upper"] }, UserAvatar: { value: " ", transform: ["trim"] } } }, zego);
+    expect(compileMapping(ok)({}).user).toEqual({ UserId: 7, UserName: "GUEST" });
+    const genauth = await loadProvider("genauth");
+    const secret = "hunter2-not-a-date";
+    let err: any;
+    try {
+      checkMapping({ fields: { email: "email", password: { value: secret, transform: [{ date: "iso" }] } } }, genauth);
+    } catch (e) {
+      err = e;
+    }
+    expect(err?.message).toMatch(/the value of fields\.password would make every row invalid: a transform refuses it \(not shown: the field is secret\)/);
+    expect(err.message).not.toContain(secret);
   });
 
   it("refuses a mapping that leaves a required field out, and a JSON mapping with a key twice", () => {
