@@ -432,6 +432,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     const compiled = new Map<number, ReturnType<typeof compileMapping>>();
     /** Readable rows per input, for the check that every mapped source had a value somewhere. */
     const rowsIn: number[] = [];
+    /** Rows per input that could not be read (never mapped): the warning on empty fields counts them apart. */
+    const unreadableIn: number[] = [];
     const secret = new Set(secretFields(provider));
     const fileNames: string[] = [];
     const text = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "");
@@ -482,6 +484,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     const processRecord = (rec: SourceRecord): SendItem | undefined => {
       read++;
       if (rec.error) {
+        unreadableIn[rec.fileIndex] = (unreadableIn[rec.fileIndex] ?? 0) + 1;
         // Shared out by position, like a row without a key: each shard reports it once in all.
         if (opts.shard && (fnv1a(`${rec.fileIndex}:${rec.line}`) % opts.shard.count) + 1 !== opts.shard.index) {
           otherShards++;
@@ -636,9 +639,12 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       for (const [idx, apply] of compiled)
         if (rowsIn[idx])
           for (const u of apply.unseen()) {
-            const then = u.defaulted ? "its default was used in every row" : "the field is empty in every row";
+            // A row that could not be read (a line or cell over the limit) may have held the value.
+            const unread = unreadableIn[idx] ?? 0;
+            const rows = unread ? "readable row" : "row";
+            const then = `${u.defaulted ? `its default was used in every ${rows}` : `the field is empty in every ${rows}`}${unread ? `; ${unread} row(s) could not be read` : ""}`;
             const csv = formatFor(opts.files[idx]!) === "csv";
-            say("warn", `No row of ${opts.files[idx]} had a value for fields.${u.field} (${u.source}): ${csv ? then : `is its name right? (${then})`}`);
+            say("warn", `No ${rows} of ${opts.files[idx]} had a value for fields.${u.field} (${u.source}): ${csv ? then : `is its name right? (${then})`}`);
           }
     const durationMs = performance.now() - started;
     const notSent = Math.max(0, read - Object.values(counts).reduce((a, b) => a + b, 0) - otherShards - skippedDone);

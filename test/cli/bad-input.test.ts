@@ -151,6 +151,21 @@ describe("bad input never crashes and never disappears", () => {
     if (file.startsWith("header-only")) expect(r.stdout).toMatch(/: 0 row\(s\)/);
   });
 
+  it("the empty-field warning counts rows that could not be read apart: one of them may have held the value", async () => {
+    const m = `${dir}/big.yaml`;
+    writeFileSync(m, "fields:\n  UserId: user_id\n  UserName: name\n");
+    const j = `${dir}/big-line.jsonl`;
+    writeFileSync(j, `{"user_id":"u1"}\n{"user_id":"u2","name":"${"x".repeat(1100000)}"}\n`);
+    const r = await runCli(["validate", j, "-p", "zego", "-m", m, "--report", `${dir}/big-line.report.jsonl`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/No readable row of .*big-line\.jsonl had a value for fields\.UserName \(column `name`\): is its name right\? \(the field is empty in every readable row; 1 row\(s\) could not be read\)/);
+    const c = `${dir}/big-cell.csv`;
+    writeFileSync(c, `user_id,name\nu1,\nu2,${"x".repeat(70000)}\nu3,\n`);
+    const r2 = await runCli(["validate", c, "-p", "zego", "-m", m, "--report", `${dir}/big-cell.report.jsonl`]);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/No readable row of .*big-cell\.csv had a value for fields\.UserName \(column `name`\): the field is empty in every readable row; 1 row\(s\) could not be read\n/);
+  });
+
   it("a number as UserId is reported under its text", async () => {
     const report = `${dir}/wt.jsonl`;
     await validate(`${F}/wrong-types.jsonl`, report);
