@@ -23,7 +23,10 @@ Examples:
   $ bulk-users validate samples/users.csv --provider zego -m samples/zego.mapping.yaml
   $ bulk-users validate export.jsonl -p genauth -m genauth.yaml --report check.csv`;
 
-/** Runs the CLI; returns the exit code (only bin/ calls process.exit). */
+/**
+ * Runs the CLI; returns the exit code. With the real process's IO (the default), `import` and
+ * `validate` end the process themselves once their output is flushed (see runImportCommand).
+ */
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
   const log = createLogger(io);
   let code = 0;

@@ -106,10 +106,38 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     log.warn("Stopping: no new rows are read; waiting for requests in flight (Ctrl-C again to cancel them)…");
     ctl.abort();
   };
-  if (io.handleSignals) {
-    process.on("SIGINT", onSig);
-    process.on("SIGTERM", onSig);
+  if (!io.handleSignals) return importAndReport(files, o, io, dryRun, argv, log, ctl, cancel);
+  process.on("SIGINT", onSig);
+  process.on("SIGTERM", onSig);
+  let code: number;
+  try {
+    code = await importAndReport(files, o, io, dryRun, argv, log, ctl, cancel);
+  } finally {
+    // Only once the summary and the resume command are out: a Ctrl-C while they were written
+    // killed the process by signal (exit 130) and lost them.
+    process.off("SIGINT", onSig);
+    process.off("SIGTERM", onSig);
   }
+  // The real process exits here, once its output is flushed, rather than when its event loop
+  // winds down: node restores the default action of signals as it tears down, so a Ctrl-C
+  // pressed again or held down at that moment killed a stopped run by signal instead of exit 3.
+  const ignore = () => {};
+  process.on("SIGINT", ignore);
+  process.on("SIGTERM", ignore);
+  await new Promise<void>((resolve) => process.stdout.write("", () => process.stderr.write("", () => resolve())));
+  process.exit(code);
+}
+
+async function importAndReport(
+  files: string[],
+  o: Record<string, any>,
+  io: CliIO,
+  dryRun: boolean,
+  argv: string[],
+  log: ReturnType<typeof createLogger>,
+  ctl: AbortController,
+  cancel: AbortController,
+): Promise<number> {
   const progress = await createProgress(io, { enabled: o.progress !== false && o.json !== true });
   const { runImport } = await import("../core/import.js");
   const heap = (await import("../util/heap.js")).tuneHeap();
@@ -172,10 +200,6 @@ export async function runImportCommand(files: string[], o: Record<string, any>, 
     throw e;
   } finally {
     heap.undo();
-    if (io.handleSignals) {
-      process.off("SIGINT", onSig);
-      process.off("SIGTERM", onSig);
-    }
   }
   progress.stop();
   const hint = summary.stopped && summary.report && !summary.dryRun && resumable ? resumeCommand(argv, summary.report) : undefined;

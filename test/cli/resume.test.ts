@@ -228,6 +228,29 @@ describe("crash safety and --resume", () => {
     expect(rows.every((r) => created.has(r.key))).toBe(true);
   });
 
+  it("Ctrl-C held down (a signal every 2 ms until the process is gone) still exits 3 with the summary and the resume command", async () => {
+    const emu = createZegoEmulator({ env, latencyMs: 100 });
+    await emu.listen(0);
+    emus.push(emu);
+    const report = `${dir}/held.jsonl`;
+    const p = spawnCli(["import", input, "-p", "zego", "--endpoint", emu.url, "--report", report, "--json", "--no-progress"]);
+    let gone = false;
+    void p.exited.then(() => (gone = true));
+    for (let i = 0; i < 200 && emu.stats.requests === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    p.child.kill("SIGINT");
+    for (let i = 0; i < 500 && !gone && !p.out().stderr.includes("Stopping:"); i++) await new Promise((r) => setTimeout(r, 2));
+    // The key held: the signals go on through the summary and the process's exit (bounded: 10 s).
+    for (let i = 0; i < 5000 && !gone; i++) {
+      p.child.kill("SIGINT");
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    expect(await p.exited).toBe(3);
+    expect(p.child.signalCode).toBeNull();
+    const summary = JSON.parse(p.out().stdout);
+    expect(summary).toMatchObject({ exitCode: 3, stopped: expect.anything() });
+    expect(summary.resumeCommand).toMatch(/--resume .*held\.jsonl/);
+  });
+
   it("Ctrl-C during a backoff: the users already sent are failed STOPPED, maybe created, not counted as never sent", async () => {
     // Every request is processed and never answered: each attempt times out, then waits 3 s.
     const emu = createZegoEmulator({ env, faults: { timeout: 1 } });
