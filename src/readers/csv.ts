@@ -124,6 +124,8 @@ interface ParserApi {
     recordHasError: boolean;
     /** Inside a quoted cell. */
     quoting: boolean;
+    /** Bytes of the longest record delimiter: csv-parse waits for that many before deciding at a chunk's end. */
+    recordDelimiterMaxLength: number;
   };
   parse(buf: Buffer | undefined, end: boolean, push: unknown, close: unknown): unknown;
   __onRecord(push: unknown): unknown;
@@ -136,7 +138,7 @@ interface ParserApi {
 export function parserApi(parser: object): ParserApi {
   const api = (parser as { api?: Partial<ParserApi> }).api;
   const st = api?.state;
-  if (!api?.info || !api.options || typeof api.parse !== "function" || typeof api.__onRecord !== "function" || typeof api.__onField !== "function" || typeof api.__resetField !== "function" || typeof api.__autoDiscoverRecordDelimiter !== "function" || !Array.isArray(api.options.record_delimiter) || !Array.isArray(st?.record) || typeof st?.field?.reset !== "function" || typeof st.quoting !== "boolean")
+  if (!api?.info || !api.options || typeof api.parse !== "function" || typeof api.__onRecord !== "function" || typeof api.__onField !== "function" || typeof api.__resetField !== "function" || typeof api.__autoDiscoverRecordDelimiter !== "function" || !Array.isArray(api.options.record_delimiter) || !Array.isArray(st?.record) || typeof st?.field?.reset !== "function" || typeof st.quoting !== "boolean" || typeof (st as { recordDelimiterMaxLength?: unknown }).recordDelimiterMaxLength !== "number")
     throw new Error("csv-parse internals changed: the CSV reader can no longer locate the lines of broken records (src/readers/csv.ts)");
   return api as ParserApi;
 }
@@ -331,10 +333,20 @@ export async function* readCsvChunks(
   // ends in CRLF and whose later lines end in LF alone (a header from one tool, rows appended by
   // another) was then one record from line 2 on: after a CRLF, an LF alone ends a record too.
   // (The other mix, LF first, is handled per record: see dropLineEndCr.)
+  // A first line ending in a CR alone (an old Mac export) with later lines in CRLF or LF: each
+  // CRLF then left its LF at the start of the next record's first cell (keys "\nr2") and put the
+  // lines off by one; CRLF, CR and LF all end a record then, CRLF tried first.
   const discover = api.__autoDiscoverRecordDelimiter;
   api.__autoDiscoverRecordDelimiter = function (this: ParserApi, buf: Buffer, pos: number) {
     const n = discover.call(this, buf, pos);
-    if (n === 2) this.options.record_delimiter.push(Buffer.from("\n", this.options.encoding ?? "utf8"));
+    const enc = this.options.encoding ?? "utf8";
+    const found = this.options.record_delimiter;
+    if (n === 2) found.push(Buffer.from("\n", enc));
+    else if (n === 1 && found.length === 1 && found[0]!.equals(Buffer.from("\r", enc))) {
+      found.unshift(Buffer.from("\r\n", enc));
+      found.push(Buffer.from("\n", enc));
+      this.state.recordDelimiterMaxLength = found[0]!.length;
+    }
     return n;
   };
   const encoding = (): BufferEncoding => api.options.encoding ?? "utf8";

@@ -21,6 +21,24 @@ describe("CSV reader", () => {
     ]);
   });
 
+  it("reads a file whose first line ends in a CR alone and later ones in CRLF or LF, in both chunk forms, fed a byte at a time too", async () => {
+    const text = 'user_id,name\ru1,x\r\nu2,"two\r\nlines"\r\nu3,z\nu4,w\ru5,v\r\n';
+    const expected = [
+      [2, { user_id: "u1", name: "x" }],
+      [3, { user_id: "u2", name: "two\r\nlines" }],
+      [5, { user_id: "u3", name: "z" }],
+      [6, { user_id: "u4", name: "w" }],
+      [7, { user_id: "u5", name: "v" }],
+    ];
+    expect((await read(text)).map((r) => [r.line, r.error?.code ?? r.data])).toEqual(expected);
+    for (const pieces of [[Buffer.from(text)], [...Buffer.from(text)].map((b) => Buffer.from([b]))]) {
+      const compact: SourceRecord[] = [];
+      let header: string[] = [];
+      for await (const c of readCsvChunks(Readable.from(pieces), "in.csv", 0, { compact: true }, (h) => (header = h))) compact.push(...materialize(c, header, "in.csv", 0));
+      expect(compact.map((r) => [r.line, r.error?.code ?? r.data])).toEqual(expected);
+    }
+  });
+
   it("reads a file whose first line ends in CRLF and later ones in LF alone record by record, in both chunk forms", async () => {
     const text = 'user_id,name\r\nu1,x\nu2,"two\nlines"\r\nu3,"z"\n"u4",w';
     const expected = [
