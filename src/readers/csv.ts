@@ -33,16 +33,6 @@ function breaksIn(cells: string[]): number {
   return n;
 }
 
-/**
- * A CR ending a record's last cell is the CRLF line end of a file whose first line ended in LF
- * (csv-parse keeps the first kind of line end it sees): not part of the cell, not another line.
- */
-function dropLineEndCr(record: string[]): void {
-  const i = record.length - 1;
-  const last = record[i];
-  if (last !== undefined && last.charCodeAt(last.length - 1) === 13) record[i] = last.slice(0, -1);
-}
-
 function checkHeader(file: string, header: string[], line: number): string[] {
   const seen = new Set<string>();
   header.forEach((h, i) => {
@@ -329,24 +319,23 @@ export async function* readCsvChunks(
   });
   const api = parserApi(parser);
   const st = api.state;
-  // csv-parse ends records only at the first kind of line end it meets. A file whose first line
-  // ends in CRLF and whose later lines end in LF alone (a header from one tool, rows appended by
-  // another) was then one record from line 2 on: after a CRLF, an LF alone ends a record too.
-  // (The other mix, LF first, is handled per record: see dropLineEndCr.)
-  // A first line ending in a CR alone (an old Mac export) with later lines in CRLF or LF: each
-  // CRLF then left its LF at the start of the next record's first cell (keys "\nr2") and put the
-  // lines off by one; CRLF, CR and LF all end a record then, CRLF tried first.
+  // csv-parse ends records only at the first kind of line end it meets, and files mix them (a
+  // header from one tool, rows appended by another; an old Mac export). Whatever the first line
+  // ends in, CRLF and LF both end a record later, and so does a CR alone if the first line ended
+  // so: else a CRLF-first file was one record from its first LF-only line on, a CR-first one left
+  // each CRLF's LF at the start of the next key ("\nr2"), and an LF-first one kept each CRLF's CR
+  // in the last cell (or refused `"x"` before it as a bad closing quote).
   const discover = api.__autoDiscoverRecordDelimiter;
   api.__autoDiscoverRecordDelimiter = function (this: ParserApi, buf: Buffer, pos: number) {
     const n = discover.call(this, buf, pos);
-    const enc = this.options.encoding ?? "utf8";
     const found = this.options.record_delimiter;
-    if (n === 2) found.push(Buffer.from("\n", enc));
-    else if (n === 1 && found.length === 1 && found[0]!.equals(Buffer.from("\r", enc))) {
-      found.unshift(Buffer.from("\r\n", enc));
-      found.push(Buffer.from("\n", enc));
-      this.state.recordDelimiterMaxLength = found[0]!.length;
-    }
+    if (n === 0 || found.length !== 1) return n;
+    const enc = this.options.encoding ?? "utf8";
+    const [crlf, cr, lf] = ["\r\n", "\r", "\n"].map((t) => Buffer.from(t, enc));
+    // The first kind found stays first, so the common case costs one comparison per byte.
+    const kinds = found[0]!.equals(lf!) ? [lf!, crlf!] : found[0]!.equals(cr!) ? [crlf!, cr!, lf!] : [crlf!, lf!];
+    found.splice(0, 1, ...kinds);
+    this.state.recordDelimiterMaxLength = crlf!.length;
     return n;
   };
   const encoding = (): BufferEncoding => api.options.encoding ?? "utf8";
@@ -463,7 +452,6 @@ export async function* readCsvChunks(
   /** The record with a problem ended (at a line end, or, inside a quote, at the end of the input). */
   function endBroken(openToEnd: boolean): void {
     const cells = openToEnd ? [...currentCells(), st.field.toString(encoding())] : currentCells();
-    if (!openToEnd) dropLineEndCr(cells);
     let span = 1 + breaksIn(cells) + cutBreaks;
     // The input's last line break ends the last line; it does not start another.
     const last = cells[cells.length - 1];
@@ -700,7 +688,6 @@ export async function* readCsvChunks(
     for (const record of chunk) {
       flushBroken(consumed);
       consumed++;
-      dropLineEndCr(record);
       // Compact: the record joined once, then one scan each for line breaks and U+FFFD, not one per cell.
       const joined = compact ? record.join("\0") : "";
       const breaks = compact && joined.indexOf("\n") === -1 && joined.indexOf("\r") === -1 ? 0 : breaksIn(record);

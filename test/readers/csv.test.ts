@@ -54,6 +54,27 @@ describe("CSV reader", () => {
     expect(compact.map((r) => [r.line, r.error?.code ?? r.data])).toEqual(expected);
   });
 
+  it("reads CRLF lines in a file whose first line ends in LF without touching a CR that belongs to a cell, in both chunk forms, fed a byte at a time too", async () => {
+    const cases: [string, unknown[]][] = [
+      // CRLF rows after an LF header: the CR is the line end, also after a quoted cell.
+      ['user_id,name\nr1,x\r\nr2,"y"\r\nr3,z\n', [[2, { user_id: "r1", name: "x" }], [3, { user_id: "r2", name: "y" }], [4, { user_id: "r3", name: "z" }]]],
+      // A quoted CR at a cell's end is data, and a line break.
+      ['user_id,name\nr1,"a\r"\nr2,b\n', [[2, { user_id: "r1", name: "a\r" }], [4, { user_id: "r2", name: "b" }]]],
+      ['user_id,name\n"r"1,"a\r"\nr2,b\n', [[2, "CSV_INVALID_CLOSING_QUOTE"], [4, { user_id: "r2", name: "b" }]]],
+      // In a CRLF file, a CR before the CRLF is the cell's.
+      ['user_id,name\r\nr1,x\r\r\nr2,b\r\n', [[2, { user_id: "r1", name: "x\r" }], [4, { user_id: "r2", name: "b" }]]],
+    ];
+    for (const [text, expected] of cases) {
+      expect((await read(text)).map((r) => [r.line, r.error?.code ?? r.data]), JSON.stringify(text)).toEqual(expected);
+      for (const pieces of [[Buffer.from(text)], [...Buffer.from(text)].map((b) => Buffer.from([b]))]) {
+        const compact: SourceRecord[] = [];
+        let header: string[] = [];
+        for await (const c of readCsvChunks(Readable.from(pieces), "in.csv", 0, { compact: true }, (h) => (header = h))) compact.push(...materialize(c, header, "in.csv", 0));
+        expect(compact.map((r) => [r.line, r.error?.code ?? r.data]), JSON.stringify(text)).toEqual(expected);
+      }
+    }
+  });
+
   it("numbers LF multi-line records from their first line", async () => {
     const out = await read('a,b\n1,"x\ny\nz"\n2,w\n');
     expect(out.map((r) => r.line)).toEqual([2, 5]);
