@@ -75,6 +75,24 @@ describe("CSV reader", () => {
     }
   });
 
+  it("reads mixed line ends in a UTF-16LE file as in UTF-8, whichever the first line ends in, in both chunk forms", async () => {
+    const expected = [
+      [2, { user_id: "r1", name: "x" }],
+      [3, { user_id: "r2", name: "y" }],
+      [4, { user_id: "r3", name: "z" }],
+    ];
+    for (const text of ['user_id,name\rr1,x\r\nr2,"y"\nr3,z\r', 'user_id,name\nr1,x\r\nr2,"y"\r\nr3,z\n', 'user_id,name\r\nr1,x\nr2,"y"\r\nr3,z\n']) {
+      const buf = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]);
+      expect((await read(buf)).map((r) => [r.line, r.error?.code ?? r.data]), JSON.stringify(text)).toEqual(expected);
+      for (const pieces of [[buf], [...buf].map((b) => Buffer.from([b]))]) {
+        const compact: SourceRecord[] = [];
+        let header: string[] = [];
+        for await (const c of readCsvChunks(Readable.from(pieces), "in.csv", 0, { compact: true }, (h) => (header = h))) compact.push(...materialize(c, header, "in.csv", 0));
+        expect(compact.map((r) => [r.line, r.error?.code ?? r.data]), JSON.stringify(text)).toEqual(expected);
+      }
+    }
+  });
+
   it("numbers LF multi-line records from their first line", async () => {
     const out = await read('a,b\n1,"x\ny\nz"\n2,w\n');
     expect(out.map((r) => r.line)).toEqual([2, 5]);
