@@ -12,13 +12,17 @@ export interface JsonlReadOptions {
   keepText?: boolean;
 }
 
+/** Records split by a CR alone (old Mac line ends) read as one line: say so, or the message only names a position or a length. */
+const CR_HINT = " (the line holds a CR: JSONL lines end in LF or CRLF, so lines ending in a CR alone run together; convert them to LF)";
+
 /** `replaced`: the text this line came from holds U+FFFD (a byte that was not UTF-8, or the character itself). */
 function parseLine(text: string, line: number, file: string, fileIndex: number, maxLine: number, keepText: boolean, replaced: boolean): SourceRecord | undefined {
   if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
-  // Almost every line starts with `{`: the blank-line regex only runs for the others.
-  if (text.charCodeAt(0) !== 123 && !/\S/.test(text)) return undefined;
-  if (text.length > maxLine) return { file, fileIndex, line, data: {}, error: { code: "LINE_TOO_LARGE", message: `line is ${text.length} characters (limit ${maxLine})` } };
+  // Blank: JSON's whitespace only (a line of U+00A0 or U+2028 is not JSON, and gets its row).
+  // Almost every line starts with `{`: the regex only runs for the others.
+  if (text.charCodeAt(0) !== 123 && !/[^ \t\n\r]/.test(text)) return undefined;
+  if (text.length > maxLine) return { file, fileIndex, line, data: {}, error: { code: "LINE_TOO_LARGE", message: `line is ${text.length} characters (limit ${maxLine})${text.indexOf("\r") === -1 ? "" : CR_HINT}` } };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -26,9 +30,7 @@ function parseLine(text: string, line: number, file: string, fileIndex: number, 
     // V8 quotes a stretch of the line ("Unexpected token 'x', ..."password":'…"... is not valid
     // JSON"), which may hold a password: the report keeps only what went wrong.
     const why = (e as Error).message.replace(/, (?:\.\.\.)?"[^]*"(?:\.\.\.)? is not valid JSON$/, "");
-    // Records split by a CR alone (old Mac line ends) read as one line: say so, or the message only names a position.
-    const cr = text.indexOf("\r") === -1 ? "" : " (the line holds a CR: JSONL lines end in LF or CRLF, so lines ending in a CR alone run together; convert them to LF)";
-    return { file, fileIndex, line, data: {}, error: { code: "INPUT_BAD_JSON", message: `not JSON: ${why}${cr}` } };
+    return { file, fileIndex, line, data: {}, error: { code: "INPUT_BAD_JSON", message: `not JSON: ${why}${text.indexOf("\r") === -1 ? "" : CR_HINT}` } };
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) {
     const got = Array.isArray(value) ? "an array" : value === null ? "null" : typeof value;
@@ -36,14 +38,24 @@ function parseLine(text: string, line: number, file: string, fileIndex: number, 
   }
   if (replaced && text.indexOf("\uFFFD") !== -1) {
     // The line goes to --failed-out as it was (U+FFFD for the bytes that were not UTF-8), not re-serialized.
-    const error = { code: "INVALID_UTF8", message: "line is not valid UTF-8" };
+    const error = { code: "INVALID_UTF8", message: "line is not valid UTF-8 (or holds U+FFFD, the mark of an earlier bad conversion)" };
     return keepText ? { file, fileIndex, line, data: value as Record<string, unknown>, error, raw: text } : { file, fileIndex, line, data: value as Record<string, unknown>, error };
   }
   return keepText ? { file, fileIndex, line, data: value as Record<string, unknown>, raw: text } : { file, fileIndex, line, data: value as Record<string, unknown> };
 }
 
-/** Called with each line of a stream: the text holding it, where it starts and ends (before its LF), its number, and the characters dropped before it (a line over the limit). */
-type TakeLine = (text: string, start: number, end: number, line: number, tooLong: number, replaced: boolean) => void;
+/**
+ * Called with each line of a stream: the text holding it, where it starts and ends (before its
+ * LF), its number, and for a line over the limit (whose start was dropped) its length without a
+ * BOM and its CRLF's CR, and whether it holds another CR; else 0 and false.
+ */
+type TakeLine = (text: string, start: number, end: number, line: number, tooLong: number, replaced: boolean, crInside: boolean) => void;
+
+const crsIn = (s: string, from = 0, to = s.length) => {
+  let n = 0;
+  for (let i = s.indexOf("\r", from); i !== -1 && i < to; i = s.indexOf("\r", i + 1)) n++;
+  return n;
+};
 
 /**
  * Splits a stream into lines without copying them: `take` sees each line within its block of
@@ -55,8 +67,20 @@ async function* eachLine<T>(src: Readable, maxLine: number, take: TakeLine, flus
   // BOM is kept for parseLine; a byte that is not UTF-8 becomes U+FFFD, as with StringDecoder.
   const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   let rest = "";
+  /** Of the line being dropped: characters so far (without a BOM), CRs among them, whether the last was one. */
   let tooLong = 0;
+  let droppedCrs = 0;
+  let droppedEndCr = false;
   let line = 0;
+  const over = (text: string, start: number, end: number): [number, boolean] => {
+    if (!tooLong) return [0, false];
+    const endCr = end > start ? text.charCodeAt(end - 1) === 13 : droppedEndCr;
+    const crs = droppedCrs + crsIn(text, start, end) - (endCr ? 1 : 0);
+    const n = tooLong + end - start - (endCr ? 1 : 0);
+    tooLong = droppedCrs = 0;
+    droppedEndCr = false;
+    return [n, crs > 0];
+  };
   for await (const chunk of src as AsyncIterable<Buffer | string>) {
     // A stream with an encoding set already yields text. The block is not joined to what the last
     // one left: a joined string is a rope, slower for the scanner to read character by character.
@@ -67,20 +91,24 @@ async function* eachLine<T>(src: Readable, maxLine: number, take: TakeLine, flus
     let nl = text.indexOf("\n");
     if (rest !== "" && nl !== -1) {
       const first = rest + text.slice(0, nl);
-      take(first, 0, first.length, ++line, tooLong, replaced || first.indexOf("\uFFFD") !== -1);
-      tooLong = 0;
+      const [n, cr] = over(first, 0, first.length);
+      take(first, 0, first.length, ++line, n, replaced || first.indexOf("\uFFFD") !== -1, cr);
       rest = "";
       start = nl + 1;
       nl = text.indexOf("\n", start);
     }
     for (; nl !== -1; nl = text.indexOf("\n", start)) {
-      take(text, start, nl, ++line, tooLong, replaced);
-      tooLong = 0;
+      const [n, cr] = over(text, start, nl);
+      take(text, start, nl, ++line, n, replaced, cr);
       start = nl + 1;
     }
     rest = rest === "" ? text.slice(start) : rest + text;
-    if (rest.length > maxLine) {
-      tooLong += rest.length;
+    // Over the limit even without a BOM and a CR that may be its CRLF's: drop what is read of it.
+    const bom = line === 0 && tooLong === 0 && rest.charCodeAt(0) === 0xfeff ? 1 : 0;
+    if (rest.length - bom - (rest.charCodeAt(rest.length - 1) === 13 ? 1 : 0) > maxLine) {
+      tooLong += rest.length - bom;
+      droppedCrs += crsIn(rest);
+      droppedEndCr = rest.charCodeAt(rest.length - 1) === 13;
       rest = "";
     }
     const out = await flush();
@@ -88,15 +116,16 @@ async function* eachLine<T>(src: Readable, maxLine: number, take: TakeLine, flus
   }
   rest += decoder.decode();
   if (rest !== "" || tooLong) {
-    take(rest, 0, rest.length, ++line, tooLong, rest.indexOf("\uFFFD") !== -1);
+    const [n, cr] = over(rest, 0, rest.length);
+    take(rest, 0, rest.length, ++line, n, rest.indexOf("\uFFFD") !== -1, cr);
     const out = await flush();
     if (out !== undefined) yield out;
   }
 }
 
 /** A line's record as JSON.parse reads it (undefined for a blank line). */
-function lineRecord(text: string, line: number, tooLong: number, file: string, fileIndex: number, maxLine: number, keepText: boolean, replaced: boolean): SourceRecord | undefined {
-  if (tooLong) return { file, fileIndex, line, data: {}, error: { code: "LINE_TOO_LARGE", message: `line is ${tooLong + text.length} characters (limit ${maxLine})` } };
+function lineRecord(text: string, line: number, tooLong: number, file: string, fileIndex: number, maxLine: number, keepText: boolean, replaced: boolean, crInside: boolean): SourceRecord | undefined {
+  if (tooLong) return { file, fileIndex, line, data: {}, error: { code: "LINE_TOO_LARGE", message: `line is ${tooLong} characters (limit ${maxLine})${crInside ? CR_HINT : ""}` } };
   return parseLine(text, line, file, fileIndex, maxLine, keepText, replaced);
 }
 
@@ -111,8 +140,8 @@ export async function* readJsonlBatches(src: Readable, file: string, fileIndex: 
   yield* eachLine(
     src,
     maxLine,
-    (text, start, end, line, tooLong, replaced) => {
-      const r = lineRecord(text.slice(start, end), line, tooLong, file, fileIndex, maxLine, keepText, replaced);
+    (text, start, end, line, tooLong, replaced, crInside) => {
+      const r = lineRecord(text.slice(start, end), line, tooLong, file, fileIndex, maxLine, keepText, replaced, crInside);
       if (r) out.push(r);
     },
     () => {
@@ -298,19 +327,19 @@ export async function* readJsonlChunks(
   let builder: ChunkBuilder | undefined;
   let scanner: JsonlScanner | undefined;
   const values: unknown[] = [];
-  const slow = (text: string, line: number, tooLong: number, replaced: boolean) => {
-    const r = lineRecord(text, line, tooLong, file, fileIndex, maxLine, keepText, replaced);
+  const slow = (text: string, line: number, tooLong: number, replaced: boolean, crInside: boolean) => {
+    const r = lineRecord(text, line, tooLong, file, fileIndex, maxLine, keepText, replaced, crInside);
     if (r) builder ? builder.record(r, text) : pending.push([r, text]);
   };
   yield* eachLine(
     src,
     maxLine,
-    (text, start, end, line, tooLong, replaced) => {
+    (text, start, end, line, tooLong, replaced, crInside) => {
       // A CRLF line's CR is not part of the record (parseLine cuts it too).
       const stop = text.charCodeAt(end - 1) === 13 ? end - 1 : end;
       if (scanner && !tooLong && !replaced && stop - start <= maxLine && scanner.read(text, start, stop, values))
         builder!.values(line, values, keepText ? text.slice(start, stop) : "");
-      else slow(text.slice(start, end), line, tooLong, replaced);
+      else slow(text.slice(start, end), line, tooLong, replaced, crInside);
     },
     async () => {
       if (!builder) {

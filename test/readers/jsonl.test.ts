@@ -98,4 +98,44 @@ describe("JSONL reader", () => {
       }
     }
   });
+
+  it("counts a line's length without its BOM and its CRLF's CR wherever the reads split it, and names a CR alone in an over-long line", async () => {
+    const max = 20;
+    const exact = (id: string) => `{"id":"${id.padEnd(max - 9, "x")}"}`;
+    expect(exact("a").length).toBe(max);
+    const lines = [
+      `\uFEFF${exact("bom")}\r`,
+      `${exact("crlf")}\r`,
+      `${exact("over")}y\r`,
+      `{"id":"a"}\r{"id":"b"}\r{"id":"c"}\r`,
+      exact("lf"),
+      " \t \r",
+      "\u00a0",
+      "\u2028",
+      '{"id":"\ufffd"}',
+    ];
+    const text = `${lines.join("\n")}\n`;
+    const expected = [
+      [1, "ok"],
+      [2, "ok"],
+      [3, "LINE_TOO_LARGE", "line is 21 characters (limit 20)"],
+      [4, "LINE_TOO_LARGE", "line is 32 characters (limit 20) (the line holds a CR: JSONL lines end in LF or CRLF, so lines ending in a CR alone run together; convert them to LF)"],
+      [5, "ok"],
+      [7, "INPUT_BAD_JSON"],
+      [8, "INPUT_BAD_JSON"],
+      [9, "INVALID_UTF8", "line is not valid UTF-8 (or holds U+FFFD, the mark of an earlier bad conversion)"],
+    ];
+    const show = (rs: SourceRecord[]) => rs.map((r) => (r.error ? (r.error.code === "INPUT_BAD_JSON" ? [r.line, r.error.code] : [r.line, r.error.code, r.error.message]) : [r.line, "ok"]));
+    const columns = ["id"];
+    for (let size = 1; size <= text.length; size++) {
+      const pieces: string[] = [];
+      for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
+      const one: SourceRecord[] = [];
+      for await (const b of readJsonlBatches(Readable.from(pieces), "in.jsonl", 0, { maxLineLength: max })) one.push(...b);
+      expect({ size, rows: show(one) }).toEqual({ size, rows: expected });
+      const thread: SourceRecord[] = [];
+      for await (const c of readJsonlChunks(Readable.from(pieces), "in.jsonl", 0, { maxLineLength: max }, async () => columns)) thread.push(...materializeJsonl(structuredClone(c), columns, "in.jsonl", 0));
+      expect({ size, rows: show(thread) }).toEqual({ size, rows: expected });
+    }
+  });
 });
