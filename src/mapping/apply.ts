@@ -115,18 +115,22 @@ export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = n
           : (d) => {
               let any = false;
               let s = parts[0]!;
+              let wrong: ValueError | undefined;
               for (let i = 1; i < parts.length; i += 2) {
                 const v = cols[i]!(d);
                 if (!isEmpty(v)) {
+                  // Held a value, if one it cannot use: every placeholder is looked at, so the
+                  // misspelt-name warning speaks only of those that never held one.
+                  marks[i]!.hit = true;
                   // Text and numbers only: an object would read "[object Object]", a list "a,b".
                   if (typeof v !== "string" && typeof v !== "number")
-                    throw new ValueError("WRONG_TYPE", `${field}: {${parts[i]}} must be text, got ${Array.isArray(v) ? "a list" : typeof v}`);
+                    wrong ??= new ValueError("WRONG_TYPE", `${field}: {${parts[i]}} must be text, got ${Array.isArray(v) ? "a list" : typeof v}`);
                   any = true;
-                  marks[i]!.hit = true;
                   s += String(v);
                 }
                 s += parts[i + 1]!;
               }
+              if (wrong) throw wrong;
               return any ? s : undefined;
             };
     } else {
@@ -142,8 +146,10 @@ export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = n
     for (let i = 0; i < steps.length; i++) {
       const s = steps[i]!;
       let v: unknown;
+      let got = false;
       try {
         v = s.get(data);
+        got = true;
         const given = !isEmpty(v);
         if (given) seen[i] = true;
         else v = s.def;
@@ -154,6 +160,8 @@ export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = n
           for (const t of s.transforms) v = applyTransform(v, t);
         }
       } catch (e) {
+        // A source refuses only a value it holds (a template's object): it did have one.
+        if (!got) seen[i] = true;
         if (issues === NO_ISSUES) issues = [];
         const code = e instanceof ValueError ? e.code : "TRANSFORM";
         const message = secret.has(s.field) ? `${s.field}: ${code === "TRANSFORM" ? "a transform refused the value" : "the value is not text"} (not shown: the field is secret)` : (e as Error).message;

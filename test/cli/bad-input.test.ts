@@ -166,6 +166,21 @@ describe("bad input never crashes and never disappears", () => {
     expect(r2.stderr).toMatch(/No readable row of .*big-cell\.csv had a value for fields\.UserName \(column `name`\): the field is empty in every readable row; 1 row\(s\) could not be read\n/);
   });
 
+  it("values of the wrong type are reported on their rows, not warned about as a field no row had", async () => {
+    const f = `${dir}/wrong-type-template.jsonl`;
+    writeFileSync(f, '{"id":"u1","name":{"first":{"x":1},"last":"A"}}\n{"id":"u2","name":{"first":["a"],"last":"B"}}\n');
+    const m = `${dir}/wrong-type-template.yaml`;
+    writeFileSync(m, 'fields:\n  UserId: id\n  UserName: { template: "{name.first} {name.last}" }\n');
+    const report = `${dir}/wrong-type-template.report.jsonl`;
+    const r = await runCli(["validate", f, "-p", "zego", "-m", m, "--report", report]);
+    expect(r.code).toBe(1);
+    expect(readReport(report).map((x) => [x.line, x.code])).toEqual([
+      [1, "WRONG_TYPE"],
+      [2, "WRONG_TYPE"],
+    ]);
+    expect(r.stderr).not.toMatch(/had a value/);
+  });
+
   it("a number as UserId is reported under its text", async () => {
     const report = `${dir}/wt.jsonl`;
     await validate(`${F}/wrong-types.jsonl`, report);
