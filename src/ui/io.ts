@@ -10,6 +10,17 @@ export interface CliIO {
   handleSignals?: boolean;
 }
 
+let pipesGuarded = false;
+
 export function processIO(): CliIO {
+  // A reader that went away (`… | head`) leaves no one to read the rest: the run goes on, its
+  // report and exit code stand, and the process does not die of an unhandled EPIPE.
+  if (!pipesGuarded) {
+    pipesGuarded = true;
+    for (const s of [process.stdout, process.stderr])
+      s.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code !== "EPIPE") throw e;
+      });
+  }
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, handleSignals: true };
 }

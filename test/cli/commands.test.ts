@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { csv, runCli, tmp, write } from "../helpers.js";
+import { csv, readReport, runCli, tmp, write } from "../helpers.js";
 
 describe("bulk-users providers", () => {
   it("lists every provider with its batch size and rate", async () => {
@@ -75,5 +75,29 @@ describe("bulk-users emulate", () => {
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr).toMatch(/expected a (probability from 0 to 1|port from 0 to 65535)/);
     }
+  });
+});
+
+describe("output to a reader that went away", () => {
+  /** Runs the bin with its stdout's read end closed at once (as `| head` leaves it): exit code and stderr. */
+  const closedStdout = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ["bin/bulk-users.js", ...args], { env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout.destroy();
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (code) => resolve({ code, stderr }));
+    });
+
+  it("does not die of EPIPE: help exits 0, and a run goes on to its report and its own exit code", async () => {
+    const help = await closedStdout(["import", "--help"]);
+    expect(help.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(help.code).toBe(0);
+    const dir = tmp();
+    const report = `${dir}/r.jsonl`;
+    const run = await closedStdout(["validate", "samples/users.csv", "-p", "zego", "-m", "samples/zego.mapping.yaml", "--report", report]);
+    expect(run.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(run.code).toBe(1);
+    expect(readReport(report)).toHaveLength(20);
   });
 });
