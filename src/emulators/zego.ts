@@ -44,6 +44,8 @@ export function createZegoEmulator(opts: ZegoEmulatorOptions) {
     body: { Code, Message, RequestId: requestId(), ErrorList },
   });
   let errors = 0;
+  /** Nonces of signed requests, with when each may be used again. */
+  const nonces = new Map<string, number>();
 
   const handle = (req: EmuRequest): EmuResponse => {
     const q = req.query;
@@ -64,6 +66,12 @@ export function createZegoEmulator(opts: ZegoEmulatorOptions) {
     if (q.get("AppId") !== appId) return answer(100000010, "failed to get ServerSecret");
     if (Math.abs(Date.now() / 1000 - Number(ts)) > TIMESTAMP_WINDOW_S) return answer(100000004, "signature expired");
     if (sig !== signature(appId, nonce, secret, ts)) return answer(100000005, "signature error");
+    // The nonce is what makes a signed request unrepeatable: one seen within the timestamp window
+    // is a replay (or an adapter that does not draw a new one per request).
+    const now = Date.now();
+    if ((nonces.get(nonce) ?? 0) > now) return answer(100000005, "signature error: SignatureNonce already used");
+    nonces.set(nonce, now + 2 * TIMESTAMP_WINDOW_S * 1000);
+    if (nonces.size > 4096) for (const [n, until] of nonces) if (until <= now) nonces.delete(n);
 
     // The body is JSON; a form or text body would be read as something else by the server.
     if (!/^application\/json\s*(;|$)/i.test(String(req.headers["content-type"] ?? ""))) return answer(CODES.INVALID_PARAMETER, "Content-Type must be application/json");

@@ -165,6 +165,9 @@ describe("huawei-workspace adapter: request shape and auth", () => {
     await expect(otherDomain.get()).rejects.toMatchObject({ code: "AUTH_REJECTED" });
     const down = provider.createSession!({ ...s.ctx, fetch: async () => fake(503, { error_code: "IAM.0001", error_msg: "busy" }) });
     await expect(down.get()).rejects.toBeInstanceOf(HttpError);
+    // Throttled (the API gateway's 429) is as transient: not a credentials problem.
+    const busy = provider.createSession!({ ...s.ctx, fetch: async () => fake(429, { error_code: "APIGW.0308", error_msg: "The throttling threshold has been reached" }) });
+    await expect(busy.get()).rejects.toBeInstanceOf(HttpError);
   });
 
   it("the emulator's IAM endpoint is strict about method, content type and body", async () => {

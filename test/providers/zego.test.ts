@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { HttpResponse, ProviderContext } from "../../src/providers/define.js";
 import zego, { zegoSignature } from "../../src/providers/zego.js";
@@ -15,12 +16,16 @@ const users = (...ids: string[]) => ids.map((UserId) => ({ UserId }));
 const noCtx = {} as ProviderContext;
 const parse = (status: number, json: unknown, ids: string[]) => zego.parseResponse(answer(status, json), users(...ids), noCtx);
 
-/** A signed request to the emulator, as the vendor describes it. */
+/** Public parameters of a signed request, with a fresh nonce unless told. */
+function query(env: Record<string, string | undefined>, nonce = randomBytes(8).toString("hex"), ts = Math.floor(Date.now() / 1000)) {
+  const q = new URLSearchParams({ Action: "UserRegister", AppId: env.ZEGO_APP_ID!, SignatureNonce: nonce, Timestamp: String(ts), SignatureVersion: "2.0" });
+  q.set("Signature", zegoSignature(env.ZEGO_APP_ID!, nonce, env.ZEGO_SERVER_SECRET!, ts));
+  return q;
+}
+
+/** A signed request to the emulator, as the vendor describes it (each with its own nonce). */
 function signed(env: Record<string, string | undefined>, path = "/") {
-  const ts = Math.floor(Date.now() / 1000);
-  const q = new URLSearchParams({ Action: "UserRegister", AppId: env.ZEGO_APP_ID!, SignatureNonce: "abcdef0123456789", Timestamp: String(ts), SignatureVersion: "2.0" });
-  q.set("Signature", zegoSignature(env.ZEGO_APP_ID!, "abcdef0123456789", env.ZEGO_SERVER_SECRET!, ts));
-  return (url: string, body: unknown, type = "application/json") => fetch(`${url}${path}?${q}`, { method: "POST", headers: { "content-type": type }, body: JSON.stringify(body) });
+  return (url: string, body: unknown, type = "application/json") => fetch(`${url}${path}?${query(env)}`, { method: "POST", headers: { "content-type": type }, body: JSON.stringify(body) });
 }
 
 testProvider(
@@ -65,6 +70,40 @@ testProvider(
         q.set("Signature", zegoSignature(env.ZEGO_APP_ID!, "abcdef0123456789", env.ZEGO_SERVER_SECRET!, now));
         const res = await fetch(`${emu.url}/?${q}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ UserInfo: [{ UserId: "a" }] }) });
         expect(await res.json()).toMatchObject({ Code: 100000004 });
+      });
+
+      it("the emulator refuses a nonce used again within the timestamp window, and an import draws one per request", async () => {
+        const { emu, env } = await ctx.start();
+        const send = (q: URLSearchParams, id: string) => fetch(`${emu.url}/?${q}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ UserInfo: [{ UserId: id }] }) });
+        const ts = Math.floor(Date.now() / 1000);
+        expect(await (await send(query(env, "abcdef0123456789", ts), "a")).json()).toMatchObject({ Code: 0 });
+        // Signed again, even with another timestamp: still the same nonce.
+        expect(await (await send(query(env, "abcdef0123456789", ts - 1), "b")).json()).toMatchObject({ Code: 100000005, Message: "signature error: SignatureNonce already used" });
+        expect(emu.users().map((u) => u.UserId)).toEqual(["a"]);
+        const s = await ctx.run(emu, env, ctx.input(0, 250));
+        expect(s.counts.created).toBe(250);
+        expect(emu.stats.requests).toBe(2 + 3);
+      });
+
+      it("takes every character the vendor allows in a UserId, and refuses a UserAvatar over 500 bytes locally", async () => {
+        const { emu, env } = await ctx.start();
+        const all = "aZ09!#$%&()+-:;<=.>?@[]^_,|~";
+        const avatar = (n: number) => `https://example.com/${"a".repeat(n - 20)}`;
+        expect(avatar(500).length).toBe(500);
+        const s = await ctx.run(emu, env, ctx.input(0, 0, [
+          { id: all, first: "A", last: "B", avatar: "" },
+          { id: "ok500", first: "A", last: "B", avatar: avatar(500) },
+          { id: "over501", first: "A", last: "B", avatar: avatar(501) },
+        ]));
+        const rows = readReport(s.report!).sort((a, b) => a.line - b.line);
+        expect(rows.map((r) => [r.key, r.status])).toEqual([
+          [all, "created"],
+          ["ok500", "created"],
+          ["over501", "invalid"],
+        ]);
+        expect(rows[2]).toMatchObject({ field: "UserAvatar", code: "660700007" });
+        expect(emu.stats.requests).toBe(1);
+        expect(emu.users().map((u) => u.UserId).sort()).toEqual([all, "ok500"].sort());
       });
 
       it("holds the vendor's limits: 100 users a request, 20 requests a second", () => {
@@ -122,6 +161,11 @@ testProvider(
         expect(parse(200, { Code: 0, ErrorList: [{ UserID: "b", SubCode: 660700002 }] }, ["a", "b"])).toMatchObject({ kind: "records", results: [{ status: "created" }, { status: "exists" }] });
         // An entry naming nobody sent could be anyone's: the unnamed are resent, never called created.
         expect(parse(200, { Code: 0, ErrorList: [{ UserId: "zz", SubCode: 660000002 }] }, ["a", "b"])).toMatchObject({ kind: "records", results: [{ status: "retry" }, { status: "retry" }] });
+        // Code ≠ 0 with entries means every user failed: one left out of the list is not created.
+        expect(parse(200, { Code: 660700002, ErrorList: [{ UserId: "a", SubCode: 660700002 }] }, ["a", "b"])).toMatchObject({ kind: "records", results: [{ status: "exists" }, { status: "retry" }] });
+        // A server error is retried whatever envelope it carries.
+        expect(parse(502, { Code: 660000002, ErrorList: [] }, ["a", "b"]).kind).toBe("retry");
+        expect(parse(500, { Code: 0, ErrorList: [] }, ["a"]).kind).toBe("retry");
         // No envelope: a 4xx from a wrong path or a proxy fails; 5xx and 429 are retried.
         expect(parse(404, "<html>Not Found</html>", ["a"])).toMatchObject({ kind: "endpoint", code: "HTTP_404" });
         expect(parse(400, "<html>Bad Request</html>", ["a"])).toMatchObject({ kind: "failed", code: "HTTP_400" });
