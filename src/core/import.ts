@@ -451,18 +451,21 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     /** The mapping for a file's columns; throws (exit 2) if it cannot read them. */
     const mappingFor = (file: string, columns: string[], announce: boolean): LoadedMapping => {
       let m = mapping;
-      if (!m) m = autoMappingFor(provider, file, columns, announce ? (text) => say("info", text) : undefined);
+      if (!m) m = autoMappingFor(provider, file, columns, announce ? (text) => say("info", text) : undefined, formatFor(file) === "jsonl");
       else if (formatFor(file) === "csv") checkColumns(m, file, columns);
       return m;
     };
     /** Per file, the columns its mapping reads (all a JSONL parse thread sends). */
     const reads = new Map<string, string[]>();
+    /** Per file, fields an automatic JSONL mapping reads from keys no early record held (not warned about when absent). */
+    const guessedIn = new Map<number, Set<string>>();
     const onColumns = (file: string, columns: string[]) => {
       const idx = opts.files.indexOf(file);
       fileNames[idx] = file;
       const m = mappingFor(file, columns, true);
       if (formatFor(file) === "csv") failedOut?.setColumns(idx, columns);
       compiled.set(idx, compileMapping(m, secret));
+      if (m.guessed?.length) guessedIn.set(idx, new Set(m.guessed));
       reads.set(file, [...new Set(columnsUsed(m).map((c) => c.column))]);
     };
     for (const [idx, columns] of headers) failedOut?.setColumns(idx, columns);
@@ -639,6 +642,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       for (const [idx, apply] of compiled)
         if (rowsIn[idx])
           for (const u of apply.unseen()) {
+            if (guessedIn.get(idx)?.has(u.field)) continue;
             // A row that could not be read (a line or cell over the limit) may have held the value.
             const unread = unreadableIn[idx] ?? 0;
             const rows = unread ? "readable row" : "row";

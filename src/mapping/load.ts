@@ -10,6 +10,8 @@ import { MappingSchema, type MappingFile } from "./schema.js";
 /** A mapping after loading: where it came from, for error messages. */
 export interface LoadedMapping extends MappingFile {
   source: string;
+  /** Automatic JSONL mapping: fields read from a key spelled as the field, which no early record held. */
+  guessed?: string[];
 }
 
 interface Issue {
@@ -198,29 +200,41 @@ export function checkMapping(raw: unknown, provider: Provider, source = "<mappin
 
 const norm = (s: string) => s.toLowerCase().replace(/[_\-\s.]/g, "");
 
-/** Without a mapping file: a column whose name equals a provider field (case and `_`/`-` ignored). */
-export function autoMapping(provider: Provider, columns: string[]): LoadedMapping {
+/**
+ * Without a mapping file: a column whose name equals a provider field (case and `_`/`-` ignored).
+ * JSONL records need not all hold the same keys, so there (`jsonl`) a field no early record names
+ * is read from a key spelled as the field itself, in the records that have one.
+ */
+export function autoMapping(provider: Provider, columns: string[], jsonl = false): LoadedMapping {
   const fields: Record<string, string> = {};
+  const guessed: string[] = [];
   const byNorm = new Map(columns.map((c) => [norm(c), c]));
   for (const f of Object.keys(provider.fields)) {
     const col = byNorm.get(norm(f));
     if (col !== undefined) fields[f] = col;
+    else if (jsonl) {
+      fields[f] = f;
+      guessed.push(f);
+    }
   }
-  return { fields, source: "<automatic mapping>" };
+  return jsonl ? { fields, source: "<automatic mapping>", guessed } : { fields, source: "<automatic mapping>" };
 }
 
 /**
  * autoMapping for an input's columns, refused (exit 2) when none is named like the key field or
  * another field the vendor wants unique: every row would be invalid. `said` tells what was mapped.
  */
-export function autoMappingFor(provider: Provider, file: string, columns: string[], said?: (m: string) => void): LoadedMapping {
-  const m = autoMapping(provider, columns);
+export function autoMappingFor(provider: Provider, file: string, columns: string[], said?: (m: string) => void, jsonl = false): LoadedMapping {
+  const m = autoMapping(provider, columns, jsonl);
+  const guessed = new Set(m.guessed);
   const keyLike = Object.entries(provider.fields).filter(([name, spec]) => name === provider.key || spec.unique || spec.uniqueIgnoreCase);
-  if (columns.length && !keyLike.some(([name]) => name in m.fields))
+  if (columns.length && !keyLike.some(([name]) => name in m.fields && !guessed.has(name)))
     throw new BulkUsersError(ErrorCode.MAPPING_INVALID, `No mapping given and no column of ${file} is named like the key field ${provider.key}`, {
       context: { file },
       hint: `Pass --mapping FILE (see \`bulk-users providers ${provider.name}\`), or run \`bulk-users mapping init ${file} --provider ${provider.name}\`.`,
     });
-  said?.(`No --mapping: mapped ${Object.entries(m.fields).map(([f, c]) => `${c} → ${f}`).join(", ") || "nothing"} (${file})`);
+  const named = Object.entries(m.fields).filter(([f]) => !guessed.has(f));
+  const rest = guessed.size ? `; ${[...guessed].join(", ")} from keys so named, in the records that hold one` : "";
+  said?.(`No --mapping: mapped ${named.map(([f, c]) => `${c} → ${f}`).join(", ") || "nothing"}${rest} (${file})`);
   return m;
 }

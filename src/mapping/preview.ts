@@ -36,7 +36,7 @@ export async function previewMapping(o: {
   const secret = new Set(secretFields(provider));
   let apply: CompiledMapping | undefined;
   const onColumns = (file: string, columns: string[]) => {
-    if (!mapping) mapping = autoMappingFor(provider, file, columns, o.log);
+    if (!mapping) mapping = autoMappingFor(provider, file, columns, o.log, formatOf(file, o.format) === "jsonl");
     else if (formatOf(file, o.format) === "csv") checkColumns(mapping, file, columns);
     apply = compileMapping(mapping, secret);
   };

@@ -153,10 +153,18 @@ export async function* readJsonlBatches(src: Readable, file: string, fileIndex: 
   );
 }
 
-/** A JSONL file's columns: the keys of its first readable record, once a batch holds one. */
+/**
+ * A JSONL file's columns, once a batch (a block read) holds a readable record: every key of its
+ * readable records, in the order first seen (records need not all hold the same keys).
+ */
 export function firstKeys(batch: SourceRecord[]): string[] | undefined {
-  const rec = batch.find((r) => !r.error);
-  return rec && Object.keys(rec.data);
+  let keys: Set<string> | undefined;
+  for (const r of batch) {
+    if (r.error) continue;
+    keys ??= new Set();
+    for (const k of Object.keys(r.data)) keys.add(k);
+  }
+  return keys && [...keys];
 }
 
 /** Records one at a time (see readJsonlBatches). */

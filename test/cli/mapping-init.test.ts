@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, linkSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -198,5 +199,26 @@ describe("bulk-users mapping preview", () => {
     expect([p.code, v.code]).toEqual([2, 2]);
     expect(p.stderr).toMatch(/no column of .*none\.csv is named like the key field UserId/);
     expect(v.stderr).toMatch(/no column of .*none\.csv is named like the key field UserId/);
+  });
+
+  it("without --mapping, a JSONL file is mapped from the keys of its first block of records, then from keys spelled as a field, on both parse paths", async () => {
+    const long = "n".repeat(70);
+    const lines = ['{"user_id":"u1"}', `{"user_id":"u2","user_name":"${long}"}`];
+    // Past the first 64 KiB read: a key spelled as the field is still read.
+    for (let i = 3; i <= 2000; i++) lines.push(`{"user_id":"u${i}","pad":"${"p".repeat(40)}"}`);
+    lines.push(`{"user_id":"late","UserAvatar":"https://example.com/${"a".repeat(500)}"}`);
+    const f = write(dir, "sparse.jsonl", `${lines.join("\n")}\n`);
+    for (const mode of ["off", "on"]) {
+      const report = `${dir}/sparse-${mode}.jsonl`;
+      // The compiled CLI: the parse thread runs the built worker.
+      const r = spawnSync(process.execPath, ["bin/bulk-users.js", "validate", f, "-p", "zego", "--parse-thread", mode, "--report", report], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/No --mapping: mapped user_id → UserId, user_name → UserName; UserAvatar from keys so named, in the records that hold one/);
+      expect(r.stderr, mode).not.toMatch(/had a value/);
+      expect(readReport(report).filter((x) => x.status === "invalid").map((x) => [x.key, x.field])).toEqual([
+        ["u2", "UserName"],
+        ["late", "UserAvatar"],
+      ]);
+    }
   });
 });
