@@ -234,7 +234,8 @@ export function autoMappingFor(provider: Provider, file: string, columns: string
       hint: `Pass --mapping FILE (see \`bulk-users providers ${provider.name}\`), or run \`bulk-users mapping init ${file} --provider ${provider.name}\`.`,
     });
   const named = Object.entries(m.fields).filter(([f]) => !guessed.has(f));
-  const rest = guessed.size ? `; ${[...guessed].join(", ")} from keys so named, in the records that hold one` : "";
+  const which = guessed.size > 6 ? `the other ${guessed.size} fields` : [...guessed].join(", ");
+  const rest = guessed.size ? `; ${which} from keys so named, in the records that hold one` : "";
   said?.(`No --mapping: mapped ${named.map(([f, c]) => `${c} → ${f}`).join(", ") || "nothing"}${rest} (${file})`);
   return m;
 }
