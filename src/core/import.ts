@@ -646,7 +646,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
             // A row that could not be read (a line or cell over the limit) may have held the value.
             const unread = unreadableIn[idx] ?? 0;
             const rows = unread ? "readable row" : "row";
-            const then = `${u.defaulted ? `its default was used in every ${rows}` : `the field is empty in every ${rows}`}${unread ? `; ${unread} row(s) could not be read` : ""}`;
+            const empty = u.part ? `that placeholder is empty in every ${rows}` : u.defaulted ? `its default was used in every ${rows}` : `the field is empty in every ${rows}`;
+            const then = `${empty}${unread ? `; ${unread} row(s) could not be read` : ""}`;
             const csv = formatFor(opts.files[idx]!) === "csv";
             say("warn", `No ${rows} of ${opts.files[idx]} had a value for fields.${u.field} (${u.source}): ${csv ? then : `is its name right? (${then})`}`);
           }

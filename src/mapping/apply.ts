@@ -84,7 +84,8 @@ export function constantProblem(provider: Provider, field: string, constant: unk
 
 /** A compiled mapping; `unseen` lists the fields whose source never held a value (a misspelt JSONL path). */
 export type CompiledMapping = ((data: Record<string, unknown>) => { user: MappedUser; issues: readonly FieldIssue[] }) & {
-  unseen(): { field: string; source: string; defaulted: boolean }[];
+  /** `part`: a placeholder of a template that did get values (the field itself is not empty). */
+  unseen(): { field: string; source: string; defaulted: boolean; part?: boolean }[];
 };
 
 /**
@@ -188,7 +189,7 @@ export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = n
         return from ? [{ field: st.field, source: from, defaulted: typeof def === "object" && def.default !== undefined }] : [];
       }),
       // A template that did get values may still have a misspelt placeholder ({family_nmae}).
-      ...placeholders.filter((p) => !p.hit && steps.some((st, i) => st.field === p.field && seen[i])).map((p) => ({ field: p.field, source: `placeholder \`{${p.name}}\` of its template`, defaulted: false })),
+      ...placeholders.filter((p) => !p.hit && steps.some((st, i) => st.field === p.field && seen[i])).map((p) => ({ field: p.field, source: `placeholder \`{${p.name}}\` of its template`, defaulted: false, part: true })),
     ],
   });
 }

@@ -181,6 +181,17 @@ describe("bad input never crashes and never disappears", () => {
     expect(r.stderr).not.toMatch(/had a value/);
   });
 
+  it("a template placeholder empty in every row is warned about as that placeholder, not as an empty field", async () => {
+    const f = `${dir}/blank-part.csv`;
+    writeFileSync(f, "id,blank\n1,\n2,\n");
+    const m = `${dir}/blank-part.yaml`;
+    writeFileSync(m, 'fields:\n  UserId: id\n  UserName: { template: "x-{id}-{blank}" }\n');
+    const r = await runCli(["validate", f, "-p", "zego", "-m", m, "--report", `${dir}/blank-part.report.jsonl`]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/fields\.UserName \(placeholder `\{blank\}` of its template\): that placeholder is empty in every row\n/);
+    expect(r.stderr).not.toMatch(/the field is empty/);
+  });
+
   it("a number as UserId is reported under its text", async () => {
     const report = `${dir}/wt.jsonl`;
     await validate(`${F}/wrong-types.jsonl`, report);

@@ -180,7 +180,7 @@ describe("mapping files", () => {
   it("a placeholder no row filled is named, though the template's others were", () => {
     const apply = compileMapping(checkMapping({ fields: { UserId: "id", UserName: { template: "{given} {family_nmae}", transform: ["trim"] } } }, zego));
     expect(apply({ id: "a", given: "Ann", family_name: "Lee" }).user.UserName).toBe("Ann");
-    expect(apply.unseen()).toEqual([{ field: "UserName", source: "placeholder `{family_nmae}` of its template", defaulted: false }]);
+    expect(apply.unseen()).toEqual([{ field: "UserName", source: "placeholder `{family_nmae}` of its template", defaulted: false, part: true }]);
   });
 
   it("does not repeat a first line that holds none of the mapping's columns (an export without a header: data, maybe a password)", () => {
