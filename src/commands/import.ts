@@ -56,7 +56,7 @@ export function addRunOptions(cmd: Command, sending: boolean): Command {
     .addOption(new Option("--format <format>", "input format, instead of guessing from the extension").choices(["csv", "jsonl"]))
     .addOption(new Option("--delimiter <char>", "CSV delimiter (default: , or tab for .tsv)").argParser(delimiter))
     .option("--report <file>", "report path (.jsonl or .csv)", undefined)
-    .option("--failed-out <file>", "write invalid and failed rows with an _error column (CSV for a .csv path, else JSONL)")
+    .option("--failed-out <file>", "write invalid and failed rows with an _error column (in --format if given, else CSV for a .csv, .tsv or .txt path, JSONL otherwise)")
     .option("--max-errors <n>", "stop (exit 3) after this many invalid or failed rows", int("--max-errors", 1))
     .option("--shard <K/N>", "process only the rows whose key hashes to shard K of N", parseShard)
     .option("--json", "print the summary as one JSON object on stdout")

@@ -60,7 +60,10 @@ export function providersCommand(io: CliIO): Command {
       const p = list[0]!;
       const out: string[] = [c.bold(`${p.name}: ${p.title}`), `docs: ${p.docs}`, `unique key: ${p.key}`, `batch: at most ${p.maxBatch} users a request`, `rate: ${p.rate.requests} requests per ${p.rate.perMs} ms`];
       out.push(`endpoint: ${p.endpoint ?? `(none: set ${p.endpointEnv} or --endpoint)`}`, "", c.bold("credentials (environment or --dotenv):"));
-      for (const e of p.env) out.push(`  ${e.name.padEnd(26)}${e.required === true ? "required" : typeof e.required === "string" ? `required unless ${e.required}` : "optional"}${e.secret ? ", secret" : ""} — ${e.description}`);
+      // The endpoint's variable, where there is no default endpoint, is needed unless --endpoint is given.
+      const need = (e: (typeof p.env)[number]) =>
+        e.required === true ? "required" : typeof e.required === "string" ? `required unless ${e.required}` : e.name === p.endpointEnv && !p.endpoint ? "required unless --endpoint" : "optional";
+      for (const e of p.env) out.push(`  ${e.name.padEnd(26)}${need(e)}${e.secret ? ", secret" : ""} — ${e.description}`);
       out.push("", c.bold("fields:"));
       const width = Math.max(22, ...Object.keys(p.fields).map((f) => f.length + 2));
       for (const [f, s] of Object.entries(p.fields)) {

@@ -4,7 +4,11 @@ import { isDateFormat, isPhoneCountry } from "./transforms.js";
 
 /** Transforms a field value goes through, in order. Strings name the argument-less ones. */
 export const TransformSchema = z.union([
-  z.enum(["trim", "lower", "upper", "split", "join", "e164"]).describe("trim | lower | upper | split (on ,) | join (with ,) | e164"),
+  z
+    .enum(["trim", "lower", "upper", "split", "join", "e164"], {
+      error: "a transform is trim, lower, upper, split, join or e164, or one of { split: SEP }, { join: SEP }, { date: FORMAT }, { e164: COUNTRY }",
+    })
+    .describe("trim | lower | upper | split (on ,) | join (with ,) | e164"),
   z.strictObject({ split: z.string().min(1).describe("Split a text into a list on this separator") }),
   z.strictObject({ join: z.string().describe("Join a list into a text with this separator") }),
   z.strictObject({

@@ -28,6 +28,8 @@ describe("bulk-users providers", () => {
     expect(roy.stdout).toMatch(/options \(the mapping's options:\):\n {2}sendEmail\s+boolean \(must be chosen: the run is refused until it is set\) — mail every user an invite/);
     expect(roy.stdout).not.toMatch(/required false/);
     expect(r.stdout).toMatch(/options \(the mapping's options:\):\n {2}none: an options: key is refused/);
+    // No default endpoint: its variable is needed unless --endpoint is given.
+    expect((await runCli(["providers", "imkit"])).stdout).toMatch(/IMKIT_BASE_URL\s+required unless --endpoint —/);
     const bad = await runCli(["providers", "imkt"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Did you mean `imkit`\?/);

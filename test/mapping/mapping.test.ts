@@ -69,7 +69,7 @@ describe("mapping files", () => {
 
   it.each([
     ["fields:\n  UserNmae: name\n", /unknown field `UserNmae` for provider zego \(.*m2\.yaml, fields\.UserNmae\)/, "Did you mean `UserName`?"],
-    ["fields:\n  UserId: { column: id, transform: [capitalize] }\n", /fields\.UserId\.transform\[0\]/, undefined],
+    ["fields:\n  UserId: { column: id, transform: [capitalize] }\n", /a transform is trim, lower, upper, split, join or e164, or one of \{ split: SEP \}, \{ join: SEP \}, \{ date: FORMAT \}, \{ e164: COUNTRY \} \(.*fields\.UserId\.transform\[0\]\)/, undefined],
     ["fields:\n  UserId: { column: id, value: x }\n", /exactly one of `column`, `template` or `value`/, undefined],
     ["fields: [\n", /not valid YAML/, undefined],
     ["fieldz:\n  UserId: id\n", /\(top level\)|fieldz/, undefined],
