@@ -1,5 +1,6 @@
 // Behaviours each a plausible bug would break unnoticed otherwise: adapter answers, the ZEGO
 // emulator's strictness, the rate limiter, resume and secrets (the sender's are in sender.test.ts).
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpError, httpSend } from "../../src/core/http.js";
 import { runImport } from "../../src/core/import.js";
@@ -49,7 +50,7 @@ describe("zego emulator strictness (raw requests)", () => {
   });
   const post = (o: { nonce?: string; ts?: number; version?: string }, body: unknown) => {
     const ts = o.ts ?? Math.floor(Date.now() / 1000);
-    const nonce = o.nonce ?? "abcdef0123456789";
+    const nonce = o.nonce ?? randomBytes(8).toString("hex");
     const q = new URLSearchParams({ Action: "UserRegister", AppId: env.ZEGO_APP_ID, SignatureNonce: nonce, Timestamp: String(ts), SignatureVersion: o.version ?? "2.0" });
     q.set("Signature", zegoSignature(env.ZEGO_APP_ID, nonce, env.ZEGO_SERVER_SECRET, ts));
     return fetch(`${emu.url}/?${q}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ Code: number; ErrorList: { SubCode: number }[] }>);
