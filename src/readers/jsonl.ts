@@ -72,14 +72,14 @@ async function* eachLine<T>(src: Readable, maxLine: number, take: TakeLine, flus
   let droppedCrs = 0;
   let droppedEndCr = false;
   let line = 0;
-  const over = (text: string, start: number, end: number): [number, boolean] => {
-    if (!tooLong) return [0, false];
+  const takeLine = (text: string, start: number, end: number, replaced: boolean) => {
+    if (!tooLong) return take(text, start, end, ++line, 0, replaced, false);
     const endCr = end > start ? text.charCodeAt(end - 1) === 13 : droppedEndCr;
     const crs = droppedCrs + crsIn(text, start, end) - (endCr ? 1 : 0);
     const n = tooLong + end - start - (endCr ? 1 : 0);
     tooLong = droppedCrs = 0;
     droppedEndCr = false;
-    return [n, crs > 0];
+    take(text, start, end, ++line, n, replaced, crs > 0);
   };
   for await (const chunk of src as AsyncIterable<Buffer | string>) {
     // A stream with an encoding set already yields text. The block is not joined to what the last
@@ -91,15 +91,13 @@ async function* eachLine<T>(src: Readable, maxLine: number, take: TakeLine, flus
     let nl = text.indexOf("\n");
     if (rest !== "" && nl !== -1) {
       const first = rest + text.slice(0, nl);
-      const [n, cr] = over(first, 0, first.length);
-      take(first, 0, first.length, ++line, n, replaced || first.indexOf("\uFFFD") !== -1, cr);
+      takeLine(first, 0, first.length, replaced || first.indexOf("\uFFFD") !== -1);
       rest = "";
       start = nl + 1;
       nl = text.indexOf("\n", start);
     }
     for (; nl !== -1; nl = text.indexOf("\n", start)) {
-      const [n, cr] = over(text, start, nl);
-      take(text, start, nl, ++line, n, replaced, cr);
+      takeLine(text, start, nl, replaced);
       start = nl + 1;
     }
     rest = rest === "" ? text.slice(start) : rest + text;
@@ -116,8 +114,7 @@ async function* eachLine<T>(src: Readable, maxLine: number, take: TakeLine, flus
   }
   rest += decoder.decode();
   if (rest !== "" || tooLong) {
-    const [n, cr] = over(rest, 0, rest.length);
-    take(rest, 0, rest.length, ++line, n, rest.indexOf("\uFFFD") !== -1, cr);
+    takeLine(rest, 0, rest.length, rest.indexOf("\uFFFD") !== -1);
     const out = await flush();
     if (out !== undefined) yield out;
   }
