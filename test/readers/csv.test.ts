@@ -10,6 +10,15 @@ async function read(text: string | Buffer, delimiter?: string): Promise<SourceRe
   return out;
 }
 
+/** Records as the parse thread's consumer builds them: compact chunks (of the text, or read in these pieces), then materialize. */
+async function readCompact(input: string | Buffer[]): Promise<SourceRecord[]> {
+  const out: SourceRecord[] = [];
+  let header: string[] = [];
+  const pieces = typeof input === "string" ? [Buffer.from(input)] : input;
+  for await (const c of readCsvChunks(Readable.from(pieces), "in.csv", 0, { compact: true }, (h) => (header = h))) out.push(...materialize(c, header, "in.csv", 0));
+  return out;
+}
+
 describe("CSV reader", () => {
   it("strips the BOM, handles CRLF, quoted commas and multi-line cells, and numbers lines from the start of each record", async () => {
     const out: SourceRecord[] = [];
@@ -32,9 +41,7 @@ describe("CSV reader", () => {
     ];
     expect((await read(text)).map((r) => [r.line, r.error?.code ?? r.data])).toEqual(expected);
     for (const pieces of [[Buffer.from(text)], [...Buffer.from(text)].map((b) => Buffer.from([b]))]) {
-      const compact: SourceRecord[] = [];
-      let header: string[] = [];
-      for await (const c of readCsvChunks(Readable.from(pieces), "in.csv", 0, { compact: true }, (h) => (header = h))) compact.push(...materialize(c, header, "in.csv", 0));
+      const compact = await readCompact(pieces);
       expect(compact.map((r) => [r.line, r.error?.code ?? r.data])).toEqual(expected);
     }
   });
@@ -48,9 +55,7 @@ describe("CSV reader", () => {
       [6, { user_id: "u4", name: "w" }],
     ];
     expect((await read(text)).map((r) => [r.line, r.error?.code ?? r.data])).toEqual(expected);
-    const compact: SourceRecord[] = [];
-    let header: string[] = [];
-    for await (const c of readCsvChunks(Readable.from([Buffer.from(text)]), "in.csv", 0, { compact: true }, (h) => (header = h))) compact.push(...materialize(c, header, "in.csv", 0));
+    const compact = await readCompact([Buffer.from(text)]);
     expect(compact.map((r) => [r.line, r.error?.code ?? r.data])).toEqual(expected);
   });
 
@@ -67,9 +72,7 @@ describe("CSV reader", () => {
     for (const [text, expected] of cases) {
       expect((await read(text)).map((r) => [r.line, r.error?.code ?? r.data]), JSON.stringify(text)).toEqual(expected);
       for (const pieces of [[Buffer.from(text)], [...Buffer.from(text)].map((b) => Buffer.from([b]))]) {
-        const compact: SourceRecord[] = [];
-        let header: string[] = [];
-        for await (const c of readCsvChunks(Readable.from(pieces), "in.csv", 0, { compact: true }, (h) => (header = h))) compact.push(...materialize(c, header, "in.csv", 0));
+        const compact = await readCompact(pieces);
         expect(compact.map((r) => [r.line, r.error?.code ?? r.data]), JSON.stringify(text)).toEqual(expected);
       }
     }
@@ -85,9 +88,7 @@ describe("CSV reader", () => {
       const buf = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]);
       expect((await read(buf)).map((r) => [r.line, r.error?.code ?? r.data]), JSON.stringify(text)).toEqual(expected);
       for (const pieces of [[buf], [...buf].map((b) => Buffer.from([b]))]) {
-        const compact: SourceRecord[] = [];
-        let header: string[] = [];
-        for await (const c of readCsvChunks(Readable.from(pieces), "in.csv", 0, { compact: true }, (h) => (header = h))) compact.push(...materialize(c, header, "in.csv", 0));
+        const compact = await readCompact(pieces);
         expect(compact.map((r) => [r.line, r.error?.code ?? r.data]), JSON.stringify(text)).toEqual(expected);
       }
     }
@@ -126,15 +127,6 @@ describe("CSV reader", () => {
     const out = await read(Buffer.concat([Buffer.from("a,b\n1,"), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from("\n")]));
     expect(out[0]!.error?.code).toBe("INVALID_UTF8");
   });
-
-  /** Records as the parse thread's consumer builds them: compact chunks, then materialize. */
-  async function readCompact(text: string): Promise<SourceRecord[]> {
-    let header: string[] = [];
-    const out: SourceRecord[] = [];
-    const chunks = readCsvChunks(Readable.from([Buffer.from(text)]), "in.csv", 0, { compact: true }, (h) => (header = h));
-    for await (const c of chunks) out.push(...materialize(c, header, "in.csv", 0));
-    return out;
-  }
 
   it("keys records by any column name, even ones that are awkward in code, one thread or compact", async () => {
     const names = ['a"b', "c\\d", "${x}", "0", "constructor", "__proto__", "line\u2028sep", "toString"];
