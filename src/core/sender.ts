@@ -109,16 +109,23 @@ export function createSender(o: SenderOptions) {
       return batch ? batch.redact(r, false) : r;
     };
     const text = mask(res.text);
-    if (text === res.text) return res;
-    if (res.json === undefined || res.json === null || typeof res.json !== "object") return { ...res, text };
+    if (res.json === undefined || res.json === null || typeof res.json !== "object") return text === res.text ? res : { ...res, text };
+    // Escapes in the text (`\/`, `\u00e4`) may spell a secret no form matches: JSON.parse undid
+    // them, so the parsed values are masked then too.
+    let changed = text !== res.text;
+    if (!changed && !/\\[u/]/.test(res.text)) return res;
     const walk = (v: unknown): unknown => {
-      if (typeof v === "string") return mask(v);
+      if (typeof v === "string") {
+        const m = mask(v);
+        if (m !== v) changed = true;
+        return m;
+      }
       if (Array.isArray(v)) return v.map(walk);
       if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
       return v;
     };
     const json = walk(res.json);
-    return { ...res, json, text: JSON.stringify(json) };
+    return changed ? { ...res, json, text: JSON.stringify(json) } : res;
   };
 
   const finish = (items: SendItem[], outcomes: SendOutcome[]) => o.onOutcomes(items, outcomes);

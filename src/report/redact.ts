@@ -3,13 +3,32 @@ const MIN = 4;
 
 const inJson = (s: string) => JSON.stringify(s).slice(1, -1);
 
+/** `\uXXXX` for each UTF-16 unit `re` matches (an astral character becomes its two surrogates). */
+const uEscape = (s: string, re: RegExp, upper = false) =>
+  s.replace(re, (c) => {
+    const h = c.charCodeAt(0).toString(16).padStart(4, "0");
+    return `\\u${upper ? h.toUpperCase() : h}`;
+  });
+
+/**
+ * JSON as other encoders write it by default: `\/` (PHP), non-ASCII as `\u00e4` (Python; PHP
+ * with `\/` too; capitals elsewhere), `<>&` as `\u003c` (Go), and .NET's wider set in capitals.
+ */
+function otherJson(value: string): string[] {
+  const j = inJson(value);
+  const slash = j.replace(/\//g, "\\/");
+  const nonAscii = /[^\x00-\x7f]/g;
+  const dotnet = uEscape(value.replace(/\\/g, "\\\\"), /[^\x20-\x7e]|["<>&'+`]/g, true);
+  return [slash, uEscape(j, nonAscii), uEscape(j, nonAscii, true), uEscape(slash, nonAscii), uEscape(j, /[<>&\u2028\u2029]/g), dotnet];
+}
+
 /**
  * The forms a secret takes when a vendor echoes it back: as given, escaped in JSON (once, or twice
- * for a request body quoted in an answer), URL-encoded (with `%20` or `+` for spaces), or its
- * UTF-8 bytes read as Latin-1.
+ * for a request body quoted in an answer; also as other encoders escape it), URL-encoded (with
+ * `%20` or `+` for spaces), or its UTF-8 bytes read as Latin-1.
  */
 function forms(value: string): string[] {
-  const out = [value, inJson(value), inJson(inJson(value)), encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2)];
+  const out = [value, inJson(value), inJson(inJson(value)), ...otherJson(value), encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2)];
   if (/[^\x00-\x7f]/.test(value)) out.push(Buffer.from(value, "utf8").toString("latin1"));
   return out;
 }

@@ -21,6 +21,23 @@ describe("Redactor", () => {
     for (const e of echoes) expect(r.redact(`vendor said: ${e} (end)`)).toBe("vendor said: *** (end)");
   });
 
+  it("masks a secret in JSON as other encoders escape it: PHP, Python, Go and .NET", () => {
+    const r = new Redactor();
+    r.add("Pä/s<&>😀w-1");
+    const echoes = [
+      String.raw`Pä\/s<&>😀w-1`, // PHP with JSON_UNESCAPED_UNICODE
+      String.raw`P\u00e4/s<&>\ud83d\ude00w-1`, // Python json.dumps
+      String.raw`P\u00e4\/s<&>\ud83d\ude00w-1`, // PHP json_encode
+      String.raw`P\u00E4/s<&>\uD83D\uDE00w-1`, // capitals
+      String.raw`Pä/s\u003c\u0026\u003e😀w-1`, // Go encoding/json
+      String.raw`P\u00E4/s\u003C\u0026\u003E\uD83D\uDE00w-1`, // .NET System.Text.Json
+    ];
+    for (const e of echoes) {
+      expect(JSON.parse(`"${e}"`)).toBe("Pä/s<&>😀w-1");
+      expect(r.redact(`vendor said: ${e} (end)`)).toBe("vendor said: *** (end)");
+    }
+  });
+
   it("masks what is left of a secret a message was cut through, but not in a key", () => {
     const r = new Redactor();
     r.add("RWAK-0123456789abcdefghijklmnopqrstuv");
@@ -35,7 +52,12 @@ describe("Redactor", () => {
  * A GenAuth stand-in that answers like the vendor but echoes what it was sent: the batch's
  * passwords, the bearer token and the access key secret, whole, JSON-escaped and cut short.
  */
-function echoingVendor(): Promise<{ url: string; server: Server }> {
+function echoingVendor(style: "js" | "php" = "js"): Promise<{ url: string; server: Server }> {
+  // PHP's json_encode: `\/` and non-ASCII as `\u00e4`, which JSON.parse reads back as the secret.
+  const encode = (v: unknown) => {
+    const text = JSON.stringify(v);
+    return style === "js" ? text : text.replace(/\//g, "\\/").replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  };
   const server = createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
@@ -47,8 +69,11 @@ function echoingVendor(): Promise<{ url: string; server: Server }> {
       }
       const { list } = JSON.parse(body) as { list: { password?: string }[] };
       const auth = String(req.headers.authorization);
-      const message = `refused ${list.map((u) => u.password).join(", ")} with ${auth} for ${body}`.slice(0, 150) + ` | ${auth.slice(0, 20)}`;
-      res.end(JSON.stringify({ statusCode: 400, apiCode: auth, message }));
+      const passwords = list.map((u) => u.password).join(", ");
+      // The PHP one echoes nothing its escapes leave as sent (no bearer token), so no plain form is in its text.
+      if (style === "php") return void res.end(encode({ statusCode: 400, apiCode: "E400", message: `refused ${passwords} for ${body}` }));
+      const message = `refused ${passwords} with ${auth} for ${body}`.slice(0, 150) + ` | ${auth.slice(0, 20)}`;
+      res.end(encode({ statusCode: 400, apiCode: auth, message }));
     });
   });
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server })));
@@ -81,6 +106,24 @@ describe("secrets a vendor echoes back never leak", () => {
     expect(all).toMatch(/failed/);
     expect(all).toContain("refused ***");
     for (const s of [...PASSWORDS, JSON.stringify(PASSWORDS[0]).slice(1, -1), "tok-issued-9f8e7d6c5b4a", "tok-issued", KEY_SECRET, JSON.stringify(KEY_SECRET).slice(1, -1)]) expect(all, s).not.toContain(s);
+  });
+
+  it("when the vendor escapes them as PHP does (`\\/`, `\\u00e4`)", async () => {
+    const php = await echoingVendor("php");
+    try {
+      const pw = ["Pw/Slash/Secret-1", "Pässwört-Secret-2"];
+      const f = write(dir, "php.csv", csv(["email", "password"], [["a@x.io", pw[0]!], ["b@x.io", pw[1]!]]));
+      const mapping = write(dir, "php.yaml", "fields:\n  email: email\n  password: password\n");
+      const env = { GENAUTH_ACCESS_KEY_ID: "AKID123", GENAUTH_ACCESS_KEY_SECRET: "ak/secret/ä-9", GENAUTH_USER_POOL_ID: "pool1" };
+      const report = join(dir, "php-report.jsonl");
+      const r = await runCli(["import", f, "-p", "genauth", "-m", mapping, "--endpoint", php.url, "--report", report, "--retries", "0"], { env });
+      expect(r.code).toBe(1);
+      const all = r.stdout + r.stderr + readFileSync(report, "utf8");
+      expect(all).toContain("refused ***");
+      for (const s of [...pw, "Pw\\/Slash", "P\\u00e4ssw", "ak/secret", "ak\\/secret"]) expect(all, s).not.toContain(s);
+    } finally {
+      php.server.close();
+    }
   });
 
   it("in a secret field holding a JSON number too big to keep exact", async () => {
