@@ -113,7 +113,7 @@ export class KeySet {
     return buf.compare(this.scratch, 0, len, at + HEAD, at + HEAD + len) === 0 ? buf.readUInt32LE(at + 4) : -1;
   }
 
-  /** Slot index where the last probe stopped (the free slot for the key when it was absent). */
+  /** Slot index where the last probe stopped: the key's slot, or the free slot for it when it was absent. */
   private at = 0;
 
   /** The key's payload, or -1 (then `at` is the free slot for it). */
@@ -133,7 +133,10 @@ export class KeySet {
       if (t === tag) {
         if (len === -1) len = this.encode(key);
         const p = this.match(this.slots[i >>> SEG_SHIFT]![i & SEG_MASK]!, h, len);
-        if (p !== -1) return p;
+        if (p !== -1) {
+          this.at = i;
+          return p;
+        }
       }
       if (++i === n) i = 0;
     }
@@ -184,6 +187,25 @@ export class KeySet {
     this.used = (at + len + 3) & ~3;
     if (++this.count * 4 > this.slotCount * 3) this.grow();
     return -1;
+  }
+
+  /** Adds the key, or gives it this payload if it is there already: the latest word wins. */
+  set(key: string, payload: number): void {
+    if (key.length > LONG) {
+      if (!this.long.has(key)) this.count++;
+      this.long.set(key, payload >>> 0);
+      return;
+    }
+    if (this.add(key, payload) === -1) return;
+    const s = this.slots[this.at >>> SEG_SHIFT]![this.at & SEG_MASK]! - 1;
+    const pi = s >>> 16;
+    const at = ((s & 0xffff) << 2) + 4;
+    if (pi === this.ends.length) this.page.writeUInt32LE(payload >>> 0, at);
+    else if (this.kept) this.kept[pi]!.writeUInt32LE(payload >>> 0, at);
+    else {
+      this.scratch.writeUInt32LE(payload >>> 0, 0);
+      if (writeSync(this.fd, this.scratch, 0, 4, pi * PAGE + at) !== 4) throw new Error("Duplicate check: a short write to its spill file");
+    }
   }
 
   /** The payload stored with the key, or -1 when it is absent. */

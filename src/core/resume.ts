@@ -123,11 +123,26 @@ export function readMeta(report: string): RunMeta {
     throw new BulkUsersError(ErrorCode.RESUME_UNREADABLE, `Cannot resume: ${p} is missing (it is written beside the report of every import)`, {
       context: { file: p },
     });
+  let meta: unknown;
   try {
-    return JSON.parse(readFileSync(p, "utf8")) as RunMeta;
+    meta = JSON.parse(readFileSync(p, "utf8"));
   } catch (e) {
     throw new BulkUsersError(ErrorCode.RESUME_UNREADABLE, `Cannot resume: ${p} is not valid JSON: ${(e as Error).message}`, { context: { file: p } });
   }
+  const wrong = metaFault(meta);
+  if (wrong) throw new BulkUsersError(ErrorCode.RESUME_UNREADABLE, `Cannot resume: ${p} is not a run's meta file: ${wrong}`, { context: { file: p } });
+  return meta as RunMeta;
+}
+
+/** What makes a parsed meta file unusable (the fields compareMeta and the resume read), or undefined. */
+function metaFault(m: unknown): string | undefined {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObj(m)) return "it holds no object";
+  if (typeof m.provider !== "string") return "no provider";
+  if (!Array.isArray(m.inputs) || !m.inputs.every((f) => isObj(f) && typeof f.file === "string" && typeof f.sha256 === "string")) return "no list of inputs, each with file and sha256";
+  if (!isObj(m.mapping) || typeof m.mapping.sha256 !== "string" || typeof m.mapping.source !== "string") return "no mapping with source and sha256";
+  if (m.shard !== undefined && typeof m.shard !== "string") return "shard is not text";
+  return undefined;
 }
 
 /** Refuses to resume a different job: other provider, inputs or mapping (unless forced). */
@@ -217,12 +232,14 @@ export async function loadResumeState(report: string, old: RunMeta, cur: RunMeta
       known.add(rowId(fi, r!.line), r!.status === "failed" && r!.retryable === false ? 1 : 0);
       continue;
     }
-    if (done.add(rowId(fi, r!.line), keyHash(String(r!.key ?? ""))) === -1) {
-      // Without its `t`: that was the earlier run's clock, and this report's timeline is this run's.
-      const { t: _earlier, ...row } = r!;
-      carry({ ...row, file: cur.inputs[fi]!.file });
-      carried++;
-    }
+    // Every row is carried: a report of a --force resume over a changed input has two rows for a
+    // moved line, and keeps both. The later one says who the line holds now, so the latest wins.
+    const id = rowId(fi, r!.line);
+    if (!done.has(id)) carried++;
+    done.set(id, keyHash(String(r!.key ?? "")));
+    // Without its `t`: that was the earlier run's clock, and this report's timeline is this run's.
+    const { t: _earlier, ...row } = r!;
+    carry({ ...row, file: cur.inputs[fi]!.file });
   }
   return { done, known, carried, unreadable };
 }

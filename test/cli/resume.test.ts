@@ -168,6 +168,48 @@ describe("crash safety and --resume", () => {
     expect(r.code).toBe(0);
     expect(emu.users().map((u) => u.UserId).sort()).toEqual(["v0", "v1", "v2", "v3"]);
     expect(r.stderr).toMatch(/3 row\(s\) held another user than the resumed report has at the same line/);
+    // That report has two rows for a moved line: the later one tells who the line holds now, so
+    // resuming it (input unchanged since) sends nothing and moves nothing.
+    const third = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", `${dir}/moved2.jsonl`, "--report", `${dir}/moved3.jsonl`, "--json"], { env });
+    expect(third.code).toBe(0);
+    expect(JSON.parse(third.stdout)).toMatchObject({ resumed: 4, requests: 0 });
+    expect(third.stderr).not.toMatch(/held another user/);
+    const line2 = readReport(`${dir}/moved3.jsonl`).filter((row) => row.line === 2);
+    expect(line2.map((row) => `${row.key} ${row.status}`)).toEqual(["v1 created", "v0 created"]);
+  });
+
+  it("failures the vendor may not have seen are sent again on resume; users it stored unanswered are told apart", async () => {
+    // Faults read per request: zeroed after the first run, the same vendor answers the resume.
+    const faults = { error: 0.3, timeout: 0.2 };
+    const emu = createZegoEmulator({ env, faults, seed: 7 });
+    await emu.listen(0);
+    emus.push(emu);
+    const n = 1500;
+    const f = write(dir, "flaky.csv", csv(["user_id"], Array.from({ length: n }, (_, i) => [`t${i}`])));
+    const report = `${dir}/flaky.jsonl`;
+    const first = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--report", report, "--retries", "0", "--timeout", "400", "--json"], { env });
+    expect(first.code).toBe(1);
+    const failed = readReport(report).filter((r) => r.status === "failed");
+    const { error: errors, timeout: timeouts } = { ...emu.stats.faults };
+    expect(errors).toBeGreaterThan(0);
+    expect(timeouts).toBeGreaterThan(0);
+    expect(failed.length).toBe((errors + timeouts) * 100);
+    expect(failed.every((r) => r.retryable === true)).toBe(true);
+    const stored = emu.users().length;
+    faults.error = faults.timeout = 0;
+    const again = `${dir}/flaky-b.jsonl`;
+    const r = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", report, "--report", again, "--json"], { env });
+    expect(r.code).toBe(0);
+    const rows = readReport(again);
+    expect(rows.map((row) => row.line).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 2));
+    expect(rows.filter((row) => !["created", "exists"].includes(row.status))).toEqual([]);
+    expect(emu.users()).toHaveLength(n);
+    expect([...multiplicity(emu.users(), "UserId").values()].every((v) => v === 1)).toBe(true);
+    // The timed-out requests' users were stored: the resume meets them as existing, and says why.
+    const exists = rows.filter((row) => row.status === "exists");
+    expect(exists).toHaveLength(timeouts * 100);
+    expect(stored - (n - failed.length)).toBe(exists.length);
+    for (const row of exists) expect(row.message).toContain("the run this one resumes sent this user and got no answer");
   });
 
   it("resumes however the input and the report are spelled, and never over the report it resumes", async () => {

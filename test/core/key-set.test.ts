@@ -144,6 +144,43 @@ describe("KeySet spill file", () => {
     expect(onDisk.slice(-3)).toEqual([1, 0, 30_000]);
   });
 
+  it("keeps non-ASCII keys whole at the end of a page, and U+0080 as its own bytes", () => {
+    const ks = new KeySet();
+    // 1,500 UTF-8 bytes a key: pages of 256 KiB end mid-way through many of them.
+    const keys = Array.from({ length: 3000 }, (_, i) => `${"ユ".repeat(500)}${i}`);
+    keys.forEach((k, i) => expect(ks.add(k, i)).toBe(-1));
+    keys.forEach((k, i) => expect(ks.add(k, 99_999)).toBe(i));
+    for (const k of ["a\u0080b", "a\u007fb", "\u0080", "é\u0080"]) {
+      expect(ks.add(k, 7)).toBe(-1);
+      expect(ks.get(k)).toBe(7);
+    }
+    expect(ks.has("a\u0081b")).toBe(false);
+    ks.close();
+  });
+
+  it.each(["a temporary file", "memory"])("set gives a key present or not its latest payload, with its pages in %s", (where) => {
+    const dir = process.env.TMPDIR;
+    if (where === "memory") process.env.TMPDIR = join(tmpdir(), `no-such-dir-${process.pid}`);
+    try {
+      const ks = new KeySet();
+      const long = "L".repeat(30_000);
+      // 20,000 keys of ~26 bytes fill two pages: the first keys are in a full page by the end.
+      for (let i = 0; i < 20_000; i++) ks.set(`key-${i}-${"x".repeat(12)}`, i);
+      ks.set(long, 1);
+      for (let i = 0; i < 20_000; i += 7) ks.set(`key-${i}-${"x".repeat(12)}`, 1_000_000 + i);
+      ks.set(long, 2);
+      expect(ks.size).toBe(20_001);
+      for (let i = 0; i < 20_000; i++) expect(ks.get(`key-${i}-${"x".repeat(12)}`)).toBe(i % 7 === 0 ? 1_000_000 + i : i);
+      expect(ks.get(long)).toBe(2);
+      // add still keeps the payload that is there.
+      expect(ks.add("key-0-xxxxxxxxxxxx", 5)).toBe(1_000_000);
+      ks.close();
+    } finally {
+      if (dir === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = dir;
+    }
+  });
+
   it("leaves no file behind in the temporary directory, and is empty after close", () => {
     const dir = mkdtempSync(join(tmpdir(), "keyset-"));
     const old = process.env.TMPDIR;

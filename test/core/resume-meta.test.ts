@@ -1,0 +1,74 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { compareMeta, readMeta, type RunMeta } from "../../src/core/resume.js";
+import { BulkUsersError } from "../../src/errors.js";
+import { tmp } from "../helpers.js";
+
+const meta = (over: Partial<RunMeta> = {}): RunMeta => ({
+  version: 1,
+  provider: "zego",
+  inputs: [{ file: "a.csv", sha256: "a".repeat(64), size: 100 }],
+  mapping: { source: "m.yaml", sha256: "m".repeat(64) },
+  startedAt: "2026-12-02T00:00:00.000Z",
+  ...over,
+});
+
+/** The error compareMeta throws, or undefined when it accepts the resume. */
+function refusal(old: RunMeta, cur: RunMeta, force: boolean): BulkUsersError | undefined {
+  try {
+    compareMeta(old, cur, force);
+    return undefined;
+  } catch (e) {
+    expect(e).toBeInstanceOf(BulkUsersError);
+    return e as BulkUsersError;
+  }
+}
+
+describe("resuming checks it continues the same job", () => {
+  it("an input edited to the same size is a changed input (by checksum), and --force lets it through", () => {
+    const edited = meta({ inputs: [{ file: "a.csv", sha256: "b".repeat(64), size: 100 }] });
+    const e = refusal(meta(), edited, false);
+    expect(e?.code).toBe("RESUME_MISMATCH");
+    expect(e?.message).toMatch(/input a\.csv changed since the earlier run/);
+    expect(refusal(meta(), edited, true)).toBeUndefined();
+    expect(refusal(meta(), meta(), false)).toBeUndefined();
+  });
+
+  it("a changed mapping is refused unless --force", () => {
+    const cur = meta({ mapping: { source: "m.yaml", sha256: "n".repeat(64) } });
+    expect(refusal(meta(), cur, false)?.message).toMatch(/mapping m\.yaml changed since the earlier run/);
+    expect(refusal(meta(), cur, true)).toBeUndefined();
+  });
+
+  it("another provider, or another number of inputs, is refused even with --force", () => {
+    for (const cur of [meta({ provider: "imkit" }), meta({ inputs: [...meta().inputs, { file: "b.csv", sha256: "c".repeat(64), size: 5 }] }), meta({ inputs: [] })]) {
+      for (const force of [false, true]) {
+        const e = refusal(meta(), cur, force);
+        expect(e?.code).toBe("RESUME_MISMATCH");
+        expect(e?.message).toMatch(/provider was zego, now imkit|input file\(s\) before/);
+        expect(e?.hint).toMatch(/--force does not change that/);
+      }
+    }
+  });
+
+  it("a meta file that is JSON but not a run's meta is unreadable, named, not a crash", () => {
+    const dir = tmp("bu-meta-");
+    const report = join(dir, "r.jsonl");
+    writeFileSync(report, "");
+    for (const body of ["null", "[]", '"zego"', '{"provider":"zego"}', '{"provider":"zego","inputs":[{"file":"a.csv"}],"mapping":{"source":"m","sha256":"x"}}', JSON.stringify({ ...meta(), mapping: null }), JSON.stringify({ ...meta(), shard: 2 })]) {
+      writeFileSync(`${report}.meta.json`, body);
+      let e: unknown;
+      try {
+        readMeta(report);
+      } catch (err) {
+        e = err;
+      }
+      expect(e, body).toBeInstanceOf(BulkUsersError);
+      expect((e as BulkUsersError).code).toBe("RESUME_UNREADABLE");
+      expect((e as BulkUsersError).message).toContain(`${report}.meta.json is not a run's meta file`);
+    }
+    writeFileSync(`${report}.meta.json`, JSON.stringify(meta({ shard: "1/2" })));
+    expect(readMeta(report)).toMatchObject({ provider: "zego", shard: "1/2" });
+  });
+});
