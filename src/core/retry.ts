@@ -24,6 +24,3 @@ export function retryAfterMs(value: string | null | undefined, now = Date.now())
   const t = Date.parse(s);
   return Number.isNaN(t) ? undefined : Math.max(0, t - now);
 }
-
-/** HTTP statuses worth retrying: timeouts, conflicts in flight, throttling, server errors (ofetch's set). */
-export const RETRY_STATUSES: ReadonlySet<number> = new Set([408, 409, 425, 429, 500, 502, 503, 504]);

@@ -90,8 +90,8 @@ export function createSender(o: SenderOptions) {
 
   /**
    * The answer with the run's secrets and the batch's own secret values (passwords, salts) masked,
-   * so that an answer echoing them never reaches a message. In a JSON answer only string values
-   * are masked, so a short password that also occurs in a number cannot break the JSON.
+   * so that an answer echoing them never reaches a message. In a JSON answer only strings (values
+   * and keys) are masked, so a short password that also occurs in a number cannot break the JSON.
    */
   const scrub = (res: HttpResponse, users: MappedUser[]): HttpResponse => {
     // Most answers to a batch are short or empty (Huawei's success has no body): nothing to mask.
@@ -109,19 +109,25 @@ export function createSender(o: SenderOptions) {
       return batch ? batch.redact(r, false) : r;
     };
     const text = mask(res.text);
+    if (typeof res.json === "string") {
+      const json = mask(res.json);
+      return json === res.json ? (text === res.text ? res : { ...res, text }) : { ...res, json, text: JSON.stringify(json) };
+    }
     if (res.json === undefined || res.json === null || typeof res.json !== "object") return text === res.text ? res : { ...res, text };
     // Escapes in the text (`\/`, `\u00e4`) may spell a secret no form matches: JSON.parse undid
     // them, so the parsed values are masked then too.
     let changed = text !== res.text;
     if (!changed && !/\\[u/]/.test(res.text)) return res;
+    const str = (v: string) => {
+      const m = mask(v);
+      if (m !== v) changed = true;
+      return m;
+    };
     const walk = (v: unknown): unknown => {
-      if (typeof v === "string") {
-        const m = mask(v);
-        if (m !== v) changed = true;
-        return m;
-      }
+      if (typeof v === "string") return str(v);
       if (Array.isArray(v)) return v.map(walk);
-      if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+      // Keys too: an answer may key its errors by the value refused.
+      if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [str(k), walk(x)]));
       return v;
     };
     const json = walk(res.json);

@@ -228,7 +228,8 @@ describe("sender: stops, doubt and concurrency", () => {
   });
 
   it("a stop during a backoff gives the users sent so far a STOPPED outcome, not none", async () => {
-    decide = () => ({ kind: "retry", code: "HTTP_503", message: "Service Unavailable" });
+    // Retry-After holds the next attempt 5 s off: a jittered backoff alone may be under 200 ms.
+    decide = () => ({ kind: "retry", code: "HTTP_503", message: "Service Unavailable", retryAfterMs: 5000 });
     const stop = new AbortController();
     const pending = send(ids(3), { retries: 5, backoffBaseMs: 5000, stop: stop.signal });
     setTimeout(() => stop.abort(), 200);
