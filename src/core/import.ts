@@ -239,6 +239,11 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   // The limiter keeps a slot per request of its window; no vendor allows near this many.
   if (opts.rate !== undefined && !(opts.rate > 0 && opts.rate <= MAX_RATE))
     throw new BulkUsersError(ErrorCode.USAGE, `--rate takes requests per second above 0, at most ${MAX_RATE}, got ${opts.rate}`);
+  // A one-second window holds whole requests: 1.5 would run as 1, and 3 in any 2 s allows a burst of 3 in one second.
+  if (opts.rate !== undefined && opts.rate > 1 && !Number.isInteger(opts.rate))
+    throw new BulkUsersError(ErrorCode.USAGE, `--rate above 1 takes a whole number of requests per second, got ${opts.rate}`, {
+      hint: "Under 1, a fraction widens the window instead: 0.5 is one request in any 2 s.",
+    });
   let mapping: LoadedMapping | undefined;
   if (typeof opts.mapping === "string") mapping = loadMapping(opts.mapping, provider);
   else if (opts.mapping) mapping = checkMapping(opts.mapping, provider);

@@ -144,6 +144,9 @@ describe("bulk-users import (CLI)", () => {
     ]);
     expect(rows[0]!.message).toMatch(/ECONNREFUSED/);
     expect(rows[0]!.message).not.toMatch(/may have created/);
+    // --retries 1: two attempts each.
+    expect(rows.map((x) => x.attempts)).toEqual([2, 2]);
+    expect(rows[0]!.message).toMatch(/gave up after 2 attempts/);
   });
 
   it("a mapping that cannot read an input stops the run before the report is opened: an earlier report there is left whole", async () => {
@@ -329,9 +332,26 @@ describe("CLI usage", () => {
     expect([timeout.code, timeout.stderr]).toEqual([2, expect.stringMatching(/--timeout takes a whole number from 1 to 2147483647/)]);
     const latency = await runCli(["emulate", "zego", "--latency", "1e12"]);
     expect([latency.code, latency.stderr]).toEqual([2, expect.stringMatching(/at most 2147483647 ms/)]);
-    // Under one a second: one request in any 2 s.
-    const slow = await runCli(["import", input, "-p", "zego", "--sandbox", "--report", `${dir}/r.jsonl`, "--rate", "0.5"]);
-    expect(slow.code, slow.stderr).toBe(0);
+    const fraction = await runCli(["import", input, "-p", "zego", "--sandbox", "--report", `${dir}/r.jsonl`, "--rate", "1.5"]);
+    expect([fraction.code, fraction.stderr]).toEqual([2, expect.stringMatching(/--rate above 1 takes a whole number of requests per second, got 1\.5[^]*0\.5 is one request in any 2 s/)]);
+  });
+
+  it("--rate under 1 widens the window: 0.5 is one request in any 2 s", async () => {
+    const env = { ZEGO_APP_ID: "1234567890", ZEGO_SERVER_SECRET: "rate-secret-rate-secret-rate-0001" };
+    const emu = createZegoEmulator({ env });
+    await emu.listen(0);
+    try {
+      const dir = tmp();
+      // 101 users: two ZEGO requests of 100 and 1.
+      const input = write(dir, "in.csv", csv(["UserId"], Array.from({ length: 101 }, (_, i) => [`h${i}`])));
+      const r = await runCli(["import", input, "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/r.jsonl`, "--rate", "0.5", "--json"], { env });
+      expect(r.code, r.stderr).toBe(0);
+      const [a, b] = emu.stats.arrivals;
+      expect(emu.stats.arrivals).toHaveLength(2);
+      expect(b! - a!).toBeGreaterThanOrEqual(1900);
+    } finally {
+      await emu.close();
+    }
   });
 
   it("colours errors on a terminal, and NO_COLOR turns colour off", async () => {

@@ -263,11 +263,29 @@ describe("crash safety and --resume", () => {
     const rows = readReport(`${dir}/twice.jsonl`);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.every((r) => r.status === "failed" && r.code === "CANCELLED" && /may have created the user/.test(r.message ?? ""))).toBe(true);
+    // Retryable: a resume sends them again and, meeting them as existing, knows why.
+    expect(rows.every((r) => r.retryable === true)).toBe(true);
     expect(p.out().stderr).not.toMatch(/read but not sent before the run stopped: \d+/);
     // And the message is right: the emulator created them once its latency had passed.
     await new Promise((r) => setTimeout(r, 5500));
     const created = new Set(emu.users().map((u) => u.UserId));
     expect(rows.every((r) => created.has(r.key))).toBe(true);
+  });
+
+  it("one Ctrl-C waits out --grace for the requests in flight, then cancels them", async () => {
+    const emu = createZegoEmulator({ env, latencyMs: 8000 });
+    await emu.listen(0);
+    emus.push(emu);
+    const p = spawnCli(["import", input, "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/grace.jsonl`, "--grace", "300", "--no-progress"]);
+    for (let i = 0; i < 200 && emu.stats.requests === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    p.child.kill("SIGINT");
+    expect(await p.exited).toBe(3);
+    // Well before the vendor's 8 s answer: the grace, not the default 10 s, bounded the wait.
+    expect(Date.now() - t0).toBeLessThan(6000);
+    const rows = readReport(`${dir}/grace.jsonl`);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.status === "failed" && r.code === "CANCELLED")).toBe(true);
   });
 
   it("Ctrl-C held down (a signal every 2 ms until the process is gone) still exits 3 with the summary and the resume command", async () => {
