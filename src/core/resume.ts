@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -74,17 +74,37 @@ export async function loadSent(report: string, state: Pick<ResumeState, "done" |
   const { done, known } = state;
   const sent = new KeySet();
   if (!existsSync(sentPath(report))) return sent;
-  const rl = createInterface({ input: createReadStream(sentPath(report)), crlfDelay: Infinity });
-  for await (const text of rl) {
-    // A torn last line was being written when the run died: its request had not gone out.
+  const take = (text: string) => {
     const m = SENT_LINE.exec(text);
-    if (!m) continue;
+    if (!m) return;
     const id = `${m[1]}:${m[2]}`;
     const hash = Number(m[3]);
-    if (done.has(id) || known.get(id) === 1 || sent.add(id, hash) !== -1) continue;
+    if (done.has(id) || known.get(id) === 1 || sent.add(id, hash) !== -1) return;
     carry(id, hash);
+  };
+  // A last line without its newline was being written when the run died (its request had not
+  // gone out), even where what is there looks whole: each line is taken once the next one starts.
+  let last: string | undefined;
+  const rl = createInterface({ input: createReadStream(sentPath(report)), crlfDelay: Infinity });
+  for await (const text of rl) {
+    if (last !== undefined) take(last);
+    last = text;
   }
+  if (last !== undefined && endsInNewline(sentPath(report))) take(last);
   return sent;
+}
+
+function endsInNewline(file: string): boolean {
+  const size = statSync(file).size;
+  if (size === 0) return false;
+  const fd = openSync(file, "r");
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, size - 1);
+    return b[0] === 0x0a;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** One buffer read into again and again: a stream's fresh 1 MiB chunks outran the GC at start-up. */

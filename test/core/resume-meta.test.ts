@@ -1,7 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compareMeta, readMeta, type RunMeta } from "../../src/core/resume.js";
+import { KeySet } from "../../src/core/key-set.js";
+import { compareMeta, loadSent, readMeta, sentPath, type RunMeta } from "../../src/core/resume.js";
 import { BulkUsersError } from "../../src/errors.js";
 import { tmp } from "../helpers.js";
 
@@ -70,5 +71,22 @@ describe("resuming checks it continues the same job", () => {
     }
     writeFileSync(`${report}.meta.json`, JSON.stringify(meta({ shard: "1/2" })));
     expect(readMeta(report)).toMatchObject({ provider: "zego", shard: "1/2" });
+  });
+
+  it("the journal's rows still in doubt are those neither done nor refused by the vendor, each carried once", async () => {
+    const dir = tmp("bu-sent-");
+    const report = join(dir, "r.jsonl");
+    writeFileSync(report, "");
+    // A torn last line was being written when the run died: its request had not gone out.
+    writeFileSync(sentPath(report), "0:2:111\n0:3:222\n0:4:333\n0:5:444\n0:4:333\n1:6:55\n0:7:9");
+    const done = new KeySet();
+    done.add("0:2", 111);
+    const known = new KeySet();
+    known.add("0:3", 1); // the vendor refused it: not in doubt
+    known.add("0:5", 0); // a transient failure: in doubt
+    const carried: string[] = [];
+    const sent = await loadSent(report, { done, known }, (id, hash) => carried.push(`${id}:${hash}`));
+    expect(carried).toEqual(["0:4:333", "0:5:444", "1:6:55"]);
+    expect([sent.get("0:4"), sent.get("0:5"), sent.get("1:6"), sent.get("0:2"), sent.get("0:3"), sent.get("0:7")]).toEqual([333, 444, 55, -1, -1, -1]);
   });
 });
