@@ -207,6 +207,8 @@ function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void
 
 /** Highest --rate (requests per second) taken. */
 const MAX_RATE = 10_000;
+/** Lowest: one request a day (a wider window would pass what a timer can wait). */
+const MIN_RATE = 1 / 86_400;
 
 /** Stops a run that names one input twice (a glob overlap, `a.csv ./a.csv`): each file is one input of the report and of --resume. */
 function checkDistinctInputs(files: string[]): void {
@@ -237,8 +239,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   if (!opts.files.length) throw new BulkUsersError(ErrorCode.USAGE, "No input file given", { hint: "Pass one or more CSV/JSONL files, or - for standard input." });
   checkDistinctInputs(opts.files);
   // The limiter keeps a slot per request of its window; no vendor allows near this many.
-  if (opts.rate !== undefined && !(opts.rate > 0 && opts.rate <= MAX_RATE))
-    throw new BulkUsersError(ErrorCode.USAGE, `--rate takes requests per second above 0, at most ${MAX_RATE}, got ${opts.rate}`);
+  if (opts.rate !== undefined && !(opts.rate >= MIN_RATE && opts.rate <= MAX_RATE))
+    throw new BulkUsersError(ErrorCode.USAGE, `--rate takes requests per second from 1/86400 (one a day), at most ${MAX_RATE}, got ${opts.rate}`);
   // A one-second window holds whole requests: 1.5 would run as 1, and 3 in any 2 s allows a burst of 3 in one second.
   if (opts.rate !== undefined && opts.rate > 1 && !Number.isInteger(opts.rate))
     throw new BulkUsersError(ErrorCode.USAGE, `--rate above 1 takes a whole number of requests per second, got ${opts.rate}`, {
@@ -543,9 +545,11 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         record(rec, { file: rec.file, line: rec.line, key, status: "duplicate", code: "DUPLICATE", message: dup });
         return;
       }
-      const was = resume ? resume.done.get(rowId(rec.fileIndex, rec.line)) : -1;
+      const id = resume ? rowId(rec.fileIndex, rec.line) : "";
+      const was = resume ? resume.done.get(id) : -1;
       if (was !== -1) {
-        if (was === keyHash(redactor.redact(key, false))) {
+        const hash = keyHash(redactor.redact(key, false));
+        if (was === hash || resume!.also?.has(`${id}:${hash}`)) {
           skippedDone++;
           return;
         }
@@ -699,6 +703,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     opts.cancel?.removeEventListener("abort", onCancel);
     for (const k of keySets) k.close();
     resume?.done.close();
+    resume?.also?.close();
     resume?.known.close();
     inFlightBefore?.close();
     journal?.close();

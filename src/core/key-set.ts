@@ -200,12 +200,17 @@ export class KeySet {
     const s = this.slots[this.at >>> SEG_SHIFT]![this.at & SEG_MASK]! - 1;
     const pi = s >>> 16;
     const at = ((s & 0xffff) << 2) + 4;
-    if (pi === this.ends.length) this.page.writeUInt32LE(payload >>> 0, at);
-    else if (this.kept) this.kept[pi]!.writeUInt32LE(payload >>> 0, at);
-    else {
+    if (pi === this.ends.length) return void this.page.writeUInt32LE(payload >>> 0, at);
+    if (!this.kept) {
       this.scratch.writeUInt32LE(payload >>> 0, 0);
-      if (writeSync(this.fd, this.scratch, 0, 4, pi * PAGE + at) !== 4) throw new Error("Duplicate check: a short write to its spill file");
+      try {
+        if (writeSync(this.fd, this.scratch, 0, 4, pi * PAGE + at) === 4) return;
+      } catch {
+        // A copy-on-write file system may refuse even a write in place once the disk is full.
+      }
+      this.keepPages();
     }
+    this.kept![pi]!.writeUInt32LE(payload >>> 0, at);
   }
 
   /** The payload stored with the key, or -1 when it is absent. */
@@ -240,13 +245,7 @@ export class KeySet {
         let done = 0;
         while (done < this.used) done += writeSync(this.fd, this.page, done, this.used - done, this.ends.length * PAGE + done);
       } catch {
-        // A full disk: the pages come back into memory and the check goes on there.
-        this.kept = this.ends.map((end, pi) => {
-          const b = Buffer.allocUnsafe(PAGE);
-          readFully(this.fd, b, end, pi * PAGE);
-          return b;
-        });
-        this.closeSpill();
+        this.keepPages();
       }
     }
     if (this.kept) {
@@ -255,6 +254,16 @@ export class KeySet {
     }
     this.ends.push(this.used);
     this.used = 0;
+  }
+
+  /** A full disk: the pages come back into memory and the check goes on there. */
+  private keepPages(): void {
+    this.kept = this.ends.map((end, pi) => {
+      const b = Buffer.allocUnsafe(PAGE);
+      readFully(this.fd, b, end, pi * PAGE);
+      return b;
+    });
+    this.closeSpill();
   }
 
   private closeSpill(): void {

@@ -218,6 +218,8 @@ export function fileKey(p: string): string {
 export interface ResumeState {
   /** Row ids done, each with the hash of the key it held (`keyHash`): a changed input may hold another user there. */
   done: KeySet;
+  /** `row:hash` of every user done at a line that held more than one (a --force resume's report); absent when none did. */
+  also?: KeySet | undefined;
   /** Rows the earlier report already called invalid, duplicate or failed: not counted again towards --max-errors; payload 1 for a failure the vendor answered. */
   known: KeySet;
   carried: number;
@@ -239,6 +241,7 @@ export async function loadResumeState(report: string, old: RunMeta, cur: RunMeta
   const fileIndex = new Map(old.inputs.map((f, i) => [f.file, i]));
   const done = new KeySet();
   const known = new KeySet();
+  let also: KeySet | undefined;
   let carried = 0;
   let unreadable = 0;
   for await (const r of reportRows(report)) {
@@ -253,13 +256,21 @@ export async function loadResumeState(report: string, old: RunMeta, cur: RunMeta
       continue;
     }
     // Every row is carried: a report of a --force resume over a changed input has two rows for a
-    // moved line, and keeps both. The later one says who the line holds now, so the latest wins.
+    // moved line, and keeps both. The later one says who the line holds now, so the latest wins;
+    // every user such a line held is done too (an input changed back must not send one again).
     const id = rowId(fi, r!.line);
-    if (!done.has(id)) carried++;
-    done.set(id, keyHash(String(r!.key ?? "")));
+    const hash = keyHash(String(r!.key ?? ""));
+    const was = done.get(id);
+    if (was === -1) carried++;
+    else if (was !== hash) {
+      also ??= new KeySet();
+      also.add(`${id}:${was}`);
+      also.add(`${id}:${hash}`);
+    }
+    done.set(id, hash);
     // Without its `t`: that was the earlier run's clock, and this report's timeline is this run's.
     const { t: _earlier, ...row } = r!;
     carry({ ...row, file: cur.inputs[fi]!.file });
   }
-  return { done, known, carried, unreadable };
+  return { done, also, known, carried, unreadable };
 }

@@ -90,8 +90,9 @@ export function createSender(o: SenderOptions) {
 
   /**
    * The answer with the run's secrets and the batch's own secret values (passwords, salts) masked,
-   * so that an answer echoing them never reaches a message. In a JSON answer only strings (values
-   * and keys) are masked, so a short password that also occurs in a number cannot break the JSON.
+   * so that an answer echoing them never reaches a message. In a JSON answer only string values,
+   * and keys that are a secret whole, are masked, so a short password that also occurs in a number
+   * or a field name cannot break the JSON.
    */
   const scrub = (res: HttpResponse, users: MappedUser[]): HttpResponse => {
     // Most answers to a batch are short or empty (Huawei's success has no body): nothing to mask.
@@ -114,10 +115,15 @@ export function createSender(o: SenderOptions) {
       return json === res.json ? (text === res.text ? res : { ...res, text }) : { ...res, json, text: JSON.stringify(json) };
     }
     if (res.json === undefined || res.json === null || typeof res.json !== "object") return text === res.text ? res : { ...res, text };
-    // Escapes in the text (`\/`, `\u00e4`) may spell a secret no form matches: JSON.parse undid
-    // them, so the parsed values are masked then too.
+    // The text may spell a secret with escapes no form matches (`\/`, `\u00e4`): JSON.parse undid
+    // them, and JSON.stringify writes only the escapes the forms know, so one pass over that tells.
+    // Without a backslash the text holds every string as parsed: masking it found all there was.
     let changed = text !== res.text;
-    if (!changed && !/\\[u/]/.test(res.text)) return res;
+    if (!changed) {
+      if (!res.text.includes("\\")) return res;
+      const canon = JSON.stringify(res.json);
+      if (mask(canon) === canon) return res;
+    }
     const str = (v: string) => {
       const m = mask(v);
       if (m !== v) changed = true;
@@ -126,8 +132,9 @@ export function createSender(o: SenderOptions) {
     const walk = (v: unknown): unknown => {
       if (typeof v === "string") return str(v);
       if (Array.isArray(v)) return v.map(walk);
-      // Keys too: an answer may key its errors by the value refused.
-      if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [str(k), walk(x)]));
+      // A key that is a secret (errors keyed by the value refused) is masked; a key holding one
+      // among other text is left, as a 4-character password inside "username" would rename it.
+      if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [mask(k) === "***" ? str(k) : k, walk(x)]));
       return v;
     };
     const json = walk(res.json);

@@ -326,8 +326,10 @@ describe("CLI usage", () => {
     }
     const dir = tmp();
     const input = write(dir, "in.csv", "UserId\na1\n");
-    const rate = await runCli(["import", input, "-p", "zego", "--sandbox", "--report", `${dir}/r.jsonl`, "--rate", "1e9"]);
-    expect([rate.code, rate.stderr]).toEqual([2, expect.stringMatching(/--rate takes requests per second above 0, at most 10000/)]);
+    for (const bad of ["1e9", "1e-7"]) {
+      const rate = await runCli(["import", input, "-p", "zego", "--sandbox", "--report", `${dir}/r.jsonl`, "--rate", bad]);
+      expect([rate.code, rate.stderr]).toEqual([2, expect.stringMatching(/--rate takes requests per second from 1\/86400 \(one a day\), at most 10000/)]);
+    }
     const timeout = await runCli(["import", input, "-p", "zego", "--sandbox", "--report", `${dir}/r.jsonl`, "--timeout", "2147483648"]);
     expect([timeout.code, timeout.stderr]).toEqual([2, expect.stringMatching(/--timeout takes a whole number from 1 to 2147483647/)]);
     const latency = await runCli(["emulate", "zego", "--latency", "1e12"]);

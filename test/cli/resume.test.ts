@@ -186,6 +186,12 @@ describe("crash safety and --resume", () => {
     expect(third.stderr).not.toMatch(/held another user/);
     const line2 = readReport(`${dir}/moved3.jsonl`).filter((row) => row.line === 2);
     expect(line2.map((row) => `${row.key} ${row.status}`)).toEqual(["v1 created", "v0 created"]);
+    // Every user such a line held is done: the input changed back sends nothing again either.
+    writeFileSync(f, csv(["user_id"], [["v1"], ["v2"], ["v3"]]));
+    const back = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--resume", `${dir}/moved2.jsonl`, "--report", `${dir}/moved4.jsonl`, "--force", "--json"], { env });
+    expect(back.code).toBe(0);
+    expect(JSON.parse(back.stdout)).toMatchObject({ requests: 0 });
+    expect(back.stderr).not.toMatch(/held another user/);
   });
 
   it("failures the vendor may not have seen are sent again on resume; users it stored unanswered are told apart", async () => {

@@ -75,6 +75,12 @@ describe("a batch's own secrets in the vendor's answer", () => {
     for (const m of got) for (const s of [...pw, "Hunter2", "P\\u00e4ssw", "Zwei"]) expect(m).not.toContain(s);
   });
 
+  it("mask a key that is a secret, not a field name a short password is part of", async () => {
+    answer = () => JSON.stringify({ username: "https:\/\/x", "mail": "m", [`name`]: "whole" }).replace(/\//g, "\\/");
+    const [m] = await messages(["name", "other-pw-1"]);
+    expect(m!.split(" | ")[0]).toBe('{"username":"https://x","mail":"m","***":"whole"}');
+  });
+
   it("leave an answer that holds none of them as it was", async () => {
     answer = () => '{"error":  "rate \\u0041 \\/ limit"}';
     const [m] = await messages(pw);
