@@ -13,7 +13,8 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Whole numbers, by default up to what a timer takes. */
 const int = (name: string, min = 0, max = MAX_TIMER_MS) => (v: string) => {
-  const n = Number(v);
+  // Number("") is 0: an empty CI variable must not mean --retries 0.
+  const n = v.trim() === "" ? Number.NaN : Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new BulkUsersError(ErrorCode.USAGE, `${name} takes a whole number from ${min} to ${max}, got \`${v}\``);
   return n;
 };

@@ -148,7 +148,11 @@ describe("bad input never crashes and never disappears", () => {
     expect(r.stderr).not.toMatch(/error:/);
     expect(outcomes(report, rows!)).toEqual(rows);
     for (const x of readReport(report).filter((y) => y.status === "invalid")) expect(x.message).toContain(`${F}/${file}, line ${x.line}`);
-    if (file.startsWith("header-only")) expect(r.stdout).toMatch(/: 0 row\(s\)/);
+    if (file.startsWith("header-only")) {
+      expect(r.stdout).toMatch(/: 0 row\(s\)/);
+      // No row at all is no row without a value: nothing to warn about.
+      expect(r.stderr).not.toMatch(/had a value/);
+    }
   });
 
   it("the empty-field warning counts rows that could not be read apart: one of them may have held the value", async () => {
@@ -347,6 +351,21 @@ describe("bad input never crashes and never disappears", () => {
     const j = await validate(`${F}/many-bad.csv`, `${dir}/max2.jsonl`, ["--max-errors", "2", "--json"]);
     expect(j.code).toBe(3);
     expect(JSON.parse(j.stdout)).toMatchObject({ stopped: "max-errors", rows: 2, counts: { invalid: 2, valid: 0 }, exitCode: 3 });
+    // A dry run has nothing to resume: no resume command.
+    expect(r.stderr + j.stderr).not.toMatch(/--resume/);
+  });
+
+  it("duplicates do not count towards --max-errors; 0, or an empty value, is a usage error", async () => {
+    writeFileSync(`${dir}/dups.csv`, "user_id\na\na\na\nbad id\nok\n");
+    const r = await validate(`${dir}/dups.csv`, `${dir}/dups.jsonl`, ["--max-errors", "2", "--json"]);
+    expect(r.code).toBe(1);
+    const s = JSON.parse(r.stdout);
+    expect(s.stopped).toBeUndefined();
+    expect(s.counts).toMatchObject({ valid: 2, duplicate: 2, invalid: 1 });
+    for (const args of [["--max-errors", "0"], ["--max-errors", ""], ["--retries", ""], ["--grace", " "]]) {
+      const bad = await runCli(["import", `${dir}/dups.csv`, "-p", "zego", "-m", mapping, "--sandbox", "--report", `${dir}/dups.jsonl`, ...args]);
+      expect([bad.code, bad.stderr], args.join(" ")).toEqual([2, expect.stringMatching(/takes a whole number from/)]);
+    }
   });
 
   it("standard input: UTF-16 without a byte order mark, or nothing but blank lines, is exit 2", async () => {

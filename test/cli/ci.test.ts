@@ -94,6 +94,17 @@ describe("CI friendliness", () => {
     expect(seen.length).toBe(300);
     expect(new Set(seen).size).toBe(300);
     expect(seen.sort()).toEqual(Array.from({ length: 300 }, (_, i) => `s${i}`).sort());
+    // By key, not by line: the two rows of a key meet in one shard, which reports the duplicate.
+    // Six keys, each on line i + 2 and again on line i + 32.
+    const dup = write(dir, "dup.csv", csv(["user_id"], Array.from({ length: 60 }, (_, i) => [i % 30 < 6 ? `dup${i % 30}` : `d${i}`])));
+    const dupRows = await Promise.all([1, 2, 3].map(async (k) => {
+      await runCli(["validate", dup, "-p", "zego", "--shard", `${k}/3`, "--report", `${dir}/dup${k}.jsonl`]);
+      return readReport(`${dir}/dup${k}.jsonl`).filter((x) => x.key.startsWith("dup"));
+    }));
+    for (let i = 0; i < 6; i++) {
+      const shards = dupRows.map((rows) => rows.filter((x) => x.key === `dup${i}`).map((x) => `${x.line} ${x.status}`)).filter((x) => x.length);
+      expect(shards).toEqual([[`${i + 2} valid`, `${i + 32} duplicate`]]);
+    }
     // Unreadable rows too: each lands in one shard, not in all of them.
     const lines = Array.from({ length: 60 }, (_, i) => (i % 3 ? `{"user_id":"j${i}"}` : `not json ${i}`));
     const j = write(dir, "bad.jsonl", `${lines.join("\n")}\n`);

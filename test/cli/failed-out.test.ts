@@ -20,7 +20,8 @@ describe("--failed-out: the rows to fix, in the input's own format", () => {
   afterAll(() => emu.close());
 
   it("CSV: original cells and columns plus _error, for invalid and failed rows only; fixed rows import", async () => {
-    const f = write(dir, "u.csv", csv(["user_id", "name", "note"], [["ok1", "Ann", "x, y"], ["bad id", "Bob", "=1+1"], ["vendor-no", "Cy", ""], ["ok2", "Dee", ""]]));
+    // ok1 again at the end: a duplicate is not a row to fix (imported again, it would be sent).
+    const f = write(dir, "u.csv", csv(["user_id", "name", "note"], [["ok1", "Ann", "x, y"], ["bad id", "Bob", "=1+1"], ["vendor-no", "Cy", ""], ["ok2", "Dee", ""], ["ok1", "Ann2", ""]]));
     const r = await runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--report", `${dir}/r.jsonl`, "--failed-out", `${dir}/fix.csv`], { env });
     expect(r.code).toBe(1);
     const rows = parse(readFileSync(`${dir}/fix.csv`), { columns: true }) as Record<string, string>[];
