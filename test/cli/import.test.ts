@@ -338,6 +338,17 @@ describe("CLI usage", () => {
     expect([fraction.code, fraction.stderr]).toEqual([2, expect.stringMatching(/--rate above 1 takes a whole number of requests per second, got 1\.5[^]*0\.5 is one request in any 2 s/)]);
   });
 
+  it("retries server errors 5 times unless told otherwise", async () => {
+    const dir = tmp();
+    const input = write(dir, "in.csv", csv(["UserId"], Array.from({ length: 10 }, (_, i) => [`e${i}`])));
+    // Seeded: the first five answers are server errors, the sixth is the vendor's success.
+    const args = ["import", input, "-p", "zego", "--sandbox", "--sandbox-faults", "error=0.6", "--sandbox-seed", "15", "--backoff-base", "1", "--report", `${dir}/r.jsonl`, "--json"];
+    const r = await runCli(args);
+    expect(JSON.parse(r.stdout)).toMatchObject({ exitCode: 0, retries: 5, counts: { created: 10 } });
+    const fewer = await runCli([...args, "--retries", "4"]);
+    expect(JSON.parse(fewer.stdout)).toMatchObject({ exitCode: 1, retries: 4, counts: { failed: 10 } });
+  });
+
   it("--rate under 1 widens the window: 0.5 is one request in any 2 s", async () => {
     const env = { ZEGO_APP_ID: "1234567890", ZEGO_SERVER_SECRET: "rate-secret-rate-secret-rate-0001" };
     const emu = createZegoEmulator({ env });
