@@ -189,28 +189,34 @@ export class KeySet {
     return -1;
   }
 
-  /** Adds the key, or gives it this payload if it is there already: the latest word wins. */
-  set(key: string, payload: number): void {
+  /** Adds the key, or gives it this payload if it is there already (the latest word wins); returns the payload it had, or -1 if new. */
+  set(key: string, payload: number): number {
     if (key.length > LONG) {
-      if (!this.long.has(key)) this.count++;
+      const was = this.long.get(key) ?? -1;
+      if (was === -1) this.count++;
       this.long.set(key, payload >>> 0);
-      return;
+      return was;
     }
-    if (this.add(key, payload) === -1) return;
+    const was = this.add(key, payload);
+    if (was === -1) return -1;
     const s = this.slots[this.at >>> SEG_SHIFT]![this.at & SEG_MASK]! - 1;
     const pi = s >>> 16;
     const at = ((s & 0xffff) << 2) + 4;
-    if (pi === this.ends.length) return void this.page.writeUInt32LE(payload >>> 0, at);
+    if (pi === this.ends.length) {
+      this.page.writeUInt32LE(payload >>> 0, at);
+      return was;
+    }
     if (!this.kept) {
       this.scratch.writeUInt32LE(payload >>> 0, 0);
       try {
-        if (writeSync(this.fd, this.scratch, 0, 4, pi * PAGE + at) === 4) return;
+        if (writeSync(this.fd, this.scratch, 0, 4, pi * PAGE + at) === 4) return was;
       } catch {
         // A copy-on-write file system may refuse even a write in place once the disk is full.
       }
       this.keepPages();
     }
     this.kept![pi]!.writeUInt32LE(payload >>> 0, at);
+    return was;
   }
 
   /** The payload stored with the key, or -1 when it is absent. */

@@ -260,14 +260,13 @@ export async function loadResumeState(report: string, old: RunMeta, cur: RunMeta
     // every user such a line held is done too (an input changed back must not send one again).
     const id = rowId(fi, r!.line);
     const hash = keyHash(String(r!.key ?? ""));
-    const was = done.get(id);
+    const was = done.set(id, hash);
     if (was === -1) carried++;
     else if (was !== hash) {
       also ??= new KeySet();
       also.add(`${id}:${was}`);
       also.add(`${id}:${hash}`);
     }
-    done.set(id, hash);
     // Without its `t`: that was the earlier run's clock, and this report's timeline is this run's.
     const { t: _earlier, ...row } = r!;
     carry({ ...row, file: cur.inputs[fi]!.file });

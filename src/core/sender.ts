@@ -124,17 +124,18 @@ export function createSender(o: SenderOptions) {
       const canon = JSON.stringify(res.json);
       if (mask(canon) === canon) return res;
     }
-    const str = (v: string) => {
+    /** `whole`: only a string that is a secret entirely is masked (a key: a 4-character password inside "username" must not rename it). */
+    const str = (v: string, whole = false) => {
       const m = mask(v);
-      if (m !== v) changed = true;
+      if (m === v || (whole && m !== "***")) return v;
+      changed = true;
       return m;
     };
     const walk = (v: unknown): unknown => {
       if (typeof v === "string") return str(v);
       if (Array.isArray(v)) return v.map(walk);
-      // A key that is a secret (errors keyed by the value refused) is masked; a key holding one
-      // among other text is left, as a 4-character password inside "username" would rename it.
-      if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [mask(k) === "***" ? str(k) : k, walk(x)]));
+      // Keys too, when they are a secret: errors keyed by the value refused.
+      if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [str(k, true), walk(x)]));
       return v;
     };
     const json = walk(res.json);

@@ -165,10 +165,11 @@ describe("KeySet spill file", () => {
       const ks = new KeySet();
       const long = "L".repeat(30_000);
       // 20,000 keys of ~26 bytes fill two pages: the first keys are in a full page by the end.
-      for (let i = 0; i < 20_000; i++) ks.set(`key-${i}-${"x".repeat(12)}`, i);
-      ks.set(long, 1);
-      for (let i = 0; i < 20_000; i += 7) ks.set(`key-${i}-${"x".repeat(12)}`, 1_000_000 + i);
-      ks.set(long, 2);
+      for (let i = 0; i < 20_000; i++) expect(ks.set(`key-${i}-${"x".repeat(12)}`, i)).toBe(-1);
+      expect(ks.set(long, 1)).toBe(-1);
+      // Each set answers the payload it replaced.
+      for (let i = 0; i < 20_000; i += 7) expect(ks.set(`key-${i}-${"x".repeat(12)}`, 1_000_000 + i)).toBe(i);
+      expect(ks.set(long, 2)).toBe(1);
       expect(ks.size).toBe(20_001);
       for (let i = 0; i < 20_000; i++) expect(ks.get(`key-${i}-${"x".repeat(12)}`)).toBe(i % 7 === 0 ? 1_000_000 + i : i);
       expect(ks.get(long)).toBe(2);
