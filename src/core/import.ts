@@ -19,7 +19,7 @@ import { checkEndpoint, readEnvFile, resolveCredentials } from "./credentials.js
 import { httpSend } from "./http.js";
 import { fnv1a, KeySet } from "./key-set.js";
 import { RateLimiter } from "./rate-limiter.js";
-import { compareMeta, dropRunFiles, keyHash, loadResumeState, loadSent, metaPath, openSentJournal, fileKey, readMeta, rowId, samePath, sentPath, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta, type SentJournal } from "./resume.js";
+import { compareMeta, dropRunFiles, keyHash, loadResumeState, sameUserEntry, loadSent, metaPath, openSentJournal, fileKey, readMeta, rowId, samePath, sentPath, sha256File, sha256Text, writeMeta, type ResumeState, type RunMeta, type SentJournal } from "./resume.js";
 import { createSender, type SendItem, type SendOutcome } from "./sender.js";
 import { validateUser } from "./validate.js";
 
@@ -351,7 +351,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       else errorCodes.set(code, { count: 1, example: { file: row.file, line: row.line, key: redactor.redact(row.key, false), message: redactor.redact(row.message ?? "") } });
       if (row.status !== "duplicate") failedOut?.write(rec, `${code}${row.field ? ` (${row.field})` : ""}: ${row.message ?? row.status}`);
       // A resumed run meets the earlier run's bad rows again: only new ones count, or it would stop where the last one did.
-      if (row.status !== "duplicate" && !resume?.known.has(rowId(rec.fileIndex, rec.line))) freshErrors++;
+      if (row.status !== "duplicate" && !(resume && sameUserEntry(resume.known.get(rowId(rec.fileIndex, rec.line)), keyHash(redactor.redact(row.key, false))))) freshErrors++;
       if (opts.maxErrors !== undefined && freshErrors >= opts.maxErrors && !stopped) {
         stopped = "max-errors";
         say("warn", `Stopping: ${freshErrors} rows invalid or failed${resume ? " besides those the resumed report had" : ""} (--max-errors ${opts.maxErrors})`);
@@ -553,8 +553,9 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
           skippedDone++;
           return;
         }
-        // --force over a changed input: this line held another user before, so this one was never sent.
-        moved++;
+        // --force over a changed input: this line held another user before, so this one was never sent
+        // (a user the report already has failing at this line moved in an earlier run, not this one).
+        if (!sameUserEntry(resume!.known.get(id), hash)) moved++;
       }
       if (dryRun) {
         record(rec, { file: rec.file, line: rec.line, key, status: "valid" });

@@ -79,7 +79,7 @@ export async function loadSent(report: string, state: Pick<ResumeState, "done" |
     if (!m) return;
     const id = `${m[1]}:${m[2]}`;
     const hash = Number(m[3]);
-    if (done.has(id) || known.get(id) === 1 || sent.add(id, hash) !== -1) return;
+    if (done.has(id) || refusedEntry(known.get(id)) || sent.add(id, hash) !== -1) return;
     carry(id, hash);
   };
   // A last line without its newline was being written when the run died (its request had not
@@ -220,7 +220,7 @@ export interface ResumeState {
   done: KeySet;
   /** `row:hash` of every user done at a line that held more than one (a --force resume's report); absent when none did. */
   also?: KeySet | undefined;
-  /** Rows the earlier report already called invalid, duplicate or failed: not counted again towards --max-errors; payload 1 for a failure the vendor answered. */
+  /** Rows the earlier report called invalid, duplicate or failed, each with its user (`knownEntry`): not counted again towards --max-errors. */
   known: KeySet;
   carried: number;
   /** Lines that could not be read (a torn last line after a kill). */
@@ -231,6 +231,13 @@ export const rowId = (fileIndex: number, line: number) => `${fileIndex}:${line}`
 
 /** What a done row remembers of its key (a 32-bit hash: the row's id is what identifies it). */
 export const keyHash = (key: string) => fnv1a(key);
+
+/** A bad row's entry in `known`: its key's hash, whose low bit says whether the vendor answered with a refusal. */
+export const knownEntry = (hash: number, refused: boolean) => ((hash & ~1) | (refused ? 1 : 0)) >>> 0;
+/** The vendor refused the row it names, so the row is not in doubt. */
+export const refusedEntry = (entry: number) => entry !== -1 && (entry & 1) === 1;
+/** The entry names this user (by key hash, its low bit aside). */
+export const sameUserEntry = (entry: number, hash: number) => entry !== -1 && ((entry ^ hash) & ~1) === 0;
 
 /**
  * Streams the earlier report; each successful row goes to `carry` (the new report) once, under
@@ -251,8 +258,8 @@ export async function loadResumeState(report: string, old: RunMeta, cur: RunMeta
       continue;
     }
     if (!SUCCESS_STATUSES.has(r!.status)) {
-      // Payload 1: the vendor answered with a refusal, so the row is not in doubt (see loadSent).
-      known.add(rowId(fi, r!.line), r!.status === "failed" && r!.retryable === false ? 1 : 0);
+      // The line's latest bad row names who it holds; a refusal the vendor answered is not in doubt (see loadSent).
+      known.set(rowId(fi, r!.line), knownEntry(keyHash(String(r!.key ?? "")), r!.status === "failed" && r!.retryable === false));
       continue;
     }
     // Every row is carried: a report of a --force resume over a changed input has two rows for a

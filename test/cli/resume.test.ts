@@ -194,6 +194,37 @@ describe("crash safety and --resume", () => {
     expect(back.stderr).not.toMatch(/held another user/);
   });
 
+  it("a line that moved and then failed is not called moved again by the next resume, and a new bad user there counts towards --max-errors", async () => {
+    const faults = { error: 0 };
+    const emu = createZegoEmulator({ env, faults });
+    await emu.listen(0);
+    emus.push(emu);
+    const f = write(dir, "moved-failed.csv", csv(["user_id"], [["w1"], ["w2"], ["w3"]]));
+    const run = (args: string[]) => runCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--retries", "0", "--json", ...args], { env });
+    expect((await run(["--report", `${dir}/mf1.jsonl`])).code).toBe(0);
+    writeFileSync(f, csv(["user_id"], [["w0"], ["w1"], ["w2"], ["w3"]]));
+    faults.error = 1;
+    const second = await run(["--resume", `${dir}/mf1.jsonl`, "--report", `${dir}/mf2.jsonl`, "--force"]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/3 row\(s\) held another user/);
+    faults.error = 0;
+    // The input is as that run read it: its report has w0 failing at line 2, so nothing moved since.
+    const third = await run(["--resume", `${dir}/mf2.jsonl`, "--report", `${dir}/mf3.jsonl`]);
+    expect(third.code).toBe(0);
+    expect(third.stderr).not.toMatch(/held another user/);
+    expect(emu.users().map((u) => u.UserId).sort()).toEqual(["w0", "w1", "w2", "w3"]);
+    // A line the report has failing for one user now holds another, bad one: that is a new bad row.
+    writeFileSync(f, csv(["user_id"], [["bad id"], ["w1"], ["w2"], ["w3"]]));
+    faults.error = 1;
+    const fourth = await run(["--resume", `${dir}/mf1.jsonl`, "--report", `${dir}/mf4.jsonl`, "--force"]);
+    expect(fourth.code).toBe(1);
+    faults.error = 0;
+    writeFileSync(f, csv(["user_id"], [["bad id 2"], ["w1"], ["w2"], ["w3"]]));
+    const fifth = await run(["--resume", `${dir}/mf4.jsonl`, "--report", `${dir}/mf5.jsonl`, "--force", "--max-errors", "1"]);
+    expect(fifth.code).toBe(3);
+    expect(fifth.stderr).toMatch(/Stopping: 1 rows invalid or failed besides those the resumed report had/);
+  });
+
   it("failures the vendor may not have seen are sent again on resume; users it stored unanswered are told apart", async () => {
     // Faults read per request: zeroed after the first run, the same vendor answers the resume.
     const faults = { error: 0.3, timeout: 0.2 };

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KeySet } from "../../src/core/key-set.js";
-import { compareMeta, loadSent, readMeta, sentPath, type RunMeta } from "../../src/core/resume.js";
+import { compareMeta, keyHash, knownEntry, loadSent, readMeta, refusedEntry, sameUserEntry, sentPath, type RunMeta } from "../../src/core/resume.js";
 import { BulkUsersError } from "../../src/errors.js";
 import { tmp } from "../helpers.js";
 
@@ -82,11 +82,28 @@ describe("resuming checks it continues the same job", () => {
     const done = new KeySet();
     done.add("0:2", 111);
     const known = new KeySet();
-    known.add("0:3", 1); // the vendor refused it: not in doubt
-    known.add("0:5", 0); // a transient failure: in doubt
+    known.add("0:3", knownEntry(keyHash("c"), true)); // the vendor refused it: not in doubt
+    known.add("0:5", knownEntry(keyHash("e"), false)); // a transient failure: in doubt
     const carried: string[] = [];
     const sent = await loadSent(report, { done, known }, (id, hash) => carried.push(`${id}:${hash}`));
     expect(carried).toEqual(["0:4:333", "0:5:444", "1:6:55"]);
     expect([sent.get("0:4"), sent.get("0:5"), sent.get("1:6"), sent.get("0:2"), sent.get("0:3"), sent.get("0:7")]).toEqual([333, 444, 55, -1, -1, -1]);
+  });
+
+  it("a bad row's entry keeps who the line held and whether the vendor refused it, whatever the hash's low bit", () => {
+    const set = new KeySet();
+    for (const [i, hash] of [0, 1, 0xfffffffe, 0xffffffff, keyHash("a"), keyHash("b")].entries())
+      for (const refused of [false, true]) {
+        const id = `${i}:${refused}`;
+        set.add(id, knownEntry(hash, refused));
+        const e = set.get(id);
+        expect(e).not.toBe(-1);
+        expect(refusedEntry(e)).toBe(refused);
+        expect(sameUserEntry(e, hash)).toBe(true);
+        expect(sameUserEntry(e, (hash ^ 2) >>> 0)).toBe(false);
+        expect(sameUserEntry(e, (hash ^ 0x80000000) >>> 0)).toBe(false);
+      }
+    expect(refusedEntry(-1)).toBe(false);
+    expect(sameUserEntry(-1, 0xffffffff)).toBe(false);
   });
 });
