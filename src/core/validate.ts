@@ -89,6 +89,12 @@ function checkField(field: string, spec: FieldSpec, user: MappedUser, out: Field
       break;
     case "string[]":
       if (typeof v === "string") v = user[field] = v.split(",").map((s) => s.trim()).filter(Boolean);
+      // Text of commas and spaces is no list: missing, as an empty value is.
+      if (Array.isArray(v) && v.length === 0) {
+        delete user[field];
+        if (spec.required) out.push({ field, code: "REQUIRED", message: `${field} is required` });
+        break;
+      }
       if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
         out.push({ field, code: "WRONG_TYPE", message: `${field} must be a list of texts` });
         break;

@@ -61,6 +61,28 @@ const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v =
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
 const validDate = (s: string) => DATE.test(s) && !Number.isNaN(Date.parse(s)) && new Date(s).toISOString().startsWith(s);
 
+type Kind = "string" | "string?" | "object" | "string[]";
+/** CreateUserOtpDto and CreateIdentityDto (vendor text): `?` marks the optional. */
+const OTP: Record<string, Kind> = { secret: "string", recoveryCode: "string?" };
+const IDENTITY: Record<string, Kind> = {
+  extIdpId: "string", provider: "string", type: "string", userIdInIdp: "string", userInfoInIdp: "object",
+  accessToken: "string?", refreshToken: "string?", originConnIds: "string[]",
+};
+
+/** Why a nested DTO is refused, or undefined. */
+function badNested(at: string, v: unknown, shape: Record<string, Kind>): string | undefined {
+  if (!isObject(v)) return `${at} must be an object`;
+  for (const k of Object.keys(v)) if (!(k in shape)) return `property ${at}.${k} should not exist`;
+  for (const [k, kind] of Object.entries(shape)) {
+    const x = v[k];
+    if (x === undefined) {
+      if (!kind.endsWith("?")) return `${at}.${k} is required`;
+    } else if (kind === "object" ? !isObject(x) : kind === "string[]" ? !Array.isArray(x) || x.some((y) => typeof y !== "string") : typeof x !== "string")
+      return `${at}.${k} must be ${kind === "object" ? "an object" : kind === "string[]" ? "an array of strings" : "a string"}`;
+  }
+  return undefined;
+}
+
 /** Why a CreateUserInfoDto is refused, or undefined. */
 function badUser(u: unknown): string | undefined {
   if (!isObject(u)) return "list items must be objects";
@@ -74,6 +96,15 @@ function badUser(u: unknown): string | undefined {
       if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) return `${k} must be an array of strings`;
     } else if (OBJECTS.has(k)) {
       if (!isObject(v)) return `${k} must be an object`;
+    } else if (k === "otp") {
+      const why = badNested("otp", v, OTP);
+      if (why) return why;
+    } else if (k === "identities") {
+      if (!Array.isArray(v)) return "identities must be an array";
+      for (const [i, x] of v.entries()) {
+        const why = badNested(`identities.${i}`, x, IDENTITY);
+        if (why) return why;
+      }
     } else return `property ${k} should not exist`;
   }
   const s = u as Record<string, string | undefined>;

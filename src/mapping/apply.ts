@@ -5,7 +5,7 @@ import type { MappedUser } from "../types.js";
 import type { LoadedMapping } from "./load.js";
 import type { Transform } from "./schema.js";
 import { valueGetter as getter, type Getter } from "./path.js";
-import { applyTransform } from "./transforms.js";
+import { applyTransform, isEmpty } from "./transforms.js";
 
 /** A `{column}` placeholder of a template. */
 export const PLACEHOLDER = /\{([^{}]+)\}/g;
@@ -53,7 +53,6 @@ export function checkColumns(m: LoadedMapping, file: string, columns: string[]):
   }
 }
 
-const isEmpty = (v: unknown) => v === undefined || v === null || v === "";
 
 /** A row's value that cannot be used, with the issue code it becomes. */
 class ValueError extends Error {
@@ -77,7 +76,8 @@ export function constantProblem(provider: Provider, field: string, constant: unk
   } catch (e) {
     return secret ? "a transform refuses it (not shown: the field is secret)" : (e as Error).message;
   }
-  if (isEmpty(v)) return undefined;
+  // A required field no row could fill: every row would be invalid.
+  if (isEmpty(v)) return provider.fields[field]?.required ? `${field} is required and the constant is empty${transforms.length ? " once transformed" : ""}` : undefined;
   const issues = validateField(provider, field, v);
   return issues.length ? issues.map((i) => i.message).join("; ") : undefined;
 }
@@ -169,8 +169,7 @@ export function compileMapping(m: LoadedMapping, secret: ReadonlySet<string> = n
         issues.push({ field: s.field, code, message });
         continue;
       }
-      if (typeof v === "string" && v === "") v = undefined;
-      if (v !== undefined && v !== null) user[s.field] = v;
+      if (!isEmpty(v)) user[s.field] = v;
     }
     return { user, issues };
   };

@@ -221,7 +221,8 @@ function trySamples(provider: Provider, guesses: Guess[], samples: Record<string
   const bad = new Map<string, { n: number; first: FieldIssue }>();
   for (const row of samples) {
     const { user, issues } = apply(row);
-    for (const f of Object.keys(user)) seen.set(f, (seen.get(f) ?? 0) + 1);
+    // A value a transform refused was sampled too: it is not in `user`.
+    for (const f of new Set([...Object.keys(user), ...issues.map((i) => i.field)])) seen.set(f, (seen.get(f) ?? 0) + 1);
     const all = [...issues, ...validateUser(provider, user, {})];
     const hit = new Set<string>();
     for (const i of all) {

@@ -208,7 +208,9 @@ const norm = (s: string) => s.toLowerCase().replace(/[_\-\s.]/g, "");
 export function autoMapping(provider: Provider, columns: string[], jsonl = false): LoadedMapping {
   const fields: Record<string, string> = {};
   const guessed: string[] = [];
-  const byNorm = new Map(columns.map((c) => [norm(c), c]));
+  // Of two columns spelled alike (user_id, User ID), the first is used, as `mapping init` proposes.
+  const byNorm = new Map<string, string>();
+  for (const c of columns) if (!byNorm.has(norm(c))) byNorm.set(norm(c), c);
   for (const f of Object.keys(provider.fields)) {
     const col = byNorm.get(norm(f));
     if (col !== undefined) fields[f] = col;

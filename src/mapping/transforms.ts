@@ -6,7 +6,7 @@ export type Value = unknown;
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
 /** ISO 8601: a date, then optionally a time (seconds and fraction optional) and a zone. */
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 /**
  * A date the same on every machine: ISO 8601 (no zone = UTC), YYYYMMDD, or Unix seconds (9–10
@@ -19,9 +19,11 @@ function parseDate(s: string): Date {
   const m = ISO_DATE.exec(/^\d{8}$/.test(s) ? `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6)}` : s);
   if (!m) throw bad();
   const [y, mo, d, h = 0, mi = 0, sec = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) => (x === undefined ? undefined : Number(x)));
-  const day = new Date(Date.UTC(y!, mo! - 1, d!));
+  // Not Date.UTC: it reads years 0-99 as 1900-1999.
+  const day = new Date(0);
+  day.setUTCFullYear(y!, mo! - 1, d!);
   if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo! - 1 || day.getUTCDate() !== d || h! > 23 || mi! > 59 || sec! > 59) throw bad();
-  const zone = m[8] ? (m[8].toUpperCase() === "Z" ? "Z" : m[8].replace(/^([+-]\d{2})(\d{2})$/, "$1:$2")) : "Z";
+  const zone = m[8] ? (m[8].toUpperCase() === "Z" ? "Z" : m[8].replace(/^([+-]\d{2}):?(\d{2})?$/, (_, hh: string, mm?: string) => `${hh}:${mm ?? "00"}`)) : "Z";
   const date = new Date(`${m[1]}-${m[2]}-${m[3]}T${pad(h!)}:${pad(mi!)}:${pad(sec!)}${m[7] ? m[7].slice(0, 4) : ""}${zone}`);
   if (Number.isNaN(date.getTime())) throw bad();
   return date;
@@ -38,7 +40,7 @@ export function formatDate(v: unknown, format: string): string {
   return format.replace(DATE_TOKENS, (t) => {
     switch (t) {
       case "YYYY":
-        return String(d.getUTCFullYear());
+        return pad(d.getUTCFullYear(), 4);
       case "MM":
         return pad(d.getUTCMonth() + 1);
       case "DD":
@@ -58,7 +60,7 @@ export function formatDate(v: unknown, format: string): string {
 const DATE_TOKENS = /YYYY|MM|DD|HH|mm|ss|SSS/g;
 
 /** A `{ date: FORMAT }` argument the transform can honour: a keyword, or tokens, T and Z among punctuation and digits. */
-export const isDateFormat = (f: string): boolean => f === "iso" || f === "unix" || f === "date" || /^(?:SSS|YYYY|MM|DD|HH|mm|ss|[TZ]|[^A-Za-z])+$/.test(f);
+export const isDateFormat = (f: string): boolean => f === "iso" || f === "unix" || f === "date" || /^(?:SSS|YYYY|MM|DD|HH|mm|ss|[TZ]|[^\p{L}])+$/u.test(f);
 
 type Phones = typeof import("libphonenumber-js/min");
 let phones: Phones | undefined;
@@ -89,9 +91,12 @@ export function toE164(v: unknown, country = "US"): string {
   return p.number;
 }
 
-/** Applies one transform; undefined/empty values pass through untouched. */
+/** Missing: nothing, JSON null, empty text, or an empty list (a JSONL `[]`, a split of " ; "). */
+export const isEmpty = (v: unknown): boolean => v === undefined || v === null || v === "" || (Array.isArray(v) && v.length === 0);
+
+/** Applies one transform; empty values pass through untouched. */
 export function applyTransform(v: Value, t: Transform): Value {
-  if (v === undefined || v === null || v === "") return v;
+  if (isEmpty(v)) return v;
   if (typeof t === "string") {
     switch (t) {
       case "trim":

@@ -311,7 +311,8 @@ describe("genauth adapter: field rules (FieldSpec and emulator agree)", () => {
     ["name a number", { username: "n", name: 42 }, undefined],
     ["a null value", { username: "nl", nickname: null }, undefined],
     ["an empty username", { username: "" }, undefined],
-    ["an unknown field", { username: "u", otp: { secret: "HZ2F6J3AGNAVSOTV" } }, undefined],
+    ["an unknown field", { username: "u", nickName: "misspelt" }, undefined],
+    ["an otp without its secret", { username: "o", otp: { recoveryCode: "b471" } }, undefined],
   ];
 
   it.each(bad)("%s: the emulator rejects the request whole and the adapter flags it", async (_name, user, field) => {

@@ -179,4 +179,26 @@ describe("genauth emulator (strict)", () => {
     expect(all.filter((r) => code(r) === 429)).toHaveLength(2);
     expect(emu.users()).toHaveLength(10);
   });
+
+  it("takes the documented nested DTOs otp and identities, and refuses them malformed", async () => {
+    const { emu, env } = await start();
+    const tok = await token(emu, env);
+    const identity = { extIdpId: "6076bac", provider: "wechat", type: "openid", userIdInIdp: "oj7Nq05R", userInfoInIdp: {}, originConnIds: ["605492ac"] };
+    const ok = await create(emu, env, tok, list({ email: "n1@example.com", otp: { secret: "HZ2F6J3AGNAVSOTV", recoveryCode: "b471" }, identities: [identity, { ...identity, accessToken: "t", refreshToken: "r" }] }));
+    expect(code(ok)).toBe(200);
+    expect(ok.json.data).toHaveLength(1);
+    let n = 2;
+    for (const bad of [
+      { otp: { recoveryCode: "b471" } },
+      { otp: { secret: 1 } },
+      { otp: { secret: "s", extra: "x" } },
+      { otp: "HZ2F6J3AGNAVSOTV" },
+      { identities: identity },
+      { identities: [{ ...identity, userInfoInIdp: undefined }] },
+      { identities: [{ ...identity, originConnIds: "605492ac" }] },
+      { identities: [{ ...identity, provider: 7 }] },
+      { identities: [identity, { ...identity, unknown: 1 }] },
+    ])
+      expect(code(await create(emu, env, tok, list({ email: `n${n++}@example.com`, ...bad }))), JSON.stringify(bad)).toBe(400);
+  });
 });
