@@ -110,8 +110,10 @@ export function createZegoEmulator(opts: ZegoEmulatorOptions) {
         delete f.UserId;
       }
     if (registered > 0) return answer(0, "success", failed);
-    const allExist = failed.every((f) => f.SubCode === CODES.USER_EXISTS);
-    return answer(allExist ? CODES.USER_EXISTS : CODES.INVALID_PARAMETER, "register failed", failed);
+    // "If all user IDs fail to be registered, a corresponding code is returned": theirs when they
+    // share one, else invalid parameter.
+    const one = failed.every((f) => f.SubCode === failed[0]!.SubCode);
+    return answer(one ? failed[0]!.SubCode : CODES.INVALID_PARAMETER, "register failed", failed);
   };
 
   return createEmulator(

@@ -136,7 +136,7 @@ describe("zego emulator (strict)", () => {
     expect(r.json.ErrorList).toHaveLength(1);
     expect(r.json.ErrorList[0]).toMatchObject({ SubCode: 660000012 });
     const r2 = await post(emu, params(env), { UserInfo: [{ UserId: "é".repeat(16) + "b" }] });
-    expect(r2.json).toMatchObject({ Code: 660000002 });
+    expect(r2.json).toMatchObject({ Code: 660000012 });
     expect(r2.json.ErrorList[0]).toMatchObject({ SubCode: 660000012 });
     expect(emu.users().map((u) => u.UserId)).toEqual(["a".repeat(32)]);
   });
@@ -181,6 +181,18 @@ describe("zego emulator (strict)", () => {
     for (const e of r.json.ErrorList) expect(e.SubCode).toBe(660700002);
     expect(r.json.ErrorList.map((e: any) => e.UserId ?? e.UserID).sort()).toEqual(["x1", "x2"]);
     expect(emu.users()).toHaveLength(2);
+  });
+
+  it("a batch whose users all fail answers the code they share, or invalid parameter when they differ", async () => {
+    const { emu, env } = await start();
+    const long = "u".repeat(33);
+    const r = await post(emu, params(env), { UserInfo: [{ UserId: long }, { UserId: `${long}2` }] });
+    expect(r.json.Code).toBe(660000012);
+    expect(r.json.ErrorList).toHaveLength(2);
+    const mixed = await post(emu, params(env), { UserInfo: [{ UserId: long }, { UserId: "n", UserName: "n".repeat(65) }] });
+    expect(mixed.json.Code).toBe(660000002);
+    expect(mixed.json.ErrorList.map((e: any) => e.SubCode)).toEqual([660000012, 660700006]);
+    expect(emu.users()).toHaveLength(0);
   });
 
   it("answers the 21st request inside one second with 660700001 (20 a second per app)", async () => {
