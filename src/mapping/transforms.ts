@@ -5,8 +5,12 @@ export type Value = unknown;
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
-/** ISO 8601: a date, then optionally a time (seconds and fraction optional) and a zone. */
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+/**
+ * ISO 8601: a date, then optionally a time (seconds and fraction optional) and its zone. A zone
+ * after a date alone is not ISO and would only move the day it names (a birthday 2024-01-01+09:00
+ * is 2023-12-31 in UTC): refused.
+ */
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
 /**
  * A date the same on every machine: ISO 8601 (no zone = UTC), YYYYMMDD, or Unix seconds (9–10

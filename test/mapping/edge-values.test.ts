@@ -87,6 +87,10 @@ describe("dates", () => {
     expect(applyTransform(input, { date: "iso" })).toBe(out);
   });
 
+  it.each(["2024-01-01+09:00", "2024-01-01Z", "2024-01-01 -05"])("refuses a zone after a date without a time: %j", (input) => {
+    expect(() => applyTransform(input, { date: "date" })).toThrow(/is not a date/);
+  });
+
   it("a pattern letter outside A-Z is refused too, as any other letter", () => {
     expect(isDateFormat("YYYY-MM-DD")).toBe(true);
     expect(isDateFormat("DD.MM.YYYY г.")).toBe(false);
