@@ -72,7 +72,7 @@ const IDENTITY: Record<string, Kind> = {
 /** Why a nested DTO is refused, or undefined. */
 function badNested(at: string, v: unknown, shape: Record<string, Kind>): string | undefined {
   if (!isObject(v)) return `${at} must be an object`;
-  for (const k of Object.keys(v)) if (!(k in shape)) return `property ${at}.${k} should not exist`;
+  for (const k of Object.keys(v)) if (!Object.hasOwn(shape, k)) return `property ${at}.${k} should not exist`;
   for (const [k, kind] of Object.entries(shape)) {
     const x = v[k];
     if (x === undefined) {

@@ -53,7 +53,6 @@ export function checkColumns(m: LoadedMapping, file: string, columns: string[]):
   }
 }
 
-
 /** A row's value that cannot be used, with the issue code it becomes. */
 class ValueError extends Error {
   constructor(

@@ -26,7 +26,8 @@ function parseDate(s: string): Date {
   // Not Date.UTC: it reads years 0-99 as 1900-1999.
   const day = new Date(0);
   day.setUTCFullYear(y!, mo! - 1, d!);
-  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo! - 1 || day.getUTCDate() !== d || h! > 23 || mi! > 59 || sec! > 59) throw bad();
+  // Year 0000 (1 BC) is ISO 8601's only by mutual agreement: refused.
+  if (y! < 1 || day.getUTCFullYear() !== y || day.getUTCMonth() !== mo! - 1 || day.getUTCDate() !== d || h! > 23 || mi! > 59 || sec! > 59) throw bad();
   const zone = m[8] ? (m[8].toUpperCase() === "Z" ? "Z" : m[8].replace(/^([+-]\d{2}):?(\d{2})?$/, (_, hh: string, mm?: string) => `${hh}:${mm ?? "00"}`)) : "Z";
   const date = new Date(`${m[1]}-${m[2]}-${m[3]}T${pad(h!)}:${pad(mi!)}:${pad(sec!)}${m[7] ? m[7].slice(0, 4) : ""}${zone}`);
   if (Number.isNaN(date.getTime())) throw bad();

@@ -77,6 +77,7 @@ describe("dates", () => {
   it("still refuses a day an early year's calendar lacks", () => {
     expect(() => applyTransform("0050-02-29", { date: "iso" })).toThrow(/is not a date/);
     expect(applyTransform("0048-02-29", { date: "date" })).toBe("0048-02-29");
+    expect(() => applyTransform("0000-01-01", { date: "date" })).toThrow(/is not a date/);
   });
 
   it.each([

@@ -198,6 +198,7 @@ describe("genauth emulator (strict)", () => {
       { identities: [{ ...identity, originConnIds: "605492ac" }] },
       { identities: [{ ...identity, provider: 7 }] },
       { identities: [identity, { ...identity, unknown: 1 }] },
+      { otp: { secret: "s", toString: "x" } },
     ])
       expect(code(await create(emu, env, tok, list({ email: `n${n++}@example.com`, ...bad }))), JSON.stringify(bad)).toBe(400);
   });
