@@ -719,7 +719,7 @@ export async function* readCsvChunks(
         else if (v.indexOf("\uFFFD") !== -1)
           error ??= { code: "INVALID_UTF8", message: `cell \`${header[i]}\` is not valid UTF-8 (or holds U+FFFD, the mark of an earlier bad conversion)${span}` };
         else if (v.indexOf("\0") !== -1) error ??= { code: "NUL_CHARACTER", message: `cell \`${header[i]}\` holds a NUL character (a binary or UTF-16 file?)${span}` };
-        setCell(data, header[i]!, error?.code === "CELL_TOO_LARGE" ? "" : v);
+        setCell(data, header[i]!, v.length > maxCell ? "" : v);
       }
       if (error) rowError({ file, fileIndex, line, data, error });
       else if (!compact) rows.push({ file, fileIndex, line, data });

@@ -38,6 +38,15 @@ describe("--failed-out: the rows to fix, in the input's own format", () => {
     expect(again.code).toBe(0);
   });
 
+  it("CSV: a row with an oversized cell keeps its other cells, those after it too (the big one is emptied)", async () => {
+    const f = write(dir, "big.csv", csv(["user_id", "name", "note"], [["big1", "x".repeat(70_000), "keep me"], ["ok3", "Eve", ""]]));
+    const r = await runCli(["validate", f, "-p", "zego", "--report", `${dir}/big.jsonl`, "--failed-out", `${dir}/big-fix.csv`]);
+    expect(r.code).toBe(1);
+    const rows = parse(readFileSync(`${dir}/big-fix.csv`), { columns: true }) as Record<string, string>[];
+    expect(rows.map((x) => [x.user_id, x.note])).toEqual([["big1", "keep me"]]);
+    expect(rows[0]!._error).toMatch(/CELL_TOO_LARGE/);
+  });
+
   it("a JSONL input: a CSV path warns that the mapping cannot read it back; a path of another extension is JSONL", async () => {
     const f = write(dir, "warn.jsonl", '{"user_id":"bad id"}\n');
     const csvOut = await runCli(["validate", f, "-p", "zego", "--report", `${dir}/warn1.jsonl`, "--failed-out", `${dir}/warn-fix.csv`]);
