@@ -7,6 +7,7 @@ import { createLogger } from "../ui/logger.js";
 import { createProgress } from "../ui/progress.js";
 import { formatSummary } from "../ui/summary.js";
 import { shellArg } from "../util/shell.js";
+import { withoutUserInfo } from "../util/url.js";
 
 /** The longest delay a Node timer takes (24.8 days): a longer one fires at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -244,7 +245,7 @@ function withoutPassword(arg: string): string {
     u.password = "***";
     return arg.slice(0, start) + u.toString();
   } catch {
-    return arg;
+    return arg.slice(0, start) + withoutUserInfo(arg.slice(start));
   }
 }
 

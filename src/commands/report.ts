@@ -58,7 +58,8 @@ Examples:
       const lines = [c.bold(`${file}: ${stats.rows} row(s)`), `  ${Object.entries(stats.counts).map(([k, v]) => `${k} ${v}`).join(", ") || "no rows"}`];
       if (stats.meta) {
         const m = stats.meta;
-        const facts = [m.provider && `provider ${m.provider}`, m.startedAt && `started ${m.startedAt}`, m.shard && `shard ${m.shard}`];
+        // The meta file is as untrusted as the report: a hand-edited one could hold escapes.
+        const facts = [m.provider && `provider ${oneLine(String(m.provider))}`, m.startedAt && `started ${oneLine(String(m.startedAt))}`, m.shard && `shard ${oneLine(String(m.shard))}`];
         if (s && typeof s.durationMs === "number") facts.push(`${(s.durationMs / 1000).toFixed(1)} s`);
         if (s && !s.dryRun && typeof s.requests === "number") facts.push(`${s.requests} request(s), ${s.retries ?? 0} retries, ${s.throttled ?? 0} throttled, ${s.usersPerSecond ?? 0} users/s`);
         if (s?.stopped) facts.push(c.yellow(s.stopped === "max-errors" ? "stopped by --max-errors" : "interrupted"));
@@ -67,7 +68,7 @@ Examples:
       }
       for (const e of stats.errors.slice(0, 10)) {
         lines.push(`  ${oneLine(e.code)} ×${e.count}:`);
-        for (const x of e.examples.slice(0, 3)) lines.push(c.dim(`    ${oneLine(x.file)}:${x.line}${x.key ? ` (${oneLine(x.key)})` : ""}: ${oneLine(x.message ?? x.status)}`));
+        for (const x of e.examples.slice(0, 3)) lines.push(c.dim(`    ${oneLine(x.file)}:${oneLine(String(x.line))}${x.key ? ` (${oneLine(x.key)})` : ""}: ${oneLine(x.message ?? x.status)}`));
       }
       if (stats.errors.length > 10) lines.push(`  … ${stats.errors.length - 10} more error code(s)${o.html ? " (all in the HTML page)" : ""}`);
       if (stats.timed === 0 && Object.keys(stats.attempts).length)

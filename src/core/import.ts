@@ -278,7 +278,9 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       sb.onEmulator?.(emulator);
       say("info", `Sandbox: ${provider.name} emulator on ${endpoint} with throwaway credentials (nothing leaves this machine)`);
     } else {
-      const merged = { ...(opts.envFile ? readEnvFile(opts.envFile) : {}), ...(opts.env ?? process.env) };
+      // The environment wins, but an empty variable (a CI secret not set) does not hide the file's value.
+      const merged: Record<string, string | undefined> = opts.envFile ? readEnvFile(opts.envFile) : {};
+      for (const [k, v] of Object.entries(opts.env ?? process.env)) if (v !== undefined && (v !== "" || !merged[k])) merged[k] = v;
       env = resolveCredentials(provider, merged);
       const ep = opts.endpoint ?? provider.defaultEndpoint(merged as Record<string, string>);
       if (!ep)

@@ -13,3 +13,6 @@ export function canParseUrl(s: string): boolean {
     return false;
   }
 }
+
+/** A URL's user info (`user:password@`) as `***@`, even where the URL does not parse. */
+export const withoutUserInfo = (s: string): string => s.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1***@");
