@@ -14,5 +14,8 @@ export function canParseUrl(s: string): boolean {
   }
 }
 
-/** A URL's user info (`user:password@`) as `***@`, even where the URL does not parse. */
-export const withoutUserInfo = (s: string): string => s.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1***@");
+/**
+ * A URL's user info (`user:password@`) as `***@`, even where the URL does not parse: up to the
+ * last `@`, since an unencoded password may hold `/` or `#` (a path's `@` over-masks, harmlessly).
+ */
+export const withoutUserInfo = (s: string): string => s.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, "$1***@");

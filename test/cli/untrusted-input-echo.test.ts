@@ -40,3 +40,12 @@ describe("a URL password in an endpoint that does not parse", () => {
     expect(r.stderr + readFileSync(join(dir, "s.md"), "utf8")).not.toContain("ProxyPw-Secret");
   });
 });
+
+describe("withoutUserInfo", () => {
+  it("masks user info up to the last @, a password holding / or # too", async () => {
+    const { withoutUserInfo } = await import("../../src/util/url.js");
+    expect(withoutUserInfo("https://u:p/w#x@[bad")).toBe("https://***@[bad");
+    expect(withoutUserInfo("https://u:pw@host:99999")).toBe("https://***@host:99999");
+    expect(withoutUserInfo("https://host:99999/a")).toBe("https://host:99999/a");
+  });
+});
