@@ -142,6 +142,8 @@ async function importAndReport(
 ): Promise<number> {
   const progress = await createProgress(io, { enabled: o.progress !== false && o.json !== true });
   const { runImport } = await import("../core/import.js");
+  const { samePath } = await import("../core/resume.js");
+  const summaryFiles = summaryTargets(o, io, samePath);
   const heap = (await import("../util/heap.js")).tuneHeap();
   const opts: ImportOptions = {
     files,
@@ -153,7 +155,7 @@ async function importAndReport(
     dryRun: dryRun || o.dryRun === true,
     report: o.report,
     failedOut: o.failedOut,
-    summaryFiles: summaryTargets(o, io),
+    summaryFiles,
     env: io.env,
     envFile: o.dotenv,
     endpoint: o.endpoint,
@@ -190,12 +192,11 @@ async function importAndReport(
     const resume = stoppedBy && opts.report && resumable ? resumeCommand(argv, opts.report) : undefined;
     if (resume) log.info(`Nothing more was sent. After fixing ${stoppedBy}, finish with: ${resume}`);
     // The job page says why the run stopped, too (the message is already redacted).
-    const targets = summaryTargets(o, io);
+    const targets = summaryFiles;
     if (targets.length && e instanceof BulkUsersError) {
       const { failureMarkdown } = await import("../report/markdown.js");
       const md = failureMarkdown({ provider: String(o.provider), dryRun: opts.dryRun === true }, e.message, e.hint, resume);
       // Not into the file the run refused to write (a summary path that is an input or the mapping).
-      const { samePath } = await import("../core/resume.js");
       const refused = e.code === ErrorCode.USAGE ? e.context?.file : undefined;
       appendSummary(refused ? targets.filter((t) => !samePath(t, refused)) : targets, md, log);
     }
@@ -210,17 +211,18 @@ async function importAndReport(
   else io.stdout.write(formatSummary(summary, log.c));
   if (hint) log.info(`Finish the job with: ${hint}`);
   else if (summary.stopped && !summary.dryRun && !resumable) log.info("A run that read standard input cannot be resumed: save the input to a file and import that to be able to.");
-  const targets = summaryTargets(o, io);
-  if (targets.length) {
+  if (summaryFiles.length) {
     const { summaryMarkdown } = await import("../report/markdown.js");
-    appendSummary(targets, summaryMarkdown(summary, hint), log);
+    appendSummary(summaryFiles, summaryMarkdown(summary, hint), log);
   }
   return summary.exitCode;
 }
 
-/** Where the Markdown summary goes: --summary FILE and $GITHUB_STEP_SUMMARY (from the CLI's env), once each. */
-function summaryTargets(o: Record<string, any>, io: CliIO): string[] {
-  return [...new Set([o.summary, io.env.GITHUB_STEP_SUMMARY].filter((x): x is string => typeof x === "string" && x !== ""))];
+/** Where the Markdown summary goes: --summary FILE and $GITHUB_STEP_SUMMARY (from the CLI's env), once each however spelt. */
+function summaryTargets(o: Record<string, any>, io: CliIO, samePath: (a: string, b: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const x of [o.summary, io.env.GITHUB_STEP_SUMMARY]) if (typeof x === "string" && x !== "" && !out.some((y) => samePath(x, y))) out.push(x);
+  return out;
 }
 
 /** A summary that cannot be written is a warning: it never changes what the run's exit code says. */

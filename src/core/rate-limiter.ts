@@ -65,21 +65,46 @@ export class RateLimiter {
     return next;
   }
 
-  /** Latest moment the request in slot i can have reached the vendor, as far as we can tell. */
+  /** Latest moment the request in slot i can have reached the vendor, as far as we can tell (NaN: unanswered, so it may still arrive). */
   private arrivedBy(i: number): number {
     const start = this.starts[i]!;
     const end = this.ends[i]!;
-    if (Number.isNaN(end)) return start;
+    if (start === -Infinity) return start;
+    if (Number.isNaN(end)) return Number.NaN;
     if (!Number.isFinite(this.minRtt)) return end;
     return Math.max(start, end - this.minRtt);
   }
+
+  /** The slot whose answer the next request waits for, and how to wake it. */
+  private awaited?: { slot: number; wake: () => void };
 
   private async take(signal?: AbortSignal): Promise<() => void> {
     for (;;) {
       signal?.throwIfAborted();
       this.recover();
       const idx = (this.head - this.effective + this.limit * 2) % this.limit;
-      const wait = this.arrivedBy(idx) + this.window - this.now();
+      const by = this.arrivedBy(idx);
+      if (Number.isNaN(by)) {
+        // Still unanswered, a slot's width back: it may reach the vendor at any moment, so its
+        // arrival bounds the next one only once its answer tells when it came (the request's timeout bounds this).
+        await new Promise<void>((resolve, reject) => {
+          const onAbort = () => {
+            this.awaited = undefined;
+            reject(signal!.reason);
+          };
+          this.awaited = {
+            slot: idx,
+            wake: () => {
+              this.awaited = undefined;
+              signal?.removeEventListener("abort", onAbort);
+              resolve();
+            },
+          };
+          signal?.addEventListener("abort", onAbort, { once: true });
+        });
+        continue;
+      }
+      const wait = by + this.window - this.now();
       if (wait <= 0) break;
       await sleep(wait, signal);
     }
@@ -96,6 +121,7 @@ export class RateLimiter {
       const end = this.now();
       this.ends[slot] = end;
       if (start - this.firstStart >= this.window) this.minRtt = Math.min(this.minRtt, end - start);
+      if (this.awaited?.slot === slot) this.awaited.wake();
     };
   }
 

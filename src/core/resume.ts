@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, lstatSync, openSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -184,7 +184,7 @@ export function compareMeta(old: RunMeta, cur: RunMeta, force: boolean): void {
 }
 
 /** A path's one spelling (relative, absolute, through a symlink all give the same). */
-function realPath(p: string): string {
+function realPath(p: string, depth = 0): string {
   // A file not there yet is its folder's real path plus its name: the folder may be reached
   // through a symlink, or as `link/..`, which the system reads after following the link.
   // realpathSync.native: the JS one drops `link/..` as text before following the link.
@@ -192,7 +192,10 @@ function realPath(p: string): string {
     return realpathSync.native(p);
   } catch {
     try {
-      return join(realpathSync.native(dirname(p)), basename(p));
+      const dir = realpathSync.native(dirname(p));
+      // A symlink to a file not there yet names the file it will create: writing follows it.
+      const target = lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() ? readlinkSync(p) : undefined;
+      return target === undefined ? join(dir, basename(p)) : depth < 8 ? realPath(resolve(dir, target), depth + 1) : resolve(dir, target);
     } catch {
       return resolve(p);
     }
