@@ -30,11 +30,11 @@ export interface CliResult {
 }
 
 /** Runs the CLI in-process with its own streams and environment. */
-export async function runCli(argv: string[], opts: { env?: Record<string, string | undefined>; stdin?: string; tty?: boolean } = {}): Promise<CliResult> {
+export async function runCli(argv: string[], opts: { env?: Record<string, string | undefined>; stdin?: string; tty?: boolean; stdoutTty?: boolean } = {}): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   const code = await main(argv, {
-    stdout: { write: (s: string) => (stdout += s) },
+    stdout: { write: (s: string) => (stdout += s), isTTY: opts.stdoutTty ?? false },
     stderr: { write: (s: string) => (stderr += s), isTTY: opts.tty ?? false },
     stdin: opts.stdin === undefined ? undefined : Readable.from([opts.stdin]),
     env: { NO_COLOR: "1", ...opts.env },

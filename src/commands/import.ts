@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import type { ImportOptions, ImportSummary } from "../core/import.js";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { CliIO } from "../ui/io.js";
-import { createLogger } from "../ui/logger.js";
+import { colors, createLogger } from "../ui/logger.js";
 import { createProgress } from "../ui/progress.js";
 import { formatSummary } from "../ui/summary.js";
 import { shellArg } from "../util/shell.js";
@@ -208,7 +208,7 @@ async function importAndReport(
   const hint = summary.stopped && summary.report && !summary.dryRun && resumable ? resumeCommand(argv, summary.report) : undefined;
   // A script reading --json gets the command that finishes the job too.
   if (o.json) io.stdout.write(`${JSON.stringify(hint ? { ...summary, resumeCommand: hint } : summary)}\n`);
-  else io.stdout.write(formatSummary(summary, log.c));
+  else io.stdout.write(formatSummary(summary, colors(io, "stdout")));
   if (hint) log.info(`Finish the job with: ${hint}`);
   else if (summary.stopped && !summary.dryRun && !resumable) log.info("A run that read standard input cannot be resumed: save the input to a file and import that to be able to.");
   if (summaryFiles.length) {

@@ -11,7 +11,7 @@ export function providersCommand(io: CliIO): Command {
     .action(async (name: string | undefined, o: { json?: boolean }) => {
       const { providers, providerNames, loadProvider } = await import("../providers/index.js");
       const { optionLines } = await import("../mapping/init.js");
-      const c = colors(io);
+      const c = colors(io, "stdout");
       const names = name ? [name] : providerNames();
       const list = [];
       for (const n of names) {

@@ -54,7 +54,7 @@ Examples:
         };
         return void io.stdout.write(`${JSON.stringify(out)}\n`);
       }
-      const c = colors(io);
+      const c = colors(io, "stdout");
       const lines = [c.bold(`${file}: ${stats.rows} row(s)`), `  ${Object.entries(stats.counts).map(([k, v]) => `${k} ${v}`).join(", ") || "no rows"}`];
       if (stats.meta) {
         const m = stats.meta;

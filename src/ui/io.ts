@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 
 /** Where the CLI reads and writes; tests pass their own. */
 export interface CliIO {
-  stdout: { write(s: string): unknown };
+  stdout: { write(s: string): unknown; isTTY?: boolean };
   stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   stdin?: Readable;
   env: Record<string, string | undefined>;

@@ -2,10 +2,11 @@ import { Chalk, type ChalkInstance } from "chalk";
 import type { CliIO } from "./io.js";
 
 /** Colours only on a terminal, never with NO_COLOR (https://no-color.org). */
-export function colors(io: CliIO): ChalkInstance {
+/** Colours for text written to `to`: only a terminal gets them (`> file` keeps escapes out). */
+export function colors(io: CliIO, to: "stdout" | "stderr" = "stderr"): ChalkInstance {
   const off = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== "";
   const forced = io.env.FORCE_COLOR !== undefined && io.env.FORCE_COLOR !== "0";
-  return new Chalk({ level: off ? 0 : forced || io.stderr.isTTY ? 1 : 0 });
+  return new Chalk({ level: off ? 0 : forced || io[to].isTTY ? 1 : 0 });
 }
 
 /**

@@ -140,9 +140,9 @@ describe("command layer (audit)", () => {
     expect(r.stdout).toContain("  … 2 more error code(s)\n");
   });
 
-  it("colours follow NO_COLOR (set and not empty) and appear only on a terminal or with FORCE_COLOR", async () => {
+  it("colours follow NO_COLOR (set and not empty) and appear only on a terminal (the one written to) or with FORCE_COLOR", async () => {
     const ansi = /\u001b\[/;
-    const run = async (e: Record<string, string | undefined>, tty: boolean) => (await runCli(["providers"], { env: { NO_COLOR: undefined, FORCE_COLOR: undefined, ...e }, tty })).stdout;
+    const run = async (e: Record<string, string | undefined>, tty: boolean) => (await runCli(["providers"], { env: { NO_COLOR: undefined, FORCE_COLOR: undefined, ...e }, tty, stdoutTty: tty })).stdout;
     expect(await run({}, true)).toMatch(ansi);
     expect(await run({ NO_COLOR: "1" }, true)).not.toMatch(ansi);
     expect(await run({ NO_COLOR: "" }, true)).toMatch(ansi);
