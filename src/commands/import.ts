@@ -1,6 +1,7 @@
 import { appendFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import type { ImportOptions, ImportSummary } from "../core/import.js";
+import { MAX_TIMER_MS } from "../core/rate-limiter.js";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { CliIO } from "../ui/io.js";
 import { colors, createLogger } from "../ui/logger.js";
@@ -9,8 +10,7 @@ import { formatSummary } from "../ui/summary.js";
 import { shellArg } from "../util/shell.js";
 import { withoutUserInfo } from "../util/url.js";
 
-/** The longest delay a Node timer takes (24.8 days): a longer one fires at once. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+export { MAX_TIMER_MS };
 
 /** Whole numbers, by default up to what a timer takes. */
 const int = (name: string, min = 0, max = MAX_TIMER_MS) => (v: string) => {

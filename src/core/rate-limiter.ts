@@ -145,13 +145,22 @@ export class RateLimiter {
   }
 }
 
+/** The longest delay a Node timer takes (24.8 days): a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
+    // A longer wait (a Retry-After naming next month's quota reset) goes in steps.
+    const end = ms > MAX_TIMER_MS ? Date.now() + ms : 0;
+    const step = (left: number): NodeJS.Timeout =>
+      setTimeout(() => {
+        const rest = end ? end - Date.now() : 0;
+        if (rest > 0) return void (t = step(rest));
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, Math.min(left, MAX_TIMER_MS));
+    let t = step(ms);
     const onAbort = () => {
       clearTimeout(t);
       reject(signal!.reason);
