@@ -192,13 +192,12 @@ async function importAndReport(
     const resume = stoppedBy && opts.report && resumable ? resumeCommand(argv, opts.report) : undefined;
     if (resume) log.info(`Nothing more was sent. After fixing ${stoppedBy}, finish with: ${resume}`);
     // The job page says why the run stopped, too (the message is already redacted).
-    const targets = summaryFiles;
-    if (targets.length && e instanceof BulkUsersError) {
+    if (summaryFiles.length && e instanceof BulkUsersError) {
       const { failureMarkdown } = await import("../report/markdown.js");
       const md = failureMarkdown({ provider: String(o.provider), dryRun: opts.dryRun === true }, e.message, e.hint, resume);
       // Not into the file the run refused to write (a summary path that is an input or the mapping).
       const refused = e.code === ErrorCode.USAGE ? e.context?.file : undefined;
-      appendSummary(refused ? targets.filter((t) => !samePath(t, refused)) : targets, md, log);
+      appendSummary(refused ? summaryFiles.filter((t) => !samePath(t, refused)) : summaryFiles, md, log);
     }
     throw e;
   } finally {

@@ -1,8 +1,7 @@
 import { Chalk, type ChalkInstance } from "chalk";
 import type { CliIO } from "./io.js";
 
-/** Colours only on a terminal, never with NO_COLOR (https://no-color.org). */
-/** Colours for text written to `to`: only a terminal gets them (`> file` keeps escapes out). */
+/** Colours for text written to `to`: only on a terminal (`> file` keeps escapes out), never with NO_COLOR (https://no-color.org). */
 export function colors(io: CliIO, to: "stdout" | "stderr" = "stderr"): ChalkInstance {
   const off = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== "";
   const forced = io.env.FORCE_COLOR !== undefined && io.env.FORCE_COLOR !== "0";
