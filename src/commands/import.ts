@@ -14,8 +14,9 @@ export { MAX_TIMER_MS };
 
 /** Whole numbers, by default up to what a timer takes. */
 const int = (name: string, min = 0, max = MAX_TIMER_MS) => (v: string) => {
-  // Number("") is 0: an empty CI variable must not mean --retries 0.
-  const n = v.trim() === "" ? Number.NaN : Number(v);
+  // Decimal digits only: Number("") is 0 (an empty CI variable must not mean --retries 0), and
+  // Number also reads 0x10 and 1e3.
+  const n = /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max) throw new BulkUsersError(ErrorCode.USAGE, `${name} takes a whole number from ${min} to ${max}, got \`${v}\``);
   return n;
 };
@@ -25,8 +26,8 @@ export const delimiter = (v: string) => {
   return v;
 };
 const positive = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!(n > 0)) throw new BulkUsersError(ErrorCode.USAGE, `${name} takes a number > 0, got \`${v}\``);
+  const n = /^\s*(?:\d+(?:\.\d*)?|\.\d+)\s*$/.test(v) ? Number(v) : Number.NaN;
+  if (!(n > 0)) throw new BulkUsersError(ErrorCode.USAGE, `${name} takes a decimal number > 0, got \`${v}\``);
   return n;
 };
 
