@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -80,4 +81,23 @@ export function fakeResponse(status: number, body: unknown, headers: Record<stri
     json = undefined;
   }
   return { status, headers: new Headers(headers), text, json };
+}
+
+/** Starts `bulk-users emulate …` through bin/ and waits for its banner. */
+export async function startEmulator(args: string[], extraEnv: Record<string, string>) {
+  const child = spawn(process.execPath, ["bin/bulk-users.js", "emulate", ...args, "--port", "0"], { env: { ...process.env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no banner: ${out}`)), 10_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (/Users: GET/.test(out)) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+  const stop = () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once("exit", () => r()), child.kill("SIGINT"))));
+  return { out, url, stop };
 }

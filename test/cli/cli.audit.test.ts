@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +10,7 @@ import type { Counts, ImportSummary, Progress } from "../../src/core/import.js";
 import { colors } from "../../src/ui/logger.js";
 import { createProgress } from "../../src/ui/progress.js";
 import { formatSummary } from "../../src/ui/summary.js";
-import { csv, readReport, runCli, tmp, write } from "../helpers.js";
+import { csv, readReport, runCli, startEmulator, tmp, write } from "../helpers.js";
 
 // Tests written against hand-made mutants of the command layer that no existing test killed.
 
@@ -242,25 +242,6 @@ describe("command layer (audit)", () => {
     expect(r.stderr).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u0080-\u009f]/);
   });
 });
-
-/** Starts `bulk-users emulate …` through bin/ and waits for its banner. */
-async function startEmulator(args: string[], extraEnv: Record<string, string>) {
-  const child = spawn(process.execPath, ["bin/bulk-users.js", "emulate", ...args, "--port", "0"], { env: { ...process.env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no banner: ${out}`)), 10_000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      if (/Users: GET/.test(out)) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
-  const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
-  const stop = () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once("exit", () => r()), child.kill("SIGINT"))));
-  return { out, url, stop };
-}
 
 /** One bounded loopback request; resolves with the status, or "dropped" when the connection closes unanswered. */
 function post(url: string): Promise<number | "dropped"> {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { csv, readReport, runCli, tmp, write } from "../helpers.js";
+import { csv, readReport, runCli, startEmulator, tmp, write } from "../helpers.js";
 
 describe("bulk-users providers", () => {
   it("lists every provider with its batch size and rate", async () => {
@@ -38,20 +38,8 @@ describe("bulk-users providers", () => {
 
 describe("bulk-users emulate", () => {
   it("serves a vendor emulator a separate import can use, with throwaway credentials it prints", async () => {
-    const child = spawn(process.execPath, ["bin/bulk-users.js", "emulate", "zego", "--port", "0"], { env: { ...process.env, ZEGO_APP_ID: "", ZEGO_SERVER_SECRET: "" }, stdio: ["ignore", "pipe", "pipe"] });
+    const { out, url, stop } = await startEmulator(["zego"], { ZEGO_APP_ID: "", ZEGO_SERVER_SECRET: "" });
     try {
-      let out = "";
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no banner: ${out}`)), 10_000);
-        child.stdout.on("data", (d) => {
-          out += d;
-          if (/Users: GET/.test(out)) {
-            clearTimeout(t);
-            resolve();
-          }
-        });
-      });
-      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
       const env = Object.fromEntries([...out.matchAll(/export (\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
       expect(Object.keys(env).sort()).toEqual(["ZEGO_APP_ID", "ZEGO_SERVER_SECRET"]);
       const dir = tmp();
@@ -66,8 +54,7 @@ describe("bulk-users emulate", () => {
       expect(busy.stderr).toMatch(/Cannot listen on 127\.0\.0\.1:\d+: the port is in use/);
       expect(busy.stderr).not.toMatch(/at .*\.js:\d+/);
     } finally {
-      child.kill("SIGINT");
-      await new Promise((r) => child.on("exit", r));
+      await stop();
     }
   });
 

@@ -4,10 +4,11 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { BulkUsersError, ErrorCode } from "../../src/errors.js";
 import { HttpError, httpSend } from "../../src/core/http.js";
-import { RateLimiter, sleep } from "../../src/core/rate-limiter.js";
+import { MAX_TIMER_MS, RateLimiter, sleep } from "../../src/core/rate-limiter.js";
 import { retryAfterMs } from "../../src/core/retry.js";
 import { createSender, LOST_ANSWER, MAYBE_CREATED, type SendItem, type SendOutcome } from "../../src/core/sender.js";
-import { defineProvider, type BatchResult, type HttpRequest, type ProviderContext, type ProviderSession, type Provider } from "../../src/providers/define.js";
+import type { BatchResult, HttpRequest, ProviderContext, ProviderSession, Provider } from "../../src/providers/define.js";
+import { idProvider, inGroups, itemsFor } from "./_id-provider.js";
 
 // Tests written against mutants of src/core/sender.ts that the earlier tests left alive.
 
@@ -24,20 +25,7 @@ let pulled = 0;
 let server: Server;
 let url = "";
 
-const fake = defineProvider({
-  name: "fake",
-  title: "fake",
-  docs: "",
-  key: "id",
-  maxBatch: 8,
-  rate: { limit: 1000, intervalMs: 1000 },
-  fields: { id: { type: "string", required: true, description: "id" } },
-  env: [],
-  exampleMapping: "",
-  defaultEndpoint: () => url,
-  buildRequest: (users, ctx) => ({ method: "POST", url: ctx.endpoint, headers: {}, body: JSON.stringify(users.map((u) => u.id)) }),
-  parseResponse: (res) => res.json as BatchResult,
-});
+const fake = idProvider(() => url);
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -127,17 +115,9 @@ async function send(
       opts.afterOutcomes?.();
     },
   });
-  const items: SendItem[] = ids.map((id, line) => ({ record: { file: "f", fileIndex: 0, line, data: {} }, user: { id }, key: id, attempts: 0 }));
+  const items = itemsFor(ids);
   if (opts.mark) items.forEach(opts.mark);
-  const n = opts.groups ?? 1;
-  async function* groups() {
-    const size = Math.ceil(items.length / n);
-    for (let i = 0; i < items.length; i += size) {
-      pulled++;
-      yield items.slice(i, i + size);
-    }
-  }
-  await sender.run(groups());
+  await sender.run(inGroups(items, opts.groups ?? 1, () => pulled++));
   return { out, stats: sender.stats };
 }
 
@@ -531,6 +511,44 @@ describe("rate limiter audit (pinned clock)", () => {
     const next = l.acquire().then(() => "started");
     const tick = new Promise((r) => setTimeout(() => r("waiting"), 50));
     expect(await Promise.race([next, tick])).toBe("started");
+  });
+});
+
+describe("sender audit: a Retry-After longer than one timer (24.8 days)", () => {
+  it("a Retry-After of 30 days is honoured: no resend until then (here: until the run is stopped)", { timeout: 10_000 }, async () => {
+    // A single setTimeout fires after 1 ms for any delay over 2^31 - 1 ms: the vendor's wait
+    // would be ignored and the retries spent at once.
+    decide = () => ({ kind: "retry", code: "429", message: "quota used up", throttled: true, retryAfterMs: 30 * 86_400_000 });
+    const stop = new AbortController();
+    // The stop comes well after the first answer: a resend honouring the answer would not come by then.
+    onArrival = () => void (calls.length === 1 && setTimeout(() => stop.abort(), 300));
+    try {
+      const { out } = await send(["a"], { retries: 2, stop });
+      expect(calls).toHaveLength(1);
+      expect(out.get("a")).toMatchObject({ status: "failed", code: "STOPPED" });
+    } finally {
+      decide = () => ({ kind: "records", results: [] });
+    }
+  });
+
+  it("sleep waits the whole time in steps, and a stop still ends it", async () => {
+    vi.useFakeTimers();
+    try {
+      let done = false;
+      const p = sleep(MAX_TIMER_MS + 5_000).then(() => (done = true));
+      await vi.advanceTimersByTimeAsync(MAX_TIMER_MS);
+      expect(done).toBe(false);
+      await vi.advanceTimersByTimeAsync(5_000);
+      await p;
+      expect(done).toBe(true);
+      const ctl = new AbortController();
+      const q = sleep(MAX_TIMER_MS * 2, ctl.signal);
+      await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1);
+      ctl.abort(new Error("stopped"));
+      await expect(q).rejects.toThrow("stopped");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -2,7 +2,8 @@ import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RateLimiter } from "../../src/core/rate-limiter.js";
 import { createSender, MAYBE_CREATED, SENT_BEFORE, type SendItem, type SendOutcome } from "../../src/core/sender.js";
-import { defineProvider, type BatchResult, type ProviderContext } from "../../src/providers/define.js";
+import type { BatchResult, ProviderContext } from "../../src/providers/define.js";
+import { idProvider, inGroups, itemsFor } from "./_id-provider.js";
 
 /** A fake vendor: the test decides the answer to each request from the ids it holds. */
 let decide: (ids: string[], n: number) => BatchResult = () => ({ kind: "records", results: [] });
@@ -22,20 +23,7 @@ let outcomes = 0;
 let server: Server;
 let url = "";
 
-const fake = defineProvider({
-  name: "fake",
-  title: "fake",
-  docs: "",
-  key: "id",
-  maxBatch: 8,
-  rate: { limit: 1000, intervalMs: 1000 },
-  fields: { id: { type: "string", required: true, description: "id" } },
-  env: [],
-  exampleMapping: "",
-  defaultEndpoint: () => url,
-  buildRequest: (users, ctx) => ({ method: "POST", url: ctx.endpoint, headers: {}, body: JSON.stringify(users.map((u) => u.id)) }),
-  parseResponse: (res) => res.json as BatchResult,
-});
+const fake = idProvider(() => url);
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -103,17 +91,9 @@ async function send(
       opts.afterOutcomes?.();
     },
   });
-  const items: SendItem[] = ids.map((id, line) => ({ record: { file: "f", fileIndex: 0, line, data: {} }, user: { id }, key: id, attempts: 0 }));
+  const items = itemsFor(ids);
   if (opts.mark) items.forEach(opts.mark);
-  const n = opts.groups ?? 1;
-  async function* groups() {
-    const size = Math.ceil(items.length / n);
-    for (let i = 0; i < items.length; i += size) {
-      pulled++;
-      yield items.slice(i, i + size);
-    }
-  }
-  await sender.run(groups());
+  await sender.run(inGroups(items, opts.groups ?? 1, () => pulled++));
   return { out, stats: sender.stats };
 }
 
