@@ -96,7 +96,9 @@ describe("crash safety and --resume", () => {
     const f = write(dir, "inflight.csv", csv(["user_id"], Array.from({ length: n }, (_, i) => [`f${i}`])));
     const report = `${dir}/inflight.jsonl`;
     const p = spawnCli(["import", f, "-p", "zego", "--endpoint", emu.url, "--report", report, "--no-progress"]);
-    for (let i = 0; i < 200 && emu.users().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    // All four requests in flight (concurrency 4, 100 a batch) must have arrived: a kill between a
+    // request's journal line and its arrival would leave a row journaled that the vendor never saw.
+    for (let i = 0; i < 200 && emu.users().length < 400; i++) await new Promise((r) => setTimeout(r, 25));
     p.child.kill("SIGKILL");
     await p.exited;
     const answered = readReport(report).filter((r) => r.status === "created").length;
