@@ -41,12 +41,16 @@ function parseShard(v: string): { index: number; count: number } {
 
 function parseFaults(v: string): Record<string, number> {
   const out: Record<string, number> = {};
+  const bad = (why: string) => new BulkUsersError(ErrorCode.USAGE, `--sandbox-faults takes kind=probability pairs (error, timeout, throttle, drop), ${why}`);
   for (const part of v.split(",")) {
-    const [k, n] = part.split("=");
-    if (!k || !["error", "timeout", "throttle", "drop"].includes(k) || !(Number(n) >= 0 && Number(n) <= 1))
-      throw new BulkUsersError(ErrorCode.USAGE, `--sandbox-faults takes kind=probability pairs (error, timeout, throttle, drop), got \`${part}\``);
-    out[k] = Number(n);
+    const [k, n, extra] = part.split("=");
+    // Decimal only, as the other number options: Number() reads "" as 0 and 0x1 as 1.
+    const p = n !== undefined && /^\s*(?:\d+(?:\.\d*)?|\.\d+)\s*$/.test(n) ? Number(n) : Number.NaN;
+    if (!k || extra !== undefined || !["error", "timeout", "throttle", "drop"].includes(k) || k in out || !(p >= 0 && p <= 1)) throw bad(`got \`${part}\``);
+    out[k] = p;
   }
+  // One fault a request at most: past 1 in all, the later kinds are cut short.
+  if (Object.values(out).reduce((a, b) => a + b, 0) > 1 + 1e-9) throw bad(`adding up to 1 at most, got \`${v}\``);
   return out;
 }
 
@@ -88,7 +92,7 @@ export function addRunOptions(cmd: Command, sending: boolean): Command {
       .option("--force", "resume even though the input or mapping changed")
       .addOption(new Option("--sandbox-latency <ms>", "emulator answer delay (testing)").argParser(int("--sandbox-latency")).hideHelp())
       .addOption(new Option("--sandbox-faults <spec>", "emulator faults, e.g. error=0.1,timeout=0.05 (testing)").argParser(parseFaults).hideHelp())
-      .addOption(new Option("--sandbox-seed <n>", "emulator fault seed (testing)").argParser(int("--sandbox-seed")).hideHelp())
+      .addOption(new Option("--sandbox-seed <n>", "emulator fault seed (testing)").argParser(int("--sandbox-seed", 0, 2 ** 32 - 1)).hideHelp())
       .addOption(new Option("--backoff-base <ms>", "retry backoff base (testing)").argParser(int("--backoff-base")).hideHelp())
       .addOption(new Option("--grace <ms>", "wait for requests in flight after Ctrl-C").argParser(int("--grace")).default(10000));
   return cmd;

@@ -20,6 +20,11 @@ export interface EmulatorOptions {
   refuseKeys?: string[];
 }
 
+/**
+ * Faults hit every request of the vendor's API routes, its token route included (a token service
+ * fails and throttles too, and each adapter has a path for it); the rate limit counts only the
+ * routes the vendor limits. The probabilities add up to at most 1: one fault a request at most.
+ */
 export interface FaultOptions {
   /** Answer the vendor's server error (5xx) without processing. */
   error?: number;
@@ -80,6 +85,13 @@ export interface EmulatorSpec {
   rate: { limit: number; intervalMs: number };
   /** `true` if the route counts against the rate limit and can get faults. */
   isLimited(req: EmuRequest): boolean;
+  /** `true` for a route that is not rate-limited but can get faults (a token route). */
+  faultable?(req: EmuRequest): boolean;
+  /**
+   * Whether the vendor processed the records of a request it answered so (for stats.batchSizes).
+   * @default a 2xx status; vendors that answer a refusal in an HTTP 200 body must say.
+   */
+  accepted?(out: EmuResponse): boolean;
   throttled(req: EmuRequest): EmuResponse;
   serverError(req: EmuRequest): EmuResponse;
   handle(req: EmuRequest): EmuResponse | Promise<EmuResponse>;
@@ -187,13 +199,16 @@ export function createEmulator(spec: EmulatorSpec, opts: EmulatorOptions): Emula
     };
     if (ereq.method === "GET" && ereq.path === "/_emulator/users") return send(res, { status: 200, body: spec.users() });
     if (ereq.method === "GET" && ereq.path === "/_emulator/stats") return send(res, { status: 200, body: stats });
-    if (!spec.isLimited(ereq)) return send(res, await spec.handle(ereq));
+    const limited = spec.isLimited(ereq);
+    if (!limited && !spec.faultable?.(ereq)) return send(res, await spec.handle(ereq));
 
-    stats.requests++;
-    stats.arrivals.push(at);
-    if (!window.admit(at)) {
-      stats.throttled++;
-      return send(res, spec.throttled(ereq));
+    if (limited) {
+      stats.requests++;
+      stats.arrivals.push(at);
+      if (!window.admit(at)) {
+        stats.throttled++;
+        return send(res, spec.throttled(ereq));
+      }
     }
     const fault = pickFault();
     if (fault) stats.faults[fault]++;
@@ -201,7 +216,9 @@ export function createEmulator(spec: EmulatorSpec, opts: EmulatorOptions): Emula
     if (fault === "error") return send(res, spec.serverError(ereq));
     if (fault === "throttle") return send(res, spec.throttled(ereq));
     const out = await spec.handle(ereq);
-    if (out.status < 300 && spec.batchSize) stats.batchSizes.push(spec.batchSize(ereq));
+    // Only batches the vendor took: ZEGO and GenAuth refuse in HTTP 200 bodies, and counting those
+    // let an adapter sending one user too many (refused, then split) pass for the vendor's size.
+    if (limited && spec.batchSize && (spec.accepted ? spec.accepted(out) : out.status < 300)) stats.batchSizes.push(spec.batchSize(ereq));
     // Processed but the answer is lost: the client must not create these users twice on retry.
     if (fault === "timeout") return;
     return send(res, out);

@@ -267,8 +267,11 @@ export function createGenauthEmulator(opts: GenauthEmulatorOptions) {
     {
       name: "genauth",
       rate: RATE,
-      // The token endpoint is not rate-limited (brief); createUsersBatch is.
+      // The token endpoint is not rate-limited (brief); createUsersBatch is. Both can fail.
       isLimited: (req) => req.path === CREATE_PATH,
+      faultable: (req) => req.path === TOKEN_PATH,
+      // Errors come in HTTP 200 bodies: only statusCode 200 created the batch.
+      accepted: (out) => (out.body as { statusCode?: unknown } | undefined)?.statusCode === 200,
       // providers.md: throttling answers statusCode 429 (in an HTTP 200 body, like every error).
       throttled: () => fail(429, "Too Many Requests", GENAUTH_EMU_CODES.TOO_MANY_REQUESTS),
       // Alternate the two shapes of a server failure: the vendor's statusCode 500 body and a bare gateway 502.

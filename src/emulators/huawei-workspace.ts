@@ -165,10 +165,13 @@ export function createHuaweiWorkspaceEmulator(opts: HuaweiWorkspaceEmulatorOptio
     {
       name: "huawei-workspace",
       rate: RATE,
-      // Only Workspace calls count against the 10/s decision; IAM is not limited here.
+      // Only Workspace calls count against the 10/s decision; IAM is not limited here. IAM still
+      // gets the injected faults: its API gateway throttles (APIGW.0308) and fails like
+      // Workspace's, and the adapter retries a busy IAM, which a rehearsal should exercise.
       isLimited: (req) => req.path !== IAM_PATH,
+      faultable: (req) => req.path === IAM_PATH,
       throttled: () => err(429, C.THROTTLED, "The throttling threshold has been reached: policy user over ratelimit,limit:10,time:1 second"),
-      serverError: () => err(500, C.SERVER, "Internal error."),
+      serverError: (req) => (req.path === IAM_PATH ? iamErr(500, "The server encountered an internal error.", "Internal Server Error") : err(500, C.SERVER, "Internal error.")),
       handle,
       batchSize: listLength("users"),
       users: () => [...users.values()],

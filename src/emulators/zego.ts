@@ -78,6 +78,10 @@ export function createZegoEmulator(opts: ZegoEmulatorOptions) {
     const body = parseJson(req.body) as { UserInfo?: unknown } | undefined;
     const list = body?.UserInfo;
     if (!Array.isArray(list) || list.length === 0) return answer(CODES.INVALID_PARAMETER, "UserInfo is required");
+    // UserInfo is the operation's one body parameter (public ones go in the query): another is a
+    // misspelt or misplaced one, refused as in the entries below.
+    const stray = Object.keys(body!).find((k) => k !== "UserInfo");
+    if (stray) return answer(CODES.INVALID_PARAMETER, `UserRegister has no body parameter ${stray}`);
     if (list.length > MAX_USERS) return answer(CODES.INVALID_PARAMETER, `at most ${MAX_USERS} users a request`);
     for (const u of list) {
       if (!u || typeof u !== "object") return answer(CODES.INVALID_PARAMETER, "UserInfo entries must be objects");
@@ -126,6 +130,11 @@ export function createZegoEmulator(opts: ZegoEmulatorOptions) {
       serverError: () => (++errors % 2 ? answer(CODES.SERVICE_ERROR, "service error") : { status: 503, body: "Service Unavailable" }),
       handle,
       batchSize: listLength("UserInfo"),
+      // HTTP 200 either way: the users were looked at when Code is 0 or the entries name them.
+      accepted: (out) => {
+        const b = out.body as { Code?: unknown; ErrorList?: unknown[] } | undefined;
+        return out.status === 200 && !!b && typeof b === "object" && (b.Code === 0 || (Array.isArray(b.ErrorList) && b.ErrorList.length > 0));
+      },
       users: () => [...users.values()] as unknown as Record<string, unknown>[],
     },
     opts,

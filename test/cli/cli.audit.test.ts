@@ -69,10 +69,13 @@ describe("command layer (audit)", () => {
     }
   });
 
-  it("--sandbox-faults refuses a probability above 1", async () => {
-    const r = await runCli(["import", input, "-p", "zego", "--sandbox", "--report", `${dir}/sf.jsonl`, "--sandbox-faults", "error=1.5"]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain("--sandbox-faults takes kind=probability pairs");
+  it("--sandbox-faults refuses a probability above 1, a non-decimal or empty one, a kind twice and rates adding past 1", async () => {
+    for (const bad of ["error=1.5", "error=0x1", "error=1e-1", "error=", "error", "error=0.1=2", "error=0.1,error=0.2", "error=0.6,drop=0.6"]) {
+      const r = await runCli(["import", input, "-p", "zego", "--sandbox", "--report", `${dir}/sf.jsonl`, "--sandbox-faults", bad]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr, bad).toContain("--sandbox-faults takes kind=probability pairs");
+    }
+    expect(existsSync(`${dir}/sf.jsonl`)).toBe(false);
   });
 
   it("on a terminal a progress bar shows rows read, sent, ok and failed; --json draws none and keeps stderr quiet", async () => {
@@ -292,7 +295,7 @@ describe("bulk-users emulate (audit)", () => {
     for (const flag of ["--latency", "--seed", "--rate-limit"]) {
       const r = spawnSync(process.execPath, ["bin/bulk-users.js", "emulate", "zego", "--port", "0", flag, " "], { encoding: "utf8", timeout: 15_000, env: { ...process.env, NO_COLOR: "1" } });
       expect(r.status, flag).toBe(2);
-      expect(r.stderr).toContain("expected a number ≥ 0");
+      expect(r.stderr).toContain(`${flag}: expected a whole number`);
     }
   });
 });

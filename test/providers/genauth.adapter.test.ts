@@ -489,7 +489,11 @@ describe("genauth adapter: throttling and server errors", () => {
   });
 
   it("server errors (statusCode 500 in an HTTP 200 body, a bare 502) → retry, nothing stored", async () => {
-    const s = await start({ faults: { error: 1 } });
+    // The token call gets faults too: take the token first.
+    const faults = { error: 0 };
+    const s = await start({ faults });
+    await s.session.get();
+    faults.error = 1;
     const first = await send(users(2), s.ctx, s.session);
     expect(first.res.status).toBe(200);
     expect(first.res.json).toMatchObject({ statusCode: 500 });

@@ -450,7 +450,11 @@ describe("huawei-workspace adapter: throttling and server errors", () => {
   });
 
   it("server error → retry, nothing stored", async () => {
-    const s = await start({ faults: { error: 1 } });
+    // The IAM call gets faults too: take the token first.
+    const faults = { error: 0 };
+    const s = await start({ faults });
+    await s.session.get();
+    faults.error = 1;
     const { res, result } = await send(users(3, 0, "err"), s);
     expect(res.status).toBe(500);
     expect(result).toMatchObject({ kind: "retry", code: "WKS.0999" });
