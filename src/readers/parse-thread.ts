@@ -92,8 +92,10 @@ export async function* readFileThreaded(file: string, fileIndex: number, job: Th
     notify();
   });
   // A chunk this thread cannot deserialize must stop the run: skipping it would lose its rows.
+  // Queued in its place, not as `failure` (read only once the queue is empty): the chunks and
+  // the end behind it would otherwise finish the file without it.
   worker.on("messageerror", (e) => {
-    failure ??= new Error(`Parse thread: a chunk of ${file} could not be read (${e.message}); rerun with --parse-thread off`);
+    queue.push({ type: "error", error: { message: `Parse thread: a chunk of ${file} could not be read (${e.message}); rerun with --parse-thread off` } });
     notify();
   });
   worker.on("exit", (code) => {
