@@ -452,9 +452,30 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       for (const f of uniqueFields) if (text(u[f.name]) !== "") return text(u[f.name]);
       return "";
     };
-    // Line and file of a first occurrence, packed in 32 bits (64 files, 67M lines).
-    const pack = (rec: SourceRecord) => ((rec.fileIndex & 63) << 26) | (rec.line & 0x3ffffff);
-    const unpack = (p: number) => `${fileNames[p >>> 26] ?? "?"} line ${p & 0x3ffffff}`;
+    // Line and file of a first occurrence in 32 bits: its line counted on from where the previous
+    // file's lines ended (a fixed 6 bits of file index named file 1 for file 65, and 26 bits of line
+    // wrapped past 67M lines). Each run of records from one file starts past every position given
+    // out before, so a position's run is the last one starting at or before it (4G lines in all).
+    const runs: { at: number; file: number }[] = [];
+    let nextAt = 0;
+    const pack = (rec: SourceRecord) => {
+      let run = runs[runs.length - 1];
+      if (run?.file !== rec.fileIndex) runs.push((run = { at: nextAt, file: rec.fileIndex }));
+      const p = run.at + rec.line;
+      if (p >= nextAt) nextAt = p + 1;
+      return p;
+    };
+    const unpack = (p: number) => {
+      let lo = 0;
+      let hi = runs.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if (runs[mid]!.at <= p) lo = mid;
+        else hi = mid - 1;
+      }
+      const run = runs[lo]!;
+      return `${fileNames[run.file] ?? "?"} line ${p - run.at}`;
+    };
 
     const formatFor = (file: string) => formatOf(file, opts.format);
     /** The mapping for a file's columns; throws (exit 2) if it cannot read them. */

@@ -16,6 +16,12 @@ const HEAD = 10;
 export const RESERVE_MAX = 1 << 21;
 /** Keys longer than this (in UTF-16 units) could exceed a u16 length in UTF-8: kept in a Map. */
 const LONG = Math.floor(0xffff / 3);
+/**
+ * Kept in the Map instead of a record: too long for one, or holding a lone surrogate, which UTF-8
+ * writes as U+FFFD (EF BF BD), so two such keys with one hash would have the same bytes and be
+ * taken for one. (`isWellFormed`: node 20 has it, the ES2023 library types do not.)
+ */
+const inMap = (key: string) => key.length > LONG || !(key as string & { isWellFormed(): boolean }).isWellFormed();
 
 /** FNV-1a over a string's UTF-16 code units: no encoding needed to hash. */
 export function fnv1a(s: string): number {
@@ -77,7 +83,7 @@ export class KeySet {
   private scratch = Buffer.allocUnsafe(1024);
   /** A record read back from the file; a whole page while regrowing. */
   private readBuf: Buffer | undefined;
-  /** Keys too long for a record's u16 length (rare: ids and emails are short). */
+  /** Keys too long for a record's u16 length, or not well-formed UTF-16 (rare: ids and emails are short). */
   private long = new Map<string, number>();
 
   constructor() {
@@ -144,7 +150,7 @@ export class KeySet {
 
   /** Adds the key with a payload (e.g. its line); returns -1 if new, else the first payload stored. */
   add(key: string, payload = 0): number {
-    if (key.length > LONG) {
+    if (inMap(key)) {
       const first = this.long.get(key);
       if (first !== undefined) return first;
       this.long.set(key, payload >>> 0);
@@ -191,7 +197,7 @@ export class KeySet {
 
   /** Adds the key, or gives it this payload if it is there already (the latest word wins); returns the payload it had, or -1 if new. */
   set(key: string, payload: number): number {
-    if (key.length > LONG) {
+    if (inMap(key)) {
       const was = this.long.get(key) ?? -1;
       if (was === -1) this.count++;
       this.long.set(key, payload >>> 0);
@@ -221,7 +227,7 @@ export class KeySet {
 
   /** The payload stored with the key, or -1 when it is absent. */
   get(key: string): number {
-    if (key.length > LONG) return this.long.get(key) ?? -1;
+    if (inMap(key)) return this.long.get(key) ?? -1;
     return this.find(key, fnv1a(key));
   }
 

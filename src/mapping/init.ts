@@ -3,6 +3,7 @@ import type { FieldIssue, FieldSpec, Meaning, Provider } from "../providers/defi
 import { readInputs } from "../readers/index.js";
 import { compileMapping } from "./apply.js";
 import { checkMapping } from "./load.js";
+import { valueGetter } from "./path.js";
 import type { FieldDef } from "./schema.js";
 
 type Single = Exclude<Meaning, "first+last">;
@@ -90,11 +91,13 @@ export const SAMPLE_ROWS = 50;
 export async function sampleInput(file: string, opts: { format?: "csv" | "jsonl"; delimiter?: string } = {}): Promise<{ columns: string[]; rows: Record<string, unknown>[] }> {
   const jsonl = isJsonl(file, opts.format);
   const cols = new Set<string>();
-  const flatten = (o: Record<string, unknown>, prefix: string) => {
+  const flatten = (o: Record<string, unknown>, prefix: string, record: Record<string, unknown>) => {
     for (const [k, v] of Object.entries(o)) {
       const path = prefix ? `${prefix}.${k}` : k;
-      if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length) flatten(v as Record<string, unknown>, path);
-      else cols.add(path);
+      if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length) flatten(v as Record<string, unknown>, path, record);
+      // Only a path the mapping reads back: under a key holding a dot (`{"profile":{"e.mail":…}}`)
+      // it would read `profile.e.mail` as three keys, and find nothing.
+      else if (valueGetter(path)(record) === v) cols.add(path);
     }
   };
   let header: string[] | undefined;
@@ -102,7 +105,7 @@ export async function sampleInput(file: string, opts: { format?: "csv" | "jsonl"
   for await (const rec of readInputs([file], { ...opts, onColumns: (_f, c) => (header ??= c) })) {
     if (!rec.error) {
       rows.push(rec.data);
-      if (jsonl) flatten(rec.data, "");
+      if (jsonl) flatten(rec.data, "", rec.data);
     }
     if (rows.length >= SAMPLE_ROWS) break;
   }
@@ -146,10 +149,14 @@ export function propose(provider: Provider, columns: string[], samples: Record<s
     const last = norm(c.split(".").pop()!);
     if (!byLast.has(last)) byLast.set(last, c);
   }
+  // A column spelled as any of the names first, and only then the last part of a path: `uid` is
+  // the user's id, not `manager.id` (which would make the users of one manager duplicates).
   const find = (names: string[], free: (c: string) => boolean = (c) => !used.has(c)): string | undefined => {
-    for (const n of names) {
-      for (const c of [byNorm.get(n), byLast.get(n)]) if (c !== undefined && free(c)) return c;
-    }
+    for (const by of [byNorm, byLast])
+      for (const n of names) {
+        const c = by.get(n);
+        if (c !== undefined && free(c)) return c;
+      }
     return undefined;
   };
   const guesses: Guess[] = [];
@@ -172,7 +179,9 @@ export function propose(provider: Provider, columns: string[], samples: Record<s
     for (const m of spec.meaning ?? []) {
       if (m === "first+last") {
         // A column already given to a first- or last-name field can also be part of a full name.
-        const free = (want: Meaning) => (c: string) => !used.has(c) || used.get(c) === want;
+        // A name holding a brace cannot be a placeholder (templates have no literal braces): the
+        // proposal would not load, and trying it on the sampled rows stopped `mapping init`.
+        const free = (want: Meaning) => (c: string) => !/[{}]/.test(c) && (!used.has(c) || used.get(c) === want);
         const first = find(SYNONYMS.first, free("first"));
         const last = first && find(SYNONYMS.last, (c) => c !== first && free("last")(c));
         if (first && last) {
