@@ -18,11 +18,12 @@ export function mappingCommand(io: CliIO): Command {
     .option("-o, --output <file>", "write the mapping here (default: print it)")
     .option("--force", "overwrite the output file")
     .addOption(new Option("--format <format>", "input format, when the extension does not tell").choices(["csv", "jsonl"]))
+    .addOption(new Option("--delimiter <char>", "CSV delimiter (default: , or tab for .tsv)").argParser(delimiter))
     .addHelpText(
       "after",
       "\nExamples:\n  $ bulk-users mapping init samples/exports/hr-export.csv -p zego -o zego.yaml\n  $ bulk-users mapping init samples/exports/auth0-users.jsonl -p genauth\n",
     )
-    .action(async (file: string, o: { provider: string; output?: string; force?: boolean; format?: "csv" | "jsonl" }) => {
+    .action(async (file: string, o: { provider: string; output?: string; force?: boolean; format?: "csv" | "jsonl"; delimiter?: string }) => {
       const log = createLogger(io);
       const { loadProvider } = await import("../providers/index.js");
       const { checkInput } = await import("../readers/index.js");
@@ -38,14 +39,17 @@ export function mappingCommand(io: CliIO): Command {
         throw new BulkUsersError(ErrorCode.USAGE, `-o ${o.output} is the input${o.output === file ? "" : ` ${file}`}`, { hint: "Write the mapping to a file of its own, e.g. -o mapping.yaml." });
       if (o.output && existsSync(o.output) && !o.force)
         throw new BulkUsersError(ErrorCode.USAGE, `Refusing to overwrite ${o.output}`, { hint: "Pass --force, or choose another -o file." });
-      const { columns, rows } = await sampleInput(file, { format: o.format });
+      const { columns, rows } = await sampleInput(file, { format: o.format, delimiter: o.delimiter });
       const p = propose(provider, columns, rows);
       const schemaRef = o.output ? relative(dirname(resolve(o.output)), SCHEMA) : SCHEMA;
       const text = renderMapping(provider, p, schemaRef, file);
       if (o.output) {
         try {
-          writeFileSync(o.output, text);
+          // Without --force, created or refused in one step: checked and then written, a file (or a
+          // dangling symlink's target) appearing in between was overwritten.
+          writeFileSync(o.output, text, { flag: o.force ? "w" : "wx" });
         } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new BulkUsersError(ErrorCode.USAGE, `Refusing to overwrite ${o.output}`, { hint: "Pass --force, or choose another -o file." });
           throw new BulkUsersError(ErrorCode.USAGE, `Cannot write ${o.output}: ${(e as Error).message}`, { hint: "Choose a path in a folder that exists." });
         }
         log.info(`Wrote ${o.output}: ${p.guesses.filter((g) => !g.off).length} field(s) guessed — check them, then: bulk-users validate ${file} -p ${provider.name} -m ${o.output}`);

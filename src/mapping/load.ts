@@ -131,6 +131,8 @@ export function checkMapping(raw: unknown, provider: Provider, source = "<mappin
     const { options: _none, ...rest } = raw as Record<string, unknown>;
     raw = rest;
   }
+  // So is `fields:` (mapping init found nothing to guess): no fields, so the error names the required one.
+  if (raw && typeof raw === "object" && !Array.isArray(raw) && (raw as Record<string, unknown>).fields === null) raw = { ...(raw as object), fields: {} };
   const parsed = MappingSchema.safeParse(raw);
   if (!parsed.success) {
     const multi = transformWithKeys(raw);

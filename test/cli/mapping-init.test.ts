@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, linkSync, readFileSync } from "node:fs";
+import { existsSync, linkSync, readFileSync, symlinkSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -141,6 +141,38 @@ describe("bulk-users mapping init", () => {
     expect(readFileSync(out, "utf8")).toContain("# Columns not used: x\\ny");
     const v = await runCli(["validate", input, "-p", "zego", "-m", out, "--report", `${dir}/nl.jsonl`]);
     expect(v.code, v.stderr).toBe(0);
+  });
+});
+
+describe("bulk-users mapping init: delimiter, output, nothing guessed", () => {
+  const dir = tmp("bu-init2-");
+
+  it("--delimiter reads a ;-separated export's columns as import does", async () => {
+    const f = write(dir, "semi.csv", "uid;display_name\nu1;Ann\n");
+    const r = await runCli(["mapping", "init", f, "-p", "zego", "--delimiter", ";"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\n {2}UserId: uid +# guess/);
+    expect(r.stdout).toMatch(/\n {2}UserName: display_name +# guess/);
+  });
+
+  it("without --force, never writes through a dangling symlink (its target is not created)", async () => {
+    const f = write(dir, "u.csv", "uid\nu1\n");
+    const target = `${dir}/elsewhere.yaml`;
+    symlinkSync(target, `${dir}/link.yaml`);
+    const r = await runCli(["mapping", "init", f, "-p", "zego", "-o", `${dir}/link.yaml`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Refusing to overwrite");
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it("a proposal with no field guessed loads to the error naming the required field, not a type error", async () => {
+    const f = write(dir, "none.csv", "zzz,yyy\n1,2\n");
+    const r = await runCli(["mapping", "init", f, "-p", "zego", "-o", `${dir}/none.yaml`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseYaml(readFileSync(`${dir}/none.yaml`, "utf8")).fields).toBeNull();
+    const v = await runCli(["validate", f, "-p", "zego", "-m", `${dir}/none.yaml`, "--report", `${dir}/none.jsonl`]);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toContain("zego requires fields.UserId, which the mapping does not map");
   });
 });
 
