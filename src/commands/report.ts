@@ -61,7 +61,9 @@ Examples:
         // The meta file is as untrusted as the report: a hand-edited one could hold escapes.
         const facts = [m.provider && `provider ${oneLine(String(m.provider))}`, m.startedAt && `started ${oneLine(String(m.startedAt))}`, m.shard && `shard ${oneLine(String(m.shard))}`];
         if (s && typeof s.durationMs === "number") facts.push(`${(s.durationMs / 1000).toFixed(1)} s`);
-        if (s && !s.dryRun && typeof s.requests === "number") facts.push(`${s.requests} request(s), ${s.retries ?? 0} retries, ${s.throttled ?? 0} throttled, ${s.usersPerSecond ?? 0} users/s`);
+        // Its counts too: only numbers are printed (a string there could hold a terminal escape).
+        const num = (v: unknown) => (typeof v === "number" ? v : 0);
+        if (s && !s.dryRun && typeof s.requests === "number") facts.push(`${s.requests} request(s), ${num(s.retries)} retries, ${num(s.throttled)} throttled, ${num(s.usersPerSecond)} users/s`);
         if (s?.stopped) facts.push(c.yellow(s.stopped === "max-errors" ? "stopped by --max-errors" : "interrupted"));
         if (!s) facts.push(c.yellow("no final summary (the run did not finish)"));
         lines.push(`  ${facts.filter(Boolean).join(" · ")}`);

@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import { SUCCESS_STATUSES, type ReportRow } from "../types.js";
-import { reportRows } from "../report/rows.js";
+import { reportRows, wellTyped } from "../report/rows.js";
 import { fnv1a, KeySet } from "./key-set.js";
 
 /** What a run records beside its report so `--resume` can check it continues the same job. */
@@ -232,8 +232,13 @@ export interface ResumeState {
 
 export const rowId = (fileIndex: number, line: number) => `${fileIndex}:${line}`;
 
-/** What a done row remembers of its key (a 32-bit hash: the row's id is what identifies it). */
-export const keyHash = (key: string) => fnv1a(key);
+/**
+ * What a done row remembers of its key (a 32-bit hash: the row's id is what identifies it). Of
+ * the key as a report stores it: a CSV report is UTF-8, which holds a lone surrogate (a JSONL
+ * key `bad\ud800`, an invalid row) as U+FFFD, so the key read back from it is that; hashed as
+ * given, the row no longer matched and `--max-errors` counted it again on every resume.
+ */
+export const keyHash = (key: string) => fnv1a((key as string & { toWellFormed(): string }).toWellFormed());
 
 /** A bad row's entry in `known`: its key's hash, whose low bit says whether the vendor answered with a refusal. */
 export const knownEntry = (hash: number, refused: boolean) => ((hash & ~1) | (refused ? 1 : 0)) >>> 0;
@@ -255,7 +260,8 @@ export async function loadResumeState(report: string, old: RunMeta, cur: RunMeta
   let carried = 0;
   let unreadable = 0;
   for await (const r of reportRows(report)) {
-    const fi = r && typeof r.line === "number" ? fileIndex.get(r.file) : undefined;
+    // A row of types the writer never writes (a hand-edited line) is not carried: its line is sent again.
+    const fi = r && wellTyped(r) ? fileIndex.get(r.file) : undefined;
     if (fi === undefined || !cur.inputs[fi]) {
       unreadable++;
       continue;

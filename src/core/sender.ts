@@ -142,6 +142,19 @@ export function createSender(o: SenderOptions) {
     return changed ? { ...res, json, text: JSON.stringify(json) } : res;
   };
 
+  /**
+   * A vendor message that ends in the start of a run secret the vendor cut short, masked while
+   * that start is still at the end: the sender then appends its own words (the doubt an
+   * unanswered attempt leaves, `the last: …)`), and the report's redaction, which masks such a
+   * start only at the very end of a message, no longer sees it.
+   */
+  const cutTails = (r: BatchResult): BatchResult => {
+    const red = o.redactor;
+    if (!red?.active) return r;
+    if (r.kind === "records") return { ...r, results: r.results.map((x) => (x?.message ? { ...x, message: red.redact(x.message) } : x)) };
+    return { ...r, message: red.redact(r.message) };
+  };
+
   const finish = (items: SendItem[], outcomes: SendOutcome[]) => o.onOutcomes(items, outcomes);
   const failAll = (items: SendItem[], code: string, message: string, retryable: boolean) =>
     finish(items, items.map(() => ({ status: "failed" as const, code, message, retryable })));
@@ -160,7 +173,7 @@ export function createSender(o: SenderOptions) {
     } catch (e) {
       release();
       if (e instanceof BulkUsersError) throw e;
-      if (e instanceof HttpError) return { kind: "retry", code: `TOKEN_${e.reason.toUpperCase()}`, message: e.message };
+      if (e instanceof HttpError) return cutTails({ kind: "retry", code: `TOKEN_${e.reason.toUpperCase()}`, message: e.message });
       throw e;
     }
     for (const i of items) i.attempts++;
@@ -173,7 +186,7 @@ export function createSender(o: SenderOptions) {
     }
     try {
       const res = scrub(await httpSend(req, { timeoutMs: o.timeoutMs, signal: hard }).finally(release), users);
-      const result = o.provider.parseResponse(res, users, o.ctx);
+      const result = cutTails(o.provider.parseResponse(res, users, o.ctx));
       if (result.kind === "reauth") o.session.invalidate?.(req.authToken);
       return result;
     } catch (e) {

@@ -38,6 +38,25 @@ const ORDER = ["created", "updated", "upserted", "exists", "valid", "invalid", "
 const STATUSES = new Set(ORDER);
 const rank = (s: string) => (ORDER.includes(s) ? ORDER.indexOf(s) : ORDER.length);
 
+/**
+ * A hand-edited row's value as text: as JSON when it is not a string (`String` of
+ * `{"toString":1}` throws, and the terminal and HTML printers took a number for a string).
+ */
+const shown = (v: unknown): string | undefined => (typeof v === "string" || v === undefined ? v : JSON.stringify(v));
+
+const TEXT = ["file", "key", "code", "message", "field", "id"];
+
+/** A row as the printers read it: the text fields as text (file and key always), the line a number or text. */
+function forDisplay(r: ReportRow): ReportRow {
+  const x = r as unknown as Record<string, unknown>;
+  const text = (k: string) => typeof x[k] === "string" || (x[k] === undefined && k !== "file" && k !== "key");
+  if (TEXT.every(text) && (typeof x.line === "number" || typeof x.line === "string")) return r;
+  const out: Record<string, unknown> = { ...r };
+  for (const k of TEXT) if (!text(k)) out[k] = shown(x[k]) ?? "";
+  if (typeof x.line !== "number") out.line = shown(x.line) ?? "";
+  return out as unknown as ReportRow;
+}
+
 /** `<report>.meta.json`, if present and valid JSON; a broken one is ignored (the rows still tell). */
 export function readReportMeta(file: string): ReportMeta | undefined {
   const p = metaPath(file);
@@ -93,10 +112,10 @@ export async function readReportStats(file: string): Promise<ReportStats> {
     counts[r.status] = (counts[r.status] ?? 0) + 1;
     const ok = OK.has(r.status);
     if (!ok) {
-      const code = String(r.code || r.status);
+      const code = shown(r.code) || r.status;
       const e = errors.get(code) ?? { count: 0, examples: [] };
       e.count++;
-      if (e.examples.length < EXAMPLES_PER_CODE) e.examples.push(r);
+      if (e.examples.length < EXAMPLES_PER_CODE) e.examples.push(forDisplay(r));
       errors.set(code, e);
     }
     const a = r.attempts;

@@ -59,7 +59,7 @@ export class Redactor {
     return this.secrets.length > 0;
   }
 
-  /** `cut`: also mask a secret's first characters at the very end (messages; not keys, where 4 characters match by chance). */
+  /** `cut`: also mask a secret's first characters at the very end, or before a last ` (…)` note (messages; not keys, where 4 characters match by chance). */
   redact(text: string, cut = true): string {
     if (!text) return text;
     // Longest first, so a secret containing another is replaced whole.
@@ -69,13 +69,20 @@ export class Redactor {
     }
     for (const s of this.secrets) if (text.includes(s)) text = text.split(s).join("***");
     if (!cut) return text;
-    // What is left of a secret the text was cut through: a tail that starts the secret.
+    // A vendor's text ends at the very end, or before the note an adapter puts after it
+    // (`… (user not in ErrorList)`, `… (check ROYALTI_BASE_URL / --endpoint)`): a secret the
+    // vendor cut short there was shown whole up to its cut.
+    const note = / \([^()]*\)$/.exec(text);
+    if (note) text = this.cutTail(text, note.index);
+    return this.cutTail(text, text.length);
+  }
+
+  /** What is left of a secret the text was cut through at `end`: a stretch before it that starts the secret. */
+  private cutTail(text: string, end: number): string {
     for (const s of this.secrets) {
-      for (let i = text.indexOf(s[0]!, Math.max(0, text.length - s.length + 1)); i !== -1 && text.length - i >= MIN; i = text.indexOf(s[0]!, i + 1)) {
-        if (s.startsWith(text.slice(i))) {
-          text = `${text.slice(0, i)}***`;
-          break;
-        }
+      for (let i = text.indexOf(s[0]!, Math.max(0, end - s.length + 1)); i !== -1 && end - i >= MIN; i = text.indexOf(s[0]!, i + 1)) {
+        // Longest first: the first secret it starts is the one that was cut there.
+        if (s.startsWith(text.slice(i, end))) return `${text.slice(0, i)}***${text.slice(end)}`;
       }
     }
     return text;

@@ -30,6 +30,23 @@ function fromCsv(r: Record<string, string>): ReportRow {
   return row;
 }
 
+const TEXT_FIELDS = ["code", "message", "field", "id"] as const;
+
+/**
+ * Whether a row's fields have the types the writer gives them, so that it can be carried into
+ * another report (`--resume`). A hand-edited line with a number for a key crashed the redactor,
+ * and a carried `"attempts":"x y"` (or a CSV line `x`, read as NaN) was written into the new
+ * report as broken JSON.
+ */
+export function wellTyped(r: ReportRow): boolean {
+  const x = r as unknown as Record<string, unknown>;
+  if (typeof x.file !== "string" || typeof x.key !== "string" || typeof x.status !== "string") return false;
+  if (typeof x.line !== "number" || !Number.isInteger(x.line)) return false;
+  for (const k of TEXT_FIELDS) if (x[k] !== undefined && typeof x[k] !== "string") return false;
+  for (const k of ["attempts", "t"]) if (x[k] !== undefined && (typeof x[k] !== "number" || !Number.isFinite(x[k]))) return false;
+  return x.retryable === undefined || typeof x.retryable === "boolean";
+}
+
 /**
  * Whether a report is CSV, by what it holds: a JSON object on its first line is JSONL, the CSV
  * header the writer puts first is CSV, whatever the name (a renamed report counted every line as
@@ -53,7 +70,7 @@ export function reportIsCsv(file: string): boolean {
 /**
  * A report's rows (JSONL, or CSV with its header), one a line; `undefined` for a line that is not
  * one (a torn last line of a killed run, a CSV record with a stray quote): its reader counts it.
- * Whether a row's fields make sense is the reader's to check.
+ * Whether a row's fields make sense is the reader's to check (see wellTyped).
  */
 export async function* reportRows(file: string): AsyncGenerator<ReportRow | undefined> {
   if (reportIsCsv(file)) {
