@@ -414,7 +414,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
     if (opts.failedOut) {
       const jsonl = opts.files.some((f) => formatOf(f, opts.format) === "jsonl");
       // A later standard input's header is not read ahead with the other inputs': its cells may come after the header.
-      failedOut = createFailedOut(opts.failedOut, redactor, { extra: jsonl || opts.files.indexOf("-") > 0, format: opts.format, delimiter: opts.delimiter });
+      failedOut = createFailedOut(opts.failedOut, redactor, { extra: jsonl || opts.files.indexOf("-") > 0, format: opts.format, delimiter: opts.delimiter, inputs: opts.files.length });
       if (jsonl && failedOutIsCsv(opts.failedOut, opts.format))
         say("warn", `--failed-out ${opts.failedOut} is CSV but an input is JSONL: nested objects and lists go into cells as JSON text, which the same mapping does not read back; for rows to import again, give a .jsonl path`);
     }

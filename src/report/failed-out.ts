@@ -21,6 +21,8 @@ export interface FailedOutOptions {
   format?: InputFormat;
   /** `--delimiter`. */
   delimiter?: string;
+  /** Inputs of the run: from more than one, `_error` names the row's file, not only its line. */
+  inputs?: number;
 }
 
 /** Rows held, at most, while no row with cells has fixed the header (see createFailedOut). */
@@ -158,7 +160,7 @@ export function createFailedOut(path: string, redactor: Redactor, opts: FailedOu
       byFile[fileIndex] ??= columns;
     },
     write(rec, error) {
-      const note = `line ${rec.line}: ${redactor.redact(error)}`;
+      const note = `${(opts.inputs ?? 1) > 1 ? `${rec.file} ` : ""}line ${rec.line}: ${redactor.redact(error)}`;
       if (!csv) {
         if (rec.raw === undefined) {
           writeSync(fd, `${JSON.stringify({ ...rec.data, _error: note })}\n`);

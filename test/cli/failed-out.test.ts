@@ -69,6 +69,16 @@ describe("--failed-out: the rows to fix, in the input's own format", () => {
     ]);
   });
 
+  it("from several inputs, _error names each row's file as well as its line; from one, its line only", async () => {
+    const a = write(dir, "two-a.csv", csv(["user_id", "name"], [["ok a", "Ann"]]));
+    const b = write(dir, "two-b.csv", csv(["user_id", "name"], [["ok-b", "Bob"], ["bad b", "Cy"]]));
+    await runCli(["validate", a, b, "-p", "zego", "--report", `${dir}/two.jsonl`, "--failed-out", `${dir}/fix-two.csv`], { env });
+    const rows = parse(readFileSync(`${dir}/fix-two.csv`), { columns: true }) as Record<string, string>[];
+    expect(rows.map((x) => x._error!.slice(0, x._error!.indexOf(":")))).toEqual([`${a} line 2`, `${b} line 3`]);
+    await runCli(["validate", b, "-p", "zego", "--report", `${dir}/one.jsonl`, "--failed-out", `${dir}/fix-one.jsonl`], { env });
+    expect(JSON.parse(readFileSync(`${dir}/fix-one.jsonl`, "utf8"))._error).toMatch(/^line 3: /);
+  });
+
   it("no row to fix: the summary says so", async () => {
     const f = write(dir, "allgood.csv", csv(["user_id"], [["good1"]]));
     const r = await runCli(["validate", f, "-p", "zego", "--report", `${dir}/allgood.jsonl`, "--failed-out", `${dir}/allgood-fix.csv`]);
