@@ -18,6 +18,8 @@ describe("README commands on samples/", () => {
     expect(readReport(report!)).toHaveLength(20);
     unlinkSync(report!);
     unlinkSync(`${report}.meta.json`);
+    // The run's journal too: a default report lands in the repository root.
+    unlinkSync(`${report}.sent`);
   });
 
   it.each([

@@ -140,13 +140,21 @@ const emptyCounts = (): Counts => ({ created: 0, updated: 0, upserted: 0, exists
 
 /** Provider options from the mapping and flags, parsed by the provider's schema. */
 export function resolveOptions(provider: Provider, mapping: LoadedMapping | undefined, overrides: Record<string, unknown> | undefined): unknown {
-  const raw = { ...(mapping?.options ?? {}), ...Object.fromEntries(Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined)) };
+  const given = Object.fromEntries(Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined));
+  const raw = { ...(mapping?.options ?? {}), ...given };
+  // A key the flags set (`--send-email` for a provider without that option) is the flags' fault,
+  // not the mapping's: naming the mapping file sent users looking for a key it does not hold.
+  const blame = (key: string | undefined, message: string, field: string) => {
+    const flag = key !== undefined && Object.hasOwn(given, key);
+    const source = flag ? "flags" : (mapping?.source ?? "flags");
+    return new BulkUsersError(ErrorCode.PROVIDER_OPTIONS, `Invalid ${flag ? "option" : "mapping"}: ${message} (${source}, ${field})`, {
+      context: { file: flag ? undefined : mapping?.source, field },
+      hint: flag && key === "sendEmail" ? `--send-email / --no-send-email set options.sendEmail, which ${provider.name} does not take: drop the flag.` : undefined,
+    });
+  };
   if (!provider.optionsSchema) {
     const extra = Object.keys(raw);
-    if (extra.length)
-      throw new BulkUsersError(ErrorCode.PROVIDER_OPTIONS, `Invalid mapping: provider ${provider.name} takes no options, got \`${extra[0]}\` (${mapping?.source ?? "flags"}, options.${extra[0]})`, {
-        context: { file: mapping?.source, field: `options.${extra[0]}` },
-      });
+    if (extra.length) throw blame(extra[0], `provider ${provider.name} takes no options, got \`${extra[0]}\``, `options.${extra[0]}`);
     return {};
   }
   const parsed = (provider.optionsSchema as z.ZodType).safeParse(raw);
@@ -154,10 +162,7 @@ export function resolveOptions(provider: Provider, mapping: LoadedMapping | unde
     const issue = parsed.error.issues[0]!;
     // An unknown key is named by the issue's keys, its path being the options object itself.
     const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path;
-    const key = `options.${path.map(String).join(".")}`;
-    throw new BulkUsersError(ErrorCode.PROVIDER_OPTIONS, `Invalid mapping: ${issue.message} (${mapping?.source ?? "flags"}, ${key})`, {
-      context: { file: mapping?.source, field: key },
-    });
+    throw blame(path.length ? String(path[0]) : undefined, issue.message, `options.${path.map(String).join(".")}`);
   }
   return parsed.data;
 }

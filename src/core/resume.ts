@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, existsSync, lstatSync, openSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, fchmodSync, lstatSync, openSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -42,6 +42,12 @@ export interface SentJournal {
 /** A new journal for a report (an old one there is replaced); owner-only, like the keys it names. */
 export function openSentJournal(report: string): SentJournal {
   const fd = openSync(sentPath(report), "w", 0o600);
+  // The mode above applies only to a new file: one left by an earlier run is truncated with its old mode.
+  try {
+    fchmodSync(fd, 0o600);
+  } catch {
+    /* a file system without modes */
+  }
   return {
     mark(rows) {
       let out = "";
