@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import type { ImportOptions, ImportSummary } from "../core/import.js";
 import { MAX_TIMER_MS } from "../core/rate-limiter.js";
 import { BulkUsersError, ErrorCode } from "../errors.js";
+import { providers } from "../providers/index.js";
 import type { CliIO } from "../ui/io.js";
 import { colors, createLogger } from "../ui/logger.js";
 import { createProgress } from "../ui/progress.js";
@@ -58,7 +59,7 @@ function parseFaults(v: string): Record<string, number> {
 export function addRunOptions(cmd: Command, sending: boolean): Command {
   cmd
     .argument("<files...>", "CSV or JSONL files (- for standard input)")
-    .requiredOption("-p, --provider <name>", "provider: zego, imkit, genauth, royalti, huawei-workspace")
+    .requiredOption("-p, --provider <name>", `provider: ${Object.keys(providers).join(", ")}`)
     .option("-m, --mapping <file>", "mapping file (YAML or JSON); default: columns named like provider fields")
     .addOption(new Option("--format <format>", "input format, instead of guessing from the extension").choices(["csv", "jsonl"]))
     .addOption(new Option("--delimiter <char>", "CSV delimiter (default: , or tab for .tsv)").argParser(delimiter))
@@ -79,7 +80,8 @@ export function addRunOptions(cmd: Command, sending: boolean): Command {
   if (sending)
     cmd
       .option("--dry-run", "read, map and validate only; send nothing")
-      .option("--sandbox", "start the provider's emulator in-process with throwaway credentials and import into it")
+      // --sandbox imports into its own emulator: with --endpoint too, one of them would be ignored.
+      .addOption(new Option("--sandbox", "start the provider's emulator in-process with throwaway credentials and import into it").conflicts("endpoint"))
       .option("--endpoint <url>", "base URL of the API (an emulator, a proxy, another region)")
       // Not --env-file: node 20 takes that flag itself wherever it appears, and exits 9 when the file is missing.
       .option("--dotenv <file>", "dotenv file with the credential variables")

@@ -69,6 +69,14 @@ describe("command layer (audit)", () => {
     }
   });
 
+  it("--sandbox with --endpoint is refused (exit 2), not one of them silently ignored", async () => {
+    const r = await runCli(["import", input, "-p", "zego", "--sandbox", "--endpoint", emu.url, "--report", `${dir}/sbe.jsonl`], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("'--sandbox' cannot be used with option '--endpoint");
+    expect(emu.users()).toHaveLength(0);
+    expect(existsSync(`${dir}/sbe.jsonl`)).toBe(false);
+  });
+
   it("--sandbox-faults refuses a probability above 1, a non-decimal or empty one, a kind twice and rates adding past 1", async () => {
     for (const bad of ["error=1.5", "error=0x1", "error=1e-1", "error=", "error", "error=0.1=2", "error=0.1,error=0.2", "error=0.6,drop=0.6"]) {
       const r = await runCli(["import", input, "-p", "zego", "--sandbox", "--report", `${dir}/sf.jsonl`, "--sandbox-faults", bad]);
