@@ -93,16 +93,7 @@ export async function readReportStats(file: string): Promise<ReportStats> {
   let unreadable = 0;
   let timed = 0;
   let last = -1;
-  const rowsOf = async function* () {
-    try {
-      yield* reportRows(file);
-    } catch (e) {
-      // A line longer than a string can be (hundreds of MB): not a report.
-      if (e instanceof RangeError) throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Not a report: ${file} holds a line too long to read (${e.message})`, { context: { file } });
-      throw e;
-    }
-  };
-  for await (const r of rowsOf()) {
+  for await (const r of reportRows(file)) {
     // A status the tool never writes is not a row of its report (a torn `crea`, another file).
     if (!r || typeof r.status !== "string" || !STATUSES.has(r.status)) {
       unreadable++;

@@ -2,6 +2,7 @@ import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { parse } from "csv-parse";
+import { BulkUsersError, ErrorCode } from "../errors.js";
 import { parserApi } from "../readers/csv.js";
 import type { ReportRow } from "../types.js";
 import { REPORT_COLUMNS, unguardCell } from "./writer.js";
@@ -73,6 +74,16 @@ export function reportIsCsv(file: string): boolean {
  * Whether a row's fields make sense is the reader's to check (see wellTyped).
  */
 export async function* reportRows(file: string): AsyncGenerator<ReportRow | undefined> {
+  try {
+    yield* rowsOf(file);
+  } catch (e) {
+    // A line longer than a string can be (hundreds of MB): not a report, for `report` and `--resume` alike.
+    if (e instanceof RangeError) throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Not a report: ${file} holds a line too long to read (${e.message})`, { context: { file } });
+    throw e;
+  }
+}
+
+async function* rowsOf(file: string): AsyncGenerator<ReportRow | undefined> {
   if (reportIsCsv(file)) {
     let skipped = 0;
     const parser = createReadStream(file).pipe(
