@@ -402,9 +402,13 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       old = readMeta(opts.resume);
       compareMeta(old, meta!, opts.force === true);
     }
+    // The meta and journal of an earlier run at this path go before the report is truncated: a
+    // kill before this run writes its own meta (while a resume copies the rows it carries) left
+    // that run's meta beside the emptied report, which then passed for it, and resuming it sent
+    // every user it had done again.
+    if (reportPath) dropRunFiles(reportPath);
     if (reportPath) report = createReportWriter(reportPath, redactor);
     if (reportPath && meta) journal = openSentJournal(reportPath);
-    else if (reportPath) dropRunFiles(reportPath);
     // A resumed run's meta comes after the carried rows: a kill while copying leaves a report
     // that cannot be resumed from (its meta missing), not one that looks whole and is not.
     if (reportPath && meta && !old) writeMeta(reportPath, meta);
