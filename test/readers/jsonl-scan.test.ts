@@ -1,17 +1,9 @@
 import { inspect, isDeepStrictEqual } from "node:util";
+import { createRng } from "../../src/emulators/_base.js";
 import { describe, expect, it } from "vitest";
 import { valueGetter } from "../../src/mapping/path.js";
 import { JsonlScanner } from "../../src/readers/jsonl-scan.js";
 
-/** Seeded generator (mulberry32): the same lines every run. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const COLUMNS = ["id", "name.first", "name.last", "tags.0", "tags.0.k", "tags.length", "deep.a.b.c", "missing", "__proto__", "constructor", "name", "a..b", ""];
 const KEYS = ["id", "name", "first", "last", "tags", "0", "k", "deep", "a", "b", "c", "", "__proto__", "constructor", "toString", "name.first", "x", "\\u0069d", "na\\u006de", "fir\\u0073t"];
@@ -22,7 +14,7 @@ const NUMBERS = ["0", "-0", "7", "-12", "3.25", "1e9", "1E+2", "2.5e-3", "-0.0e0
 const WS = [...Array<string>(30).fill(""), " ", " ", "  ", "\t", "\r", "\u00a0"];
 
 function generator(seed: number) {
-  const r = rng(seed);
+  const r = createRng(seed);
   const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)]!;
   const ws = () => pick(WS);
   const str = (): string => {

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { createRng } from "../../src/emulators/_base.js";
 import { EventEmitter } from "node:events";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
@@ -48,16 +49,7 @@ const WORKER_FILE = new URL("../../dist/readers/parse-worker.js", import.meta.ur
 const dir = tmp("bu-pt-audit-");
 const B = 1 << 16;
 
-/** Seeded generator (mulberry32): the same inputs every run. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-type Rng = ReturnType<typeof rng>;
+type Rng = ReturnType<typeof createRng>;
 const pickOf = (r: Rng) => <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
 
 /** A small CSV text with every kind of cell and line the reader treats specially, and sometimes a byte that is not UTF-8. */
@@ -178,7 +170,7 @@ const seen = (r: SourceRecord) => ({ line: r.line, error: r.error, raw: r.raw, v
 describe("compact chunks and the JSONL chunk path, against one thread (seeded, random reads)", () => {
   it("CSV: compact chunks, cloned and materialized, are the records read as objects from the same bytes, whatever the pieces and their timing", async () => {
     for (let seed = 1; seed <= 160; seed++) {
-      const r = rng(seed);
+      const r = createRng(seed);
       const { buf, maxCell } = randomCsv(r);
       const opts = { maxCellLength: maxCell };
       // The same pieces on both paths (a cell cut at a read's end is decided per read, as the file's 64 KiB reads are on both threads).
@@ -201,7 +193,7 @@ describe("compact chunks and the JSONL chunk path, against one thread (seeded, r
   it("JSONL: chunks, cloned and materialized, give every line's error, raw text and column values as JSON.parse does, whatever the pieces", async () => {
     let scanned = 0;
     for (let seed = 1; seed <= 300; seed++) {
-      const r = rng(seed);
+      const r = createRng(seed);
       const { buf, maxLine } = randomJsonl(r);
       const opts = { maxLineLength: maxLine, keepText: r() < 0.5 };
       const one = await settle(async () => {
@@ -392,7 +384,7 @@ describe("the parse thread (compiled worker) against one thread, on files whose 
 
   it("files from seeded generators: the same records on both threads, CSV and JSONL (columns of every kind, some the file never holds)", async () => {
     for (let seed = 1; seed <= 8; seed++) {
-      const r = rng(seed * 7919);
+      const r = createRng(seed * 7919);
       const pick = pickOf(r);
       // About 10–20 blocks of small random files glued together: their bad lines land anywhere.
       const csv = seed % 2 === 1;
