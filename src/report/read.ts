@@ -4,7 +4,7 @@ import type { ImportSummary } from "../core/import.js";
 import { metaPath } from "../core/resume.js";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import { SUCCESS_STATUSES, type ReportRow } from "../types.js";
-import { reportRows } from "./rows.js";
+import { reportRows, TEXT_FIELDS } from "./rows.js";
 
 /** What `<report>.meta.json` says about the run, when it is there and readable. */
 export interface ReportMeta {
@@ -44,7 +44,7 @@ const rank = (s: string) => (ORDER.includes(s) ? ORDER.indexOf(s) : ORDER.length
  */
 const shown = (v: unknown): string | undefined => (typeof v === "string" || v === undefined ? v : JSON.stringify(v));
 
-const TEXT = ["file", "key", "code", "message", "field", "id"];
+const TEXT = ["file", "key", ...TEXT_FIELDS];
 
 /** A row as the printers read it: the text fields as text (file and key always), the line a number or text. */
 function forDisplay(r: ReportRow): ReportRow {

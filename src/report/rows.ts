@@ -31,7 +31,8 @@ function fromCsv(r: Record<string, string>): ReportRow {
   return row;
 }
 
-const TEXT_FIELDS = ["code", "message", "field", "id"] as const;
+/** The optional text fields of a report row (file and key are text and always there). */
+export const TEXT_FIELDS = ["code", "message", "field", "id"] as const;
 
 /**
  * Whether a row's fields have the types the writer gives them, so that it can be carried into
