@@ -103,7 +103,8 @@ export function topLevelSpans(text: string): { spans: Map<string, [number, numbe
  * text, `_error` added. A CSV file's header is fixed by its first row with cells: every CSV
  * input's columns (all headers are read before any row) and that row's keys (with `extra`, rows
  * unreadable as records, met before it, wait for it); the other keys of later rows go to a last
- * `_extra` column as JSON, so no cell is dropped. An input's own `_error` column is replaced.
+ * `_extra` column as JSON (an input's own `_extra` among them), so no cell is dropped. An input's
+ * own `_error` column is replaced.
  */
 /** Whether the file at `path` is written as CSV (see createFailedOut). */
 export const failedOutIsCsv = (path: string, format?: InputFormat) => (format ? format === "csv" : [".csv", ".tsv", ".txt"].includes(extname(path).toLowerCase()));
@@ -142,7 +143,8 @@ export function createFailedOut(path: string, redactor: Redactor, opts: FailedOu
     };
     const out = [...header!.map((h) => plain(value(h))), guarded(note)];
     if (extra) {
-      const rest = Object.keys(data).filter((k) => !known!.has(k) && k !== "_error" && k !== "_extra");
+      // An input's own `_extra` goes inside it too: the column is the writer's (it was dropped).
+      const rest = Object.keys(data).filter((k) => !known!.has(k) && k !== "_error");
       out.push(rest.length ? plain(`{${rest.map((k) => `${JSON.stringify(k)}:${src?.(k) ?? JSON.stringify(data[k])}`).join(",")}}`) : "");
     }
     return `${out.join(delimiter)}\n`;

@@ -254,4 +254,19 @@ describe("--failed-out: the rows to fix, in the input's own format", () => {
     ]);
     expect(Object.keys(ab[0]!)).not.toContain("_extra");
   });
+
+  it("CSV with a JSONL input in the run: an input's own _extra column or key is kept inside the _extra JSON", async () => {
+    const c = write(dir, "own.csv", csv(["user_id", "_extra"], [["a b", "mine"]]));
+    const j = write(dir, "own.jsonl", '{"user_id":"c d","_extra":{"n":12345678901234567891}}\n');
+    const m = write(dir, "own.yaml", "fields:\n  UserId: user_id\n");
+    const r = await runCli(["validate", c, j, "-p", "zego", "-m", m, "--report", `${dir}/own.jsonl.report`, "--failed-out", `${dir}/own-fix.csv`]);
+    expect(r.code).toBe(1);
+    const rows = parse(readFileSync(`${dir}/own-fix.csv`), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(rows[0]!)).toEqual(["user_id", "_error", "_extra"]);
+    // The JSONL value keeps its digits, as its line wrote them.
+    expect(rows.map((x) => [x.user_id, x._extra])).toEqual([
+      ["a b", '{"_extra":"mine"}'],
+      ["c d", '{"_extra":{"n":12345678901234567891}}'],
+    ]);
+  });
 });
