@@ -210,6 +210,24 @@ function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void
   }
 }
 
+/**
+ * A proxy's password in the endpoint (`user:password@`): node sends it as a Basic authorization
+ * header, which a proxy or vendor answer may echo, as the password itself or in base64.
+ */
+function addUserInfo(redactor: Redactor, endpoint: string): void {
+  const u = new URL(endpoint);
+  if (!u.password) return;
+  redactor.add(u.password);
+  try {
+    const user = decodeURIComponent(u.username);
+    const password = decodeURIComponent(u.password);
+    redactor.add(password);
+    redactor.add(`${user}:${password}`);
+  } catch {
+    /* not percent-decodable: node cannot send it either */
+  }
+}
+
 /** Highest --rate (requests per second) taken. */
 const MAX_RATE = 10_000;
 /** Lowest: one request a day (a wider window would pass what a timer can wait). */
@@ -294,6 +312,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         });
       endpoint = ep;
       checkEndpoint(endpoint, opts.allowInsecureEndpoint === true);
+      addUserInfo(redactor, endpoint);
     }
     for (const v of provider.env) if (v.secret) redactor.add(env[v.name]);
   }

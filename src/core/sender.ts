@@ -88,23 +88,28 @@ export function createSender(o: SenderOptions) {
 
   const secret = secretFields(o.provider);
 
-  /**
-   * The answer with the run's secrets and the batch's own secret values (passwords, salts) masked,
-   * so that an answer echoing them never reaches a message. In a JSON answer only string values,
-   * and keys that are a secret whole, are masked, so a short password that also occurs in a number
-   * or a field name cannot break the JSON.
-   */
-  const scrub = (res: HttpResponse, users: MappedUser[]): HttpResponse => {
-    // Most answers to a batch are short or empty (Huawei's success has no body): nothing to mask.
-    if (!res.text) return res;
+  /** The batch's own secret values (passwords, salts), if it has any. */
+  const batchSecrets = (users: MappedUser[]): Redactor | undefined => {
     let batch: Redactor | undefined;
     for (const u of users)
       for (const f of secret) {
         const v = u[f];
         if (typeof v === "string" && v !== "") (batch ??= new Redactor()).add(v);
       }
-    // Whole values only: what is left of a secret the answer cut short is masked later, in the
-    // messages made from it (the run's secrets; a batch's are not known there).
+    return batch;
+  };
+
+  /**
+   * The answer with the run's secrets and the batch's own secret values (passwords, salts) masked,
+   * so that an answer echoing them never reaches a message. In a JSON answer only string values,
+   * and keys that are a secret whole, are masked, so a short password that also occurs in a number
+   * or a field name cannot break the JSON.
+   */
+  const scrub = (res: HttpResponse, batch: Redactor | undefined): HttpResponse => {
+    // Most answers to a batch are short or empty (Huawei's success has no body): nothing to mask.
+    if (!res.text) return res;
+    // Whole values only: what is left of a secret the answer cut short is masked in the
+    // messages made from it (cutTails).
     const mask = (t: string) => {
       const r = o.redactor ? o.redactor.redact(t, false) : t;
       return batch ? batch.redact(r, false) : r;
@@ -143,16 +148,22 @@ export function createSender(o: SenderOptions) {
   };
 
   /**
-   * A vendor message that ends in the start of a run secret the vendor cut short, masked while
-   * that start is still at the end: the sender then appends its own words (the doubt an
+   * A vendor message that ends in the start of a secret (the run's or the batch's) the vendor cut
+   * short, masked while that start is still at the end: the sender then appends its own words (the doubt an
    * unanswered attempt leaves, `the last: …)`), and the report's redaction, which masks such a
    * start only at the very end of a message, no longer sees it.
    */
-  const cutTails = (r: BatchResult): BatchResult => {
+  const cutTails = (r: BatchResult, batch?: Redactor): BatchResult => {
     const red = o.redactor;
-    if (!red?.active) return r;
-    if (r.kind === "records") return { ...r, results: r.results.map((x) => (x?.message ? { ...x, message: red.redact(x.message) } : x)) };
-    return { ...r, message: red.redact(r.message) };
+    if (!red?.active && !batch) return r;
+    // The batch's passwords too (the report's redaction does not know them): only a cut one, as
+    // scrub masked the whole ones, but not inside a key.
+    const cut = (m: string) => {
+      const t = red ? red.redact(m) : m;
+      return batch ? batch.cutOff(t) : t;
+    };
+    if (r.kind === "records") return { ...r, results: r.results.map((x) => (x?.message ? { ...x, message: cut(x.message) } : x)) };
+    return { ...r, message: cut(r.message) };
   };
 
   const finish = (items: SendItem[], outcomes: SendOutcome[]) => o.onOutcomes(items, outcomes);
@@ -185,8 +196,11 @@ export function createSender(o: SenderOptions) {
       throw e;
     }
     try {
-      const res = scrub(await httpSend(req, { timeoutMs: o.timeoutMs, signal: hard }).finally(release), users);
-      const result = cutTails(o.provider.parseResponse(res, users, o.ctx));
+      const raw = await httpSend(req, { timeoutMs: o.timeoutMs, signal: hard }).finally(release);
+      // An empty answer echoes nothing (Huawei's success): no need to know the batch's secrets.
+      const batch = raw.text ? batchSecrets(users) : undefined;
+      const res = scrub(raw, batch);
+      const result = cutTails(o.provider.parseResponse(res, users, o.ctx), batch);
       if (result.kind === "reauth") o.session.invalidate?.(req.authToken);
       return result;
     } catch (e) {

@@ -70,7 +70,8 @@ export function loadMapping(file: string, provider: Provider): LoadedMapping {
   } catch (e) {
     // Where it went wrong as a line and column, the same for both: yaml gives linePos, JSON.parse a character offset.
     const err = e as Error & { linePos?: { line: number; col: number }[] };
-    let why = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    // Without the stretch of the file V8 quotes (`..."value":Welcome-20"... is not valid JSON`): a constant password may be in it.
+    let why = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "").replace(/, (?:\.\.\.)?"[^]*"(?:\.\.\.)? is not valid JSON$/, "");
     let at = err.linePos?.[0];
     const offset = / in JSON at position (\d+)/.exec(why);
     if (json && offset) {
