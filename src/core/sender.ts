@@ -72,6 +72,9 @@ type Transient = { code: string; message: string; retryAfterMs?: number };
 /** An exchange whose request was cancelled after it went out. */
 const CANCELLED = Symbol("cancelled");
 
+/** A request that could not be built (its token could not be fetched): nothing was sent. */
+type Unsent = Extract<BatchResult, { kind: "retry" }> & { unsent: true };
+
 /** Sends batches through the rate limiter with bounded concurrency, retries and bisection. */
 export function createSender(o: SenderOptions) {
   const concurrency = o.concurrency ?? 4;
@@ -175,7 +178,7 @@ export function createSender(o: SenderOptions) {
    * timestamp, token) built right after, so nothing goes stale while waiting for a slot.
    * Network failures and timeouts are transient, and mark the records as possibly delivered.
    */
-  async function exchange(items: SendItem[], signal: AbortSignal): Promise<BatchResult | typeof CANCELLED> {
+  async function exchange(items: SendItem[], signal: AbortSignal): Promise<BatchResult | Unsent | typeof CANCELLED> {
     const users = items.map((i) => i.user);
     const release = await o.limiter.acquire(signal);
     let req: HttpRequest;
@@ -184,7 +187,7 @@ export function createSender(o: SenderOptions) {
     } catch (e) {
       release();
       if (e instanceof BulkUsersError) throw e;
-      if (e instanceof HttpError) return cutTails({ kind: "retry", code: `TOKEN_${e.reason.toUpperCase()}`, message: e.message });
+      if (e instanceof HttpError) return { ...(cutTails({ kind: "retry", code: `TOKEN_${e.reason.toUpperCase()}`, message: e.message }) as Extract<BatchResult, { kind: "retry" }>), unsent: true };
       throw e;
     }
     for (const i of items) i.attempts++;
@@ -230,6 +233,8 @@ export function createSender(o: SenderOptions) {
   async function sendGroup(initial: SendItem[]): Promise<void> {
     let pending = initial;
     let attempt = 0;
+    /** Tries whose request could not be built: a budget of their own, so a token service's failures do not eat the retries of the request (a throttled one then failed unretried). */
+    let unsent = 0;
     let reauths = 0;
     let last: Transient | undefined;
     while (pending.length && !soft.aborted) {
@@ -249,8 +254,12 @@ export function createSender(o: SenderOptions) {
         failAll(pending, "CANCELLED", `the run stopped with this request in flight; ${MAYBE_CREATED}`, true);
         return;
       }
+      if ("unsent" in result) {
+        attempt--;
+        unsent++;
+      }
       const throttled = result.kind === "retry" && result.throttled === true;
-      o.onRequest?.({ size: pending.length, attempt, result: result.kind, throttled });
+      o.onRequest?.({ size: pending.length, attempt: attempt + unsent, result: result.kind, throttled });
       let again: SendItem[] = [];
       let transient: Transient | undefined;
       switch (result.kind) {
@@ -342,17 +351,17 @@ export function createSender(o: SenderOptions) {
       pending = again;
       last = transient ?? last;
       if (!pending.length) break;
-      if (attempt > retries) {
+      if (attempt > retries || unsent > retries) {
         // Per user: its attempts include those before a split, and one may have gone unanswered.
         // None made: the request could not be built (a token that could not be fetched).
         const why = (i: SendItem) =>
-          doubt(i, `${i.attempts ? `gave up after ${i.attempts} attempts` : `never sent: ${attempt} tries to prepare the request failed`}: ${transient?.message ?? ""}`.trim());
+          doubt(i, `${i.attempts ? `gave up after ${i.attempts} attempts` : `never sent: ${unsent} tries to prepare the request failed`}: ${transient?.message ?? ""}`.trim());
         finish(pending, pending.map((i) => ({ status: "failed" as const, code: transient?.code ?? "RETRIES_EXHAUSTED", message: why(i), retryable: true })));
         return;
       }
       if (result.kind === "reauth") continue;
       stats.retries++;
-      const wait = Math.max(backoffMs(attempt, { baseMs: o.backoffBaseMs }), transient?.retryAfterMs ?? 0);
+      const wait = Math.max(backoffMs(attempt + unsent, { baseMs: o.backoffBaseMs }), transient?.retryAfterMs ?? 0);
       try {
         await sleep(wait, soft);
       } catch {

@@ -295,6 +295,21 @@ describe("sender audit: requests that cannot be built", () => {
     expect(out.get("a")).toMatchObject({ status: "failed", code: "TOKEN_TIMEOUT", retryable: true, message: expect.stringMatching(/^never sent: 2 tries to prepare the request failed: /) });
   });
 
+  it("a token that could not be fetched once does not use up the retry of the request: a throttled send is still retried", async () => {
+    let builds = 0;
+    const provider: Provider = {
+      ...fake,
+      buildRequest: (users, ctx) => {
+        if (++builds === 1) throw new HttpError({ method: "POST", url }, "status", "token service busy");
+        return fake.buildRequest(users, ctx, {});
+      },
+    };
+    decide = (xs, n) => (n === 1 ? { kind: "retry", code: "429", message: "slow down", throttled: true } : ok(xs));
+    const { out } = await send(["a"], { provider, retries: 1 });
+    expect(calls).toHaveLength(2);
+    expect(out.get("a")?.status).toBe("created");
+  });
+
   it("a run-level error while stopping is still thrown, not taken for the stop", async () => {
     const stop = new AbortController();
     const provider: Provider = {
