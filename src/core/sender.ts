@@ -60,12 +60,15 @@ export interface SenderOptions {
   log?(msg: string): void;
 }
 
+/** Answers of a gateway that may have passed the request on (502 Bad Gateway, 504 Gateway Timeout): no answer from the vendor. */
+const GATEWAY = new Set([502, 504]);
+
 /** Added to `exists` after an unanswered attempt of the same user. */
-export const LOST_ANSWER = "an earlier attempt of this run got no answer, so this run probably created the user";
+export const LOST_ANSWER = "an earlier attempt of this run got no answer from the vendor, so this run probably created the user";
 /** Added to `exists` for a user the resumed run sent without hearing back (in flight when it stopped, or given up on). */
 export const SENT_BEFORE = "the run this one resumes sent this user and got no answer, so that run probably created the user";
 /** Added to a `failed` whose attempts included one without an answer. */
-export const MAYBE_CREATED = "an attempt got no answer, so the vendor may have created the user: --resume finds it as exists if so";
+export const MAYBE_CREATED = "an attempt got no answer from the vendor, so the vendor may have created the user: --resume finds it as exists if so";
 
 type Transient = { code: string; message: string; retryAfterMs?: number };
 
@@ -205,6 +208,8 @@ export function createSender(o: SenderOptions) {
       const res = scrub(raw, batch);
       const result = cutTails(o.provider.parseResponse(res, users, o.ctx), batch);
       if (result.kind === "reauth") o.session.invalidate?.(req.authToken);
+      // A gateway's 502 or 504 is not the vendor's answer: the request may have reached it.
+      else if (result.kind === "retry" && GATEWAY.has(raw.status)) for (const i of items) i.maybeDelivered = true;
       return result;
     } catch (e) {
       if (e instanceof HttpError) {

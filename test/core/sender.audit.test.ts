@@ -15,6 +15,8 @@ import { idProvider, inGroups, itemsFor } from "./_id-provider.js";
 /** A fake vendor: the test decides each answer from the ids; "hang" never answers. */
 let decide: (ids: string[], n: number) => BatchResult | "hang" = () => ({ kind: "records", results: [] });
 let calls: string[][] = [];
+/** The HTTP status of answer `n` (the body is still the decided result). */
+let statusOf: (n: number) => number = () => 200;
 /** While true, answers wait in `held` until the test lets them go. */
 let hold = false;
 let held: (() => void)[] = [];
@@ -40,7 +42,7 @@ beforeAll(async () => {
       if (answer === "hang") return;
       const reply = () => {
         inFlight--;
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
+        res.writeHead(statusOf(calls.length), { "content-type": "application/json" }).end(JSON.stringify(answer));
       };
       if (hold) held.push(reply);
       else reply();
@@ -57,6 +59,7 @@ afterEach(() => {
   hold = false;
   for (const r of held.splice(0)) r();
   onArrival = () => {};
+  statusOf = () => 200;
   inFlight = 0;
   vi.restoreAllMocks();
 });
@@ -228,6 +231,17 @@ describe("sender audit: answers that never came", () => {
     const { out } = await send(["a"], { retries: 0, endpoint: `http://127.0.0.1:${port}/` });
     expect(out.get("a")).toMatchObject({ status: "failed", code: "NETWORK", retryable: true });
     expect((out.get("a") as { message: string }).message).not.toContain(MAYBE_CREATED);
+  });
+
+  it("a gateway's 502 or 504 leaves its users in doubt, as no answer would; a 500 or 503 does not", async () => {
+    for (const status of [502, 504, 500, 503]) {
+      calls = [];
+      statusOf = (n) => (n === 1 ? status : 200);
+      decide = (xs, n) => (n === 1 ? { kind: "retry", code: `HTTP_${status}`, message: "upstream" } : { kind: "records", results: xs.map(() => ({ status: "exists" as const, code: "409", message: "taken" })) });
+      const { out } = await send(["a"], { retries: 1 });
+      expect(calls, String(status)).toHaveLength(2);
+      expect(out.get("a"), String(status)).toEqual({ status: "exists", id: undefined, code: "409", message: status === 502 || status === 504 ? `taken; ${LOST_ANSWER}` : "taken" });
+    }
   });
 
   it("a user whose first attempt timed out and who is then found is `exists` with the lost-answer note", async () => {
