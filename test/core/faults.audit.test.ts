@@ -21,8 +21,9 @@ import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import type { Emulator, EmulatorOptions, EmulatorSpec, EmuRequest, EmuResponse, FaultOptions } from "../../src/emulators/_base.js";
 import { LOST_ANSWER, MAYBE_CREATED, SENT_BEFORE } from "../../src/core/sender.js";
+import { createRng } from "../../src/emulators/_base.js";
 import { emulators } from "../../src/emulators/index.js";
-import type { ReportRow } from "../../src/types.js";
+import { SUCCESS_STATUSES, type ReportRow } from "../../src/types.js";
 import { csv, readReport, runCli, tmp, write } from "../helpers.js";
 
 /** One request the vendor processed (faults of kind error, throttle and drop are never processed). */
@@ -185,8 +186,7 @@ const rowKey = (r: { file: string; line: number }) => `${r.file}:${r.line}`;
 
 /** Seeded rows: `n` valid users, ~5% invalid, ~4% duplicates, two the vendor refuses; the first 55% in a CSV file, the rest in a JSONL one. */
 function makeInput(c: Case, dir: string, tag: string, seed: number, n: number, o: { clean?: boolean; noRefuse?: boolean } = {}): Input {
-  let a = seed * 7919 + 13;
-  const rnd = () => (a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 4294967296;
+  const rnd = createRng(seed * 7919 + 13);
   const rows: { cells: string[]; kind: Kind }[] = [];
   const refuse = o.clean || o.noRefuse ? [] : [c.row(11)[c.keyAt]!, c.row(n - 3)[c.keyAt]!];
   for (let i = 0; i < n; i++) {
@@ -302,7 +302,7 @@ function checkRun(w: World, input: Input, run: Run, retries = RETRIES): void {
   const by: Record<string, number> = {};
   for (const r of rows) by[r.status] = (by[r.status] ?? 0) + 1;
   for (const s of ["invalid", "duplicate", "failed"]) expect(summary.counts[s] ?? 0, `${where}: summary ${s}`).toBe(by[s] ?? 0);
-  const ok = (m: Record<string, number>) => ["created", "updated", "upserted", "exists"].reduce((a, s) => a + (m[s] ?? 0), 0);
+  const ok = (m: Record<string, number>) => [...SUCCESS_STATUSES].reduce((a, s) => a + (m[s] ?? 0), 0);
   expect(ok(summary.counts) + summary.resumed, `${where}: summary successes + carried`).toBe(ok(by));
   expect(summary.notSent, where).toBe(0);
   expect(summary.stopped, where).toBeUndefined();

@@ -30,6 +30,16 @@ async function start(name: string, o: Omit<EmulatorOptions, "env"> & Record<stri
   return { emu, env };
 }
 
+/** An adapter's context on `fetch` (no options, secrets not collected). */
+const ctxOf = <O>(env: Record<string, string>, endpoint: string, fetch: ProviderContext<O>["fetch"]): ProviderContext<O> => ({
+  env,
+  endpoint,
+  options: {} as O,
+  fetch,
+  addSecret: () => {},
+  now: Date.now,
+});
+
 /** Imports `rows` (objects of cells) into `emu` and returns the summary and the report rows by line. */
 async function importRows(name: string, emu: Emulator, env: Record<string, string>, rows: Record<string, string>[], mapping: Record<string, unknown>, o: Partial<ImportOptions> = {}) {
   const header = Object.keys(rows[0]!);
@@ -38,45 +48,30 @@ async function importRows(name: string, emu: Emulator, env: Record<string, strin
   return { s, report: readReport(s.report!).sort((a, b) => a.line - b.line) };
 }
 
-describe("zego (mutation audit)", () => {
-  const mapping = { fields: { UserId: "id", UserName: "name" } };
-
-  // Mutant: a UserId of digits sent as a JSON number.
-  it("a UserId of digits is sent as a string and stored as one", async () => {
-    const { emu, env } = await start("zego");
-    const { s, report } = await importRows("zego", emu, env, [{ id: "12345", name: "A" }, { id: "007", name: "B" }], mapping);
-    expect(report.map((r) => r.status)).toEqual(["created", "created"]);
-    expect(s.exitCode).toBe(0);
-    expect(emu.users().map((u) => u.UserId)).toEqual(["12345", "007"]);
+// Mutant (each): a key of digits sent as a JSON number.
+for (const { name, key, mapping, status } of [
+  { name: "zego", key: "UserId", mapping: { fields: { UserId: "id", UserName: "name" } }, status: "created" },
+  { name: "imkit", key: "_id", mapping: { fields: { _id: "id", nickname: "name" } }, status: "upserted" },
+]) {
+  describe(`${name} (mutation audit)`, () => {
+    it(`a ${key} of digits is sent as a string and stored as one`, async () => {
+      const { emu, env } = await start(name);
+      const { s, report } = await importRows(name, emu, env, [{ id: "12345", name: "A" }, { id: "007", name: "B" }], mapping);
+      expect(report.map((r) => r.status)).toEqual([status, status]);
+      expect(s.exitCode).toBe(0);
+      expect(emu.users().map((u) => u[key])).toEqual(["12345", "007"]);
+    });
   });
-});
+}
 
-describe("imkit (mutation audit)", () => {
-  const mapping = { fields: { _id: "id", nickname: "name" } };
-
-  // Mutant: an _id of digits sent as a JSON number.
-  it("an _id of digits is sent as a string and stored as one", async () => {
-    const { emu, env } = await start("imkit");
-    const { s, report } = await importRows("imkit", emu, env, [{ id: "12345", name: "A" }, { id: "007", name: "B" }], mapping);
-    expect(report.map((r) => r.status)).toEqual(["upserted", "upserted"]);
-    expect(s.exitCode).toBe(0);
-    expect(emu.users().map((u) => u._id)).toEqual(["12345", "007"]);
-  });
-});
+const GENAUTH_ENV = { GENAUTH_ACCESS_KEY_ID: "id", GENAUTH_ACCESS_KEY_SECRET: "secret", GENAUTH_USER_POOL_ID: "pool" };
 
 describe("genauth (mutation audit)", () => {
   // Mutant: null values put into the request (the import drops JSON nulls before the adapter, so
   // only the adapter itself can be asked).
   it("buildRequest leaves a null value out, and the emulator takes the request", async () => {
     const { emu, env } = await start("genauth");
-    const ctx: ProviderContext<GenauthOptions> = {
-      env,
-      endpoint: emu.url,
-      options: {},
-      fetch: (r, signal) => httpSend(r, { signal, timeoutMs: 2000 }),
-      addSecret: () => {},
-      now: Date.now,
-    };
+    const ctx = ctxOf<GenauthOptions>(env, emu.url, (r, signal) => httpSend(r, { signal, timeoutMs: 2000 }));
     const users = [{ email: "a@example.com", phone: null, nickname: "A" }];
     const req = await genauth.buildRequest(users, ctx, genauth.createSession!(ctx));
     expect(JSON.parse(req.body!)).toEqual({ list: [{ email: "a@example.com", nickname: "A" }] });
@@ -88,14 +83,7 @@ describe("genauth (mutation audit)", () => {
   // request); providers.md documents a 7200 s life.
   it("a management token whose answer has no expires_in is reused, not fetched again per request", async () => {
     let calls = 0;
-    const ctx: ProviderContext<GenauthOptions> = {
-      env: { GENAUTH_ACCESS_KEY_ID: "id", GENAUTH_ACCESS_KEY_SECRET: "secret", GENAUTH_USER_POOL_ID: "pool" },
-      endpoint: "http://127.0.0.1:9",
-      options: {},
-      fetch: async () => fakeResponse(200, { statusCode: 200, message: "ok", data: { access_token: `t${++calls}` } }),
-      addSecret: () => {},
-      now: Date.now,
-    };
+    const ctx = ctxOf<GenauthOptions>(GENAUTH_ENV, "http://127.0.0.1:9", async () => fakeResponse(200, { statusCode: 200, message: "ok", data: { access_token: `t${++calls}` } }));
     const s = genauth.createSession!(ctx);
     expect(await s.get()).toBe("t1");
     expect(await s.get()).toBe("t1");
@@ -105,14 +93,7 @@ describe("genauth (mutation audit)", () => {
   // Mutant: a gateway's HTTP 429 from the token route (no vendor body) taken as refused credentials.
   it("an HTTP 429 from the token route is transient (HttpError, retried), not a credential refusal", async () => {
     const answers = [fakeResponse(429, "Too Many Requests"), fakeResponse(200, { statusCode: 200, message: "ok", data: { access_token: "t1", expires_in: 7200 } })];
-    const ctx: ProviderContext<GenauthOptions> = {
-      env: { GENAUTH_ACCESS_KEY_ID: "id", GENAUTH_ACCESS_KEY_SECRET: "secret", GENAUTH_USER_POOL_ID: "pool" },
-      endpoint: "http://127.0.0.1:9",
-      options: {},
-      fetch: async () => answers.shift()!,
-      addSecret: () => {},
-      now: Date.now,
-    };
+    const ctx = ctxOf<GenauthOptions>(GENAUTH_ENV, "http://127.0.0.1:9", async () => answers.shift()!);
     const s = genauth.createSession!(ctx);
     const e = await s.get().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(HttpError);
@@ -126,14 +107,11 @@ describe("huawei-workspace (mutation audit)", () => {
   // token before every request). IAM tokens live 24 h (providers.md).
   it("a token whose IAM answer has no readable expires_at is reused, not fetched again per request", async () => {
     let calls = 0;
-    const ctx: ProviderContext<HuaweiWorkspaceOptions> = {
-      env: { HUAWEI_REGION: "r", HUAWEI_PROJECT_ID: "p", HUAWEI_IAM_USER: "u", HUAWEI_IAM_PASSWORD: "pw", HUAWEI_IAM_DOMAIN: "d" },
-      endpoint: "http://127.0.0.1:9",
-      options: {},
-      fetch: async () => fakeResponse(201, { token: { expires_at: "soon" } }, { "X-Subject-Token": `MII-${++calls}` }),
-      addSecret: () => {},
-      now: Date.now,
-    };
+    const ctx = ctxOf<HuaweiWorkspaceOptions>(
+      { HUAWEI_REGION: "r", HUAWEI_PROJECT_ID: "p", HUAWEI_IAM_USER: "u", HUAWEI_IAM_PASSWORD: "pw", HUAWEI_IAM_DOMAIN: "d" },
+      "http://127.0.0.1:9",
+      async () => fakeResponse(201, { token: { expires_at: "soon" } }, { "X-Subject-Token": `MII-${++calls}` }),
+    );
     const s = huawei.createSession!(ctx);
     expect(await s.get()).toBe("MII-1");
     expect(await s.get()).toBe("MII-1");
