@@ -9,7 +9,7 @@ import { colors, createLogger } from "../ui/logger.js";
 import { createProgress } from "../ui/progress.js";
 import { formatSummary } from "../ui/summary.js";
 import { shellArg } from "../util/shell.js";
-import { withoutUserInfo } from "../util/url.js";
+import { maskUrl, urlSecrets, withoutUserInfo } from "../util/url.js";
 
 export { MAX_TIMER_MS };
 
@@ -242,22 +242,22 @@ function appendSummary(targets: string[], md: string, log: ReturnType<typeof cre
   }
 }
 
-/** An argument holding a URL with a password (a proxy's, in --endpoint): the password as `***`. */
-function withoutPassword(arg: string): string {
+/** An argument holding a URL (--endpoint's): its password and secret query values as `***`. */
+function withoutSecrets(arg: string): string {
   const at = arg.indexOf("://");
-  if (at === -1 || !arg.includes("@")) return arg;
+  if (at === -1) return arg;
   const start = arg.lastIndexOf("=", at) + 1;
   try {
     const u = new URL(arg.slice(start));
-    if (!u.password) return arg;
-    u.password = "***";
-    return arg.slice(0, start) + u.toString();
+    if (urlSecrets(u).length === 0) return arg;
+    return arg.slice(0, start) + maskUrl(u).toString();
   } catch {
+    if (!arg.includes("@")) return arg;
     return arg.slice(0, start) + withoutUserInfo(arg.slice(start));
   }
 }
 
-/** The same command line with `--resume REPORT` (and no --report/--resume of its own); a URL's password masked. */
+/** The same command line with `--resume REPORT` (and no --report/--resume of its own); a URL's password and tokens masked. */
 function resumeCommand(argv: string[], report: string): string {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -267,7 +267,7 @@ function resumeCommand(argv: string[], report: string): string {
       continue;
     }
     if (a.startsWith("--resume=") || a.startsWith("--report=")) continue;
-    out.push(shellArg(withoutPassword(a)));
+    out.push(shellArg(withoutSecrets(a)));
   }
   return `bulk-users ${out.join(" ")} --resume ${shellArg(report)}`;
 }

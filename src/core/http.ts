@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { maskUrl } from "../util/url.js";
 import type { HttpRequest, HttpResponse, ResponseHeaders } from "../providers/define.js";
 
 /** A request that got no HTTP answer (network failure, timeout) or a non-JSON failure. */
@@ -22,14 +23,9 @@ export class HttpError extends Error {
   }
 }
 
-/** Query values that sign or authenticate a request are never echoed (a signature's version or method is no secret). */
-const SECRET_QUERY = /sign|token|secret|key|password|auth/i;
-const PUBLIC_QUERY = /(?:version|method)$/i;
-
 export function safeUrl(url: string): string {
   try {
-    const u = new URL(url);
-    for (const k of [...u.searchParams.keys()]) if (SECRET_QUERY.test(k) && !PUBLIC_QUERY.test(k)) u.searchParams.set(k, "***");
+    const u = maskUrl(new URL(url));
     u.username = "";
     u.password = "";
     return u.toString();

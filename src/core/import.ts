@@ -13,6 +13,7 @@ import { checkInput, formatOf, readCsvHeader, readInputBatches, type InputFormat
 import { createFailedOut, failedOutIsCsv, type FailedOutWriter } from "../report/failed-out.js";
 import { Redactor } from "../report/redact.js";
 import { createReportWriter, defaultReportPath, type ReportWriter } from "../report/writer.js";
+import { urlSecrets } from "../util/url.js";
 import type { MappedUser, ReportRow, SourceRecord, Status } from "../types.js";
 import { batches } from "./batch.js";
 import { checkEndpoint, readEnvFile, resolveCredentials } from "./credentials.js";
@@ -211,21 +212,11 @@ function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void
 }
 
 /**
- * A proxy's password in the endpoint (`user:password@`): node sends it as a Basic authorization
- * header, which a proxy or vendor answer may echo, as the password itself or in base64.
+ * A proxy's password in the endpoint (`user:password@`), which node sends as a Basic authorization
+ * header, and a token in its query: an answer may echo either (the redactor masks base64 forms too).
  */
-function addUserInfo(redactor: Redactor, endpoint: string): void {
-  const u = new URL(endpoint);
-  if (!u.password) return;
-  redactor.add(u.password);
-  try {
-    const user = decodeURIComponent(u.username);
-    const password = decodeURIComponent(u.password);
-    redactor.add(password);
-    redactor.add(`${user}:${password}`);
-  } catch {
-    /* not percent-decodable: node cannot send it either */
-  }
+function addEndpointSecrets(redactor: Redactor, endpoint: string): void {
+  for (const s of urlSecrets(new URL(endpoint))) redactor.add(s);
 }
 
 /** Highest --rate (requests per second) taken. */
@@ -312,7 +303,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         });
       endpoint = ep;
       checkEndpoint(endpoint, opts.allowInsecureEndpoint === true);
-      addUserInfo(redactor, endpoint);
+      addEndpointSecrets(redactor, endpoint);
     }
     for (const v of provider.env) if (v.secret) redactor.add(env[v.name]);
   }

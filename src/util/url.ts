@@ -19,3 +19,39 @@ export function canParseUrl(s: string): boolean {
  * last `@`, since an unencoded password may hold `/` or `#` (a path's `@` over-masks, harmlessly).
  */
 export const withoutUserInfo = (s: string): string => s.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, "$1***@");
+
+/** Query values that sign or authenticate a request are never echoed (a signature's version or method is no secret). */
+const SECRET_QUERY = /sign|token|secret|key|password|auth/i;
+const PUBLIC_QUERY = /(?:version|method)$/i;
+const isSecretQuery = (k: string): boolean => SECRET_QUERY.test(k) && !PUBLIC_QUERY.test(k);
+
+/** A parsed URL with its password and secret query values as `***` (the user name stays: it says which account). */
+export function maskUrl(u: URL): URL {
+  const out = new URL(u);
+  for (const k of new Set(out.searchParams.keys())) if (isSecretQuery(k)) out.searchParams.set(k, "***");
+  if (out.password) out.password = "***";
+  return out;
+}
+
+/**
+ * What a URL carries that must not be echoed, in every form an answer may hold it: the password
+ * as written and decoded, `user:password` (a Basic header's text), and secret query values.
+ */
+export function urlSecrets(u: URL): string[] {
+  const out: string[] = [];
+  const decoded = (s: string): string | undefined => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return undefined;
+    }
+  };
+  if (u.password) {
+    out.push(u.password);
+    const user = decoded(u.username);
+    const password = decoded(u.password);
+    if (user !== undefined && password !== undefined) out.push(password, `${user}:${password}`);
+  }
+  for (const [k, v] of u.searchParams) if (isSecretQuery(k) && v !== "") out.push(v);
+  return out;
+}

@@ -63,7 +63,8 @@ function echoingVendor(style: "js" | "php" = "js"): Promise<{ url: string; serve
     req.on("data", (c) => (body += c));
     req.on("end", () => {
       res.setHeader("content-type", "application/json");
-      if (req.url === "/api/v3/get-management-token") {
+      // An endpoint given with a query (a token in it) puts the query before the route's path.
+      if (req.url!.endsWith("/api/v3/get-management-token")) {
         res.end(JSON.stringify({ statusCode: 200, data: { access_token: "tok-issued-9f8e7d6c5b4a", expires_in: 7200 } }));
         return;
       }
@@ -72,7 +73,8 @@ function echoingVendor(style: "js" | "php" = "js"): Promise<{ url: string; serve
       const passwords = list.map((u) => u.password).join(", ");
       // The PHP one echoes nothing its escapes leave as sent (no bearer token), so no plain form is in its text.
       if (style === "php") return void res.end(encode({ statusCode: 400, apiCode: "E400", message: `refused ${passwords} for ${body}` }));
-      const message = `refused ${passwords} with ${auth} for ${body}`.slice(0, 150) + ` | ${auth.slice(0, 20)}`;
+      const at = req.url!.includes("?") ? `${req.url} ` : "";
+      const message = `${at}refused ${passwords} with ${auth} for ${body}`.slice(0, 150 + at.length) + ` | ${auth.slice(0, 20)}`;
       res.end(encode({ statusCode: 400, apiCode: auth, message }));
     });
   });
@@ -161,6 +163,14 @@ describe("secrets a vendor echoes back never leak", () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/--resume/);
     expect(r.stdout + r.stderr).not.toContain("ProxyPw-Secret");
+    // A token in the endpoint's query: masked in the hint as in any echo of the URL.
+    const tokened = `${vendor.url}/?access_token=QueryTok-Secret-1&region=eu`;
+    const q = await runCli(["import", g, "-p", "genauth", "--endpoint", tokened, "--report", join(dir, "q.jsonl"), "--retries", "0", "--max-errors", "1", "--json"], { env });
+    expect(q.code).toBe(3);
+    const hint = (JSON.parse(q.stdout) as { resumeCommand: string }).resumeCommand;
+    expect(hint).toContain("access_token=***");
+    expect(hint).toContain("region=eu");
+    expect(q.stdout + q.stderr + readFileSync(join(dir, "q.jsonl"), "utf8")).not.toContain("QueryTok-Secret");
   });
 
   it("rows-to-fix written over an existing file are the owner's only", async () => {
