@@ -32,7 +32,8 @@ export function emulateCommand(io: CliIO, done: (code: number) => void): Command
     .option("--fail-rate <p>", "probability of a server error (5xx) per request", probability("--fail-rate"), 0)
     .option("--timeout-rate <p>", "probability of processing a request but never answering", probability("--timeout-rate"), 0)
     .option("--throttle-rate <p>", "probability of a throttling answer", probability("--throttle-rate"), 0)
-    .option("--drop-rate <p>", "probability of dropping the connection (the four rates add up to at most 1)", probability("--drop-rate"), 0)
+    .option("--drop-rate <p>", "probability of dropping the connection", probability("--drop-rate"), 0)
+    .option("--gateway-rate <p>", "probability of processing a request, then answering a gateway's 502 (the five rates add up to at most 1)", probability("--gateway-rate"), 0)
     .option("--seed <n>", "fault seed", whole("--seed", "a whole number", 0, MAX_SEED), 1)
     .addHelpText(
       "after",
@@ -45,12 +46,12 @@ Credentials: the emulator accepts the provider's credential variables from the e
 when they are not all set it makes throwaway ones and prints them.`,
     )
     .action(async (name: string, o: Record<string, number>) => {
-      const faults = { error: o.failRate!, timeout: o.timeoutRate!, throttle: o.throttleRate!, drop: o.dropRate! };
+      const faults = { error: o.failRate!, timeout: o.timeoutRate!, throttle: o.throttleRate!, drop: o.dropRate!, gateway: o.gatewayRate! };
       // One fault a request at most, drawn in turn: past 1 in all, the later rates are cut short.
-      const sum = faults.error + faults.timeout + faults.throttle + faults.drop;
+      const sum = Object.values(faults).reduce((a, b) => a + b, 0);
       if (sum > 1 + 1e-9)
         throw new BulkUsersError(ErrorCode.USAGE, `the fault rates add up to ${Number(sum.toFixed(6))}, more than 1: each is the probability of its own fault on a request`, {
-          hint: "Lower --fail-rate, --timeout-rate, --throttle-rate or --drop-rate so that they add up to 1 at most.",
+          hint: "Lower --fail-rate, --timeout-rate, --throttle-rate, --drop-rate or --gateway-rate so that they add up to 1 at most.",
         });
       const { emulators } = await import("../emulators/index.js");
       const { loadProvider } = await import("../providers/index.js");

@@ -34,6 +34,11 @@ export interface FaultOptions {
   throttle?: number;
   /** Destroy the connection before processing. */
   drop?: number;
+  /**
+   * Process the request, then answer a gateway's 502 page in the vendor's place (a proxy or load
+   * balancer that lost the vendor's answer): as with a timeout, the users DO exist.
+   */
+  gateway?: number;
 }
 
 export interface EmuRequest {
@@ -144,6 +149,13 @@ export const listLength =
 
 export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** What nginx answers when the upstream's answer does not reach it: HTML, not the vendor's JSON. */
+const BAD_GATEWAY: EmuResponse = {
+  status: 502,
+  headers: { "content-type": "text/html" },
+  body: "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+};
+
 /** node:http server on loopback that wraps a vendor spec with rate limit, latency and faults. */
 export function createEmulator(spec: EmulatorSpec, opts: EmulatorOptions): Emulator {
   const rng = createRng(opts.seed ?? 1);
@@ -153,7 +165,7 @@ export function createEmulator(spec: EmulatorSpec, opts: EmulatorOptions): Emula
   const stats: EmulatorStats = {
     requests: 0,
     throttled: 0,
-    faults: { error: 0, timeout: 0, throttle: 0, drop: 0 },
+    faults: { error: 0, timeout: 0, throttle: 0, drop: 0, gateway: 0 },
     batchSizes: [],
     arrivals: [],
     issued: [],
@@ -164,7 +176,7 @@ export function createEmulator(spec: EmulatorSpec, opts: EmulatorOptions): Emula
   const pickFault = (): keyof FaultOptions | undefined => {
     const r = rng();
     let acc = 0;
-    for (const k of ["error", "timeout", "throttle", "drop"] as const) {
+    for (const k of ["error", "timeout", "throttle", "drop", "gateway"] as const) {
       acc += faults[k] ?? 0;
       if (r < acc) return k;
     }
@@ -221,6 +233,7 @@ export function createEmulator(spec: EmulatorSpec, opts: EmulatorOptions): Emula
     if (limited && spec.batchSize && (spec.accepted ? spec.accepted(out) : out.status < 300)) stats.batchSizes.push(spec.batchSize(ereq));
     // Processed but the answer is lost: the client must not create these users twice on retry.
     if (fault === "timeout") return;
+    if (fault === "gateway") return send(res, BAD_GATEWAY);
     return send(res, out);
   };
 

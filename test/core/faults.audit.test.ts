@@ -1,11 +1,12 @@
 /**
  * Faults, property style (audit): for each provider, three seeds and fault mixes (5xx, timeouts
- * that are processed but never answered, throttling, dropped connections at 5–15% each; --retries
- * 5 or 1; --concurrency 4 or 8), 150 users plus invalid rows, duplicates (also by another unique
- * field, or in other case) and two users the vendor refuses, in a CSV file (blank lines, names over
- * two lines) and a JSONL file, go through the CLI (`runCli`, in-process) into an emulator on
- * 127.0.0.1; a run that leaves retryable failures is resumed (at most 5 times). Checked against the
- * emulator's store and a tap on every request it processes (vi.mock of createEmulator):
+ * that are processed but never answered, gateway 502s after processing, throttling, dropped
+ * connections at 5–15% each; --retries 5 or 1; --concurrency 4 or 8), 150 users plus invalid
+ * rows, duplicates (also by another unique field, or in other case) and two users the vendor
+ * refuses, in a CSV file (blank lines, names over two lines) and a JSONL file, go through the CLI
+ * (`runCli`, in-process) into an emulator on 127.0.0.1; a run that leaves retryable failures is
+ * resumed (at most 5 times). Checked against the emulator's store and a tap on every request it
+ * processes (vi.mock of createEmulator):
  *
  *  - a user reaches the vendor again while the vendor has it only after a request holding it went
  *    unanswered (in doubt, README "Failures and resume"), never after an answer settled it, and a
@@ -30,7 +31,7 @@ import { csv, readReport, runCli, tmp, write } from "../helpers.js";
 interface Processed {
   req: EmuRequest;
   out: EmuResponse;
-  /** Processed but never answered (a timeout fault). */
+  /** Processed but never answered by the vendor (a timeout, or a gateway's 502 in its place). */
   lost: boolean;
   /** Whether the vendor took the batch (spec.accepted, else a 2xx). */
   accepted: boolean;
@@ -53,8 +54,8 @@ vi.mock("../../src/emulators/_base.js", async (importOriginal) => {
       let emu: Emulator | undefined;
       let timeouts = 0;
       const handle = async (req: EmuRequest): Promise<EmuResponse> => {
-        // The base counts the fault, then calls the handler in the same tick: a new timeout count is this request's.
-        const t = emu!.stats.faults.timeout;
+        // The base counts the fault, then calls the handler in the same tick: a new count is this request's.
+        const t = emu!.stats.faults.timeout + emu!.stats.faults.gateway;
         const lost = t !== timeouts;
         timeouts = t;
         const w = tap.worlds.get(emu);
@@ -415,7 +416,7 @@ async function importWithResumes(w: World, input: Input, dir: string, tag: strin
 
 const MIXES: { seed: number; faults: FaultOptions; retries?: number; concurrency?: number }[] = [
   { seed: 1, faults: { error: 0.1, timeout: 0.05, throttle: 0.1, drop: 0.05 } },
-  { seed: 2, faults: { error: 0.05, timeout: 0.1, throttle: 0.1, drop: 0.1 }, concurrency: 8 },
+  { seed: 2, faults: { error: 0.05, timeout: 0.05, throttle: 0.1, drop: 0.1, gateway: 0.05 }, concurrency: 8 },
   // Few retries: many rows left failed, in doubt, for the resumes to finish.
   { seed: 3, faults: { error: 0.1, timeout: 0.1, throttle: 0.1, drop: 0.1 }, retries: 1 },
 ];

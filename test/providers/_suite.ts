@@ -157,10 +157,10 @@ export function testProvider(c: ProviderCase, additionalTests?: (ctx: SuiteConte
       expect(emu.stats.requests - before).toBeLessThanOrEqual(Math.ceil(100 / ctx.provider.maxBatch) + bad.length * 2 * Math.ceil(Math.log2(ctx.provider.maxBatch)));
     });
 
-    it("10% 5xx, 5% timeouts, 5% throttling, 3% dropped connections over 5,000 users: every user exactly once", async () => {
+    it("10% 5xx, 3% timeouts, 5% throttling, 3% dropped connections, 3% gateway 502s after processing over 5,000 users: every user exactly once", async () => {
       // The rate limit is not under test here: 50 requests/s keeps recovery (bisection after a lost
       // answer to an all-or-nothing vendor costs one request per user) within the test's time.
-      const { emu, env } = await ctx.start({ faults: { error: 0.1, timeout: 0.05, throttle: 0.05, drop: 0.03 }, seed: 7, rateLimit: 50 });
+      const { emu, env } = await ctx.start({ faults: { error: 0.1, timeout: 0.03, throttle: 0.05, drop: 0.03, gateway: 0.03 }, seed: 7, rateLimit: 50 });
       const s = await ctx.run(emu, env, ctx.input(0, 5000), { timeoutMs: 300, retries: 12, concurrency: 8, rate: 50 });
       const report = readReport(s.report!);
       expect(report).toHaveLength(5000);
@@ -174,6 +174,7 @@ export function testProvider(c: ProviderCase, additionalTests?: (ctx: SuiteConte
       const f = emu.stats.faults;
       expect(f.error + f.timeout + f.throttle + f.drop).toBeGreaterThanOrEqual(5);
       expect(f.error).toBeGreaterThan(0);
+      expect(f.gateway).toBeGreaterThan(0);
       expect(s.retries).toBeGreaterThan(0);
     }, 150_000); // bounded work (5,000 users, ≤ 13 attempts each), but slow on a loaded 2-core machine
 

@@ -22,7 +22,7 @@ afterAll(async () => {
 const dir = tmp("bu-emu-audit-");
 let n = 0;
 
-type Kind = "answered" | "error" | "throttle" | "dropped" | "no answer";
+type Kind = "answered" | "error" | "throttle" | "dropped" | "gateway" | "no answer";
 
 /** A vendor that answers 200 to everything, so only the injected faults change the answers. */
 async function plainVendor(o: Omit<EmulatorOptions, "env"> = {}) {
@@ -47,7 +47,7 @@ async function plainVendor(o: Omit<EmulatorOptions, "env"> = {}) {
     try {
       const res = await fetch(`${emu.url}${path}`, { method: "POST", body: String(i), signal: AbortSignal.timeout(timeoutMs) });
       await res.text();
-      return res.status === 200 ? "answered" : res.status === 503 ? "error" : res.status === 429 ? "throttle" : (`HTTP ${res.status}` as Kind);
+      return res.status === 200 ? "answered" : res.status === 503 ? "error" : res.status === 429 ? "throttle" : res.status === 502 ? "gateway" : (`HTTP ${res.status}` as Kind);
     } catch (e) {
       return (e as Error).name === "TimeoutError" ? "no answer" : "dropped";
     }
@@ -56,14 +56,14 @@ async function plainVendor(o: Omit<EmulatorOptions, "env"> = {}) {
 }
 
 describe("fault injection (audit)", () => {
-  it("each fault kind happens at its rate, one kind a request at most, and only the unfaulted are processed", async () => {
-    const v = await plainVendor({ faults: { error: 0.1, throttle: 0.15, drop: 0.05 }, seed: 11 });
+  it("each fault kind happens at its rate, one kind a request at most, and only the unfaulted and gateway-faulted are processed", async () => {
+    const v = await plainVendor({ faults: { error: 0.1, throttle: 0.15, drop: 0.05, gateway: 0.05 }, seed: 11 });
     const seen: Kind[] = [];
     for (let i = 0; i < 400; i++) seen.push(await v.hit(i));
     const count = (k: Kind) => seen.filter((s) => s === k).length;
     // What the client saw is exactly what the emulator counted.
-    expect(v.emu.stats.faults).toEqual({ error: count("error"), throttle: count("throttle"), drop: count("dropped"), timeout: 0 });
-    expect(count("answered") + count("error") + count("throttle") + count("dropped")).toBe(400);
+    expect(v.emu.stats.faults).toEqual({ error: count("error"), throttle: count("throttle"), drop: count("dropped"), gateway: count("gateway"), timeout: 0 });
+    expect(count("answered") + count("error") + count("throttle") + count("dropped") + count("gateway")).toBe(400);
     // Rates hold within a wide binomial band (seeded: the same numbers every run).
     expect(count("error")).toBeGreaterThanOrEqual(20);
     expect(count("error")).toBeLessThanOrEqual(60);
@@ -71,8 +71,10 @@ describe("fault injection (audit)", () => {
     expect(count("throttle")).toBeLessThanOrEqual(85);
     expect(count("dropped")).toBeGreaterThanOrEqual(5);
     expect(count("dropped")).toBeLessThanOrEqual(40);
-    // A 5xx, a throttling answer and a dropped connection all come before processing.
-    expect(v.handled).toHaveLength(count("answered"));
+    expect(count("gateway")).toBeGreaterThanOrEqual(5);
+    expect(count("gateway")).toBeLessThanOrEqual(40);
+    // A 5xx, a throttling answer and a dropped connection all come before processing; a gateway's 502 after it.
+    expect(v.handled).toHaveLength(count("answered") + count("gateway"));
     expect(v.emu.stats.requests).toBe(400);
     expect(v.emu.stats.throttled).toBe(0);
   });
@@ -331,6 +333,8 @@ describe("bulk-users emulate: number options (audit)", () => {
     const r = await runCli(["emulate", "zego", "--fail-rate", "0.6", "--drop-rate", "0.5"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/fault rates add up to 1\.1, more than 1/);
+    const g = await runCli(["emulate", "zego", "--timeout-rate", "0.5", "--gateway-rate", "0.75"]);
+    expect([g.code, g.stderr]).toEqual([2, expect.stringMatching(/fault rates add up to 1\.25, more than 1/)]);
     expect(r.stdout).not.toMatch(/listening/);
   });
 
@@ -345,6 +349,19 @@ describe("bulk-users emulate: number options (audit)", () => {
       expect(stats.throttled).toBe(2);
       expect(stats.faults.error + stats.faults.throttle).toBe(3);
       expect(stats.faults.drop + stats.faults.timeout).toBe(0);
+    } finally {
+      await emu.stop();
+    }
+  });
+
+  it("--gateway-rate reaches the emulator: a 502 page in the vendor's place, counted as a gateway fault", async () => {
+    const emu = await startEmulator(["zego", "--gateway-rate", "1"], { ZEGO_APP_ID: "", ZEGO_SERVER_SECRET: "" });
+    try {
+      const res = await fetch(`${emu.url}/?Action=UserRegister`, { method: "POST", body: "{}" });
+      expect([res.status, res.headers.get("content-type")]).toEqual([502, "text/html"]);
+      expect(await res.text()).toContain("502 Bad Gateway");
+      const stats = (await (await fetch(`${emu.url}/_emulator/stats`)).json()) as { faults: Record<string, number> };
+      expect(stats.faults).toEqual({ error: 0, timeout: 0, throttle: 0, drop: 0, gateway: 1 });
     } finally {
       await emu.stop();
     }
@@ -397,6 +414,16 @@ describe("faults as the sender meets them (audit)", () => {
   it("a timeout fault created the users although no answer came: the retry finds them, reported exists with the lost answer named", async () => {
     const { emu, s, rows } = await firstRequestFaulted("timeout");
     expect(emu.stats.faults.timeout).toBe(1);
+    expect(emu.stats.requests).toBe(2);
+    expect(rows.map((r) => r.status)).toEqual(Array(10).fill("exists"));
+    for (const r of rows) expect(r.message).toMatch(/earlier attempt of this run got no answer/);
+    expect(emu.users()).toHaveLength(10);
+    expect(s.exitCode).toBe(0);
+  });
+
+  it("a gateway fault created the users, then answered a proxy's 502 page: the retry finds them, reported exists with the lost answer named", async () => {
+    const { emu, s, rows } = await firstRequestFaulted("gateway");
+    expect(emu.stats.faults.gateway).toBe(1);
     expect(emu.stats.requests).toBe(2);
     expect(rows.map((r) => r.status)).toEqual(Array(10).fill("exists"));
     for (const r of rows) expect(r.message).toMatch(/earlier attempt of this run got no answer/);
