@@ -9,7 +9,7 @@ import { colors, createLogger } from "../ui/logger.js";
 import { createProgress } from "../ui/progress.js";
 import { formatSummary } from "../ui/summary.js";
 import { shellArg } from "../util/shell.js";
-import { maskUrl, urlSecrets, withoutUserInfo } from "../util/url.js";
+import { maskUrl, maskUrlText, urlSecrets } from "../util/url.js";
 
 export { MAX_TIMER_MS };
 
@@ -252,8 +252,7 @@ function withoutSecrets(arg: string): string {
     if (urlSecrets(u).length === 0) return arg;
     return arg.slice(0, start) + maskUrl(u).toString();
   } catch {
-    if (!arg.includes("@")) return arg;
-    return arg.slice(0, start) + withoutUserInfo(arg.slice(start));
+    return arg.slice(0, start) + maskUrlText(arg.slice(start));
   }
 }
 

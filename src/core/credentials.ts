@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { Provider } from "../providers/define.js";
-import { withoutUserInfo } from "../util/url.js";
+import { maskUrlText } from "../util/url.js";
 
 /** Reads a dotenv-style file (KEY=value lines). */
 export function readEnvFile(file: string): Record<string, string> {
@@ -42,7 +42,7 @@ export function checkEndpoint(endpoint: string, allowInsecure: boolean): void {
   try {
     u = new URL(endpoint);
   } catch {
-    throw new BulkUsersError(ErrorCode.USAGE, `Invalid endpoint URL: ${withoutUserInfo(endpoint)}`, { hint: "Give a full URL such as https://host:port." });
+    throw new BulkUsersError(ErrorCode.USAGE, `Invalid endpoint URL: ${maskUrlText(endpoint)}`, { hint: "Give a full URL such as https://host:port." });
   }
   if (u.protocol === "https:" || allowInsecure) return;
   if (u.protocol === "http:" && LOOPBACK.test(u.hostname)) return;

@@ -25,6 +25,10 @@ const SECRET_QUERY = /sign|token|secret|key|password|auth/i;
 const PUBLIC_QUERY = /(?:version|method)$/i;
 const isSecretQuery = (k: string): boolean => SECRET_QUERY.test(k) && !PUBLIC_QUERY.test(k);
 
+/** A URL's secrets as `***` in text that does not parse as one: its user info and secret query values. */
+export const maskUrlText = (s: string): string =>
+  withoutUserInfo(s).replace(/([?&])([^=&#]*)=([^&#]*)/g, (m, sep: string, k: string, v: string) => (v && isSecretQuery(k) ? `${sep}${k}=***` : m));
+
 /** A parsed URL with its password and secret query values as `***` (the user name stays: it says which account). */
 export function maskUrl(u: URL): URL {
   const out = new URL(u);

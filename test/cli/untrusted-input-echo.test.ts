@@ -38,14 +38,24 @@ describe("a URL password in an endpoint that does not parse", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Invalid endpoint URL/);
     expect(r.stderr + readFileSync(join(dir, "s.md"), "utf8")).not.toContain("ProxyPw-Secret");
+    const q = await runCli(["import", input, "-p", "zego", "--endpoint", "https://host:99999/?access_token=QueryTok-Secret&region=eu", "--report", join(dir, "q.jsonl")], {
+      env: { ZEGO_APP_ID: "1", ZEGO_SERVER_SECRET: "bug-test-secret-00000000000000001" },
+    });
+    expect(q.code).toBe(2);
+    expect(q.stderr).toContain("Invalid endpoint URL: https://host:99999/?access_token=***&region=eu");
   });
 });
 
-describe("withoutUserInfo", () => {
+describe("withoutUserInfo and maskUrlText", () => {
   it("masks user info up to the last @, a password holding / or # too", async () => {
     const { withoutUserInfo } = await import("../../src/util/url.js");
     expect(withoutUserInfo("https://u:p/w#x@[bad")).toBe("https://***@[bad");
     expect(withoutUserInfo("https://u:pw@host:99999")).toBe("https://***@host:99999");
     expect(withoutUserInfo("https://host:99999/a")).toBe("https://host:99999/a");
+  });
+
+  it("maskUrlText also masks secret query values, not a signature's method or an empty value", async () => {
+    const { maskUrlText } = await import("../../src/util/url.js");
+    expect(maskUrlText("https://u:pw@host:99999/?apiKey=k1&SignatureMethod=md5&token=&x=1#f")).toBe("https://***@host:99999/?apiKey=***&SignatureMethod=md5&token=&x=1#f");
   });
 });
