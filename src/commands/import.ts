@@ -82,7 +82,7 @@ export function addRunOptions(cmd: Command, sending: boolean): Command {
       .option("--dry-run", "read, map and validate only; send nothing")
       // --sandbox imports into its own emulator: with --endpoint too, one of them would be ignored.
       .addOption(new Option("--sandbox", "start the provider's emulator in-process with throwaway credentials and import into it").conflicts("endpoint"))
-      .option("--endpoint <url>", "base URL of the API (an emulator, a proxy, another region)")
+      .option("--endpoint <url>", "base URL of the API (an emulator, a proxy, another region); one holding a password or token belongs in BULK_USERS_ENDPOINT instead")
       // Not --env-file: node 20 takes that flag itself wherever it appears, and exits 9 when the file is missing.
       .option("--dotenv <file>", "dotenv file with the credential variables")
       .option("--allow-insecure-endpoint", "allow plain http to a non-loopback endpoint")

@@ -11,6 +11,7 @@ export function providersCommand(io: CliIO): Command {
     .action(async (name: string | undefined, o: { json?: boolean }) => {
       const { providers, providerNames, loadProvider } = await import("../providers/index.js");
       const { optionLines } = await import("../mapping/init.js");
+      const { ENDPOINT_ENV } = await import("../core/credentials.js");
       const c = colors(io, "stdout");
       const names = name ? [name] : providerNames();
       const list = [];
@@ -59,10 +60,10 @@ export function providersCommand(io: CliIO): Command {
       }
       const p = list[0]!;
       const out: string[] = [c.bold(`${p.name}: ${p.title}`), `docs: ${p.docs}`, `unique key: ${p.key}`, `batch: at most ${p.maxBatch} users a request`, `rate: ${p.rate.requests} requests per ${p.rate.perMs} ms`];
-      out.push(`endpoint: ${p.endpoint ?? `(none: set ${p.endpointEnv} or --endpoint)`}`, "", c.bold("credentials (environment or --dotenv):"));
+      out.push(`endpoint: ${p.endpoint ? `${p.endpoint} (${ENDPOINT_ENV} or --endpoint sends elsewhere)` : `(none: set ${p.endpointEnv}, ${ENDPOINT_ENV} or --endpoint)`}`, "", c.bold("credentials (environment or --dotenv):"));
       // The endpoint's variable, where there is no default endpoint, is needed unless --endpoint is given.
       const need = (e: (typeof p.env)[number]) =>
-        e.required === true ? "required" : typeof e.required === "string" ? `required unless ${e.required}` : e.name === p.endpointEnv && !p.endpoint ? "required unless --endpoint" : "optional";
+        e.required === true ? "required" : typeof e.required === "string" ? `required unless ${e.required}` : e.name === p.endpointEnv && !p.endpoint ? `required unless --endpoint or ${ENDPOINT_ENV}` : "optional";
       for (const e of p.env) out.push(`  ${e.name.padEnd(26)}${need(e)}${e.secret ? ", secret" : ""} — ${e.description}`);
       out.push("", c.bold("fields:"));
       const width = Math.max(22, ...Object.keys(p.fields).map((f) => f.length + 2));

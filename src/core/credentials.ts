@@ -36,17 +36,36 @@ export function resolveCredentials(provider: Provider, env: Record<string, strin
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i;
 
-/** HTTPS everywhere but loopback, unless explicitly allowed. */
-export function checkEndpoint(endpoint: string, allowInsecure: boolean): void {
+/**
+ * The endpoint variable every provider reads (after --endpoint, before its own variable): a
+ * proxy's `user:password@` or token belongs in the environment, not on a command line anyone on
+ * the machine can list.
+ */
+export const ENDPOINT_ENV = "BULK_USERS_ENDPOINT";
+
+/** The endpoint a run sends to, and where it was set (named in errors and hints). */
+export function resolveEndpoint(provider: Provider, flag: string | undefined, env: Record<string, string | undefined>): { endpoint: string; from: string } {
+  if (flag !== undefined) return { endpoint: flag, from: "--endpoint" };
+  const shared = env[ENDPOINT_ENV];
+  if (shared) return { endpoint: shared, from: ENDPOINT_ENV };
+  const own = provider.defaultEndpoint(env as Record<string, string>);
+  if (own) return { endpoint: own, from: provider.endpointEnv && env[provider.endpointEnv] ? provider.endpointEnv : `${provider.name}'s default endpoint` };
+  throw new BulkUsersError(ErrorCode.CREDENTIALS_MISSING, `Missing endpoint: ${provider.endpointEnv ?? "the base URL"} is not set`, {
+    hint: `Set ${provider.endpointEnv ? `${provider.endpointEnv} or ` : ""}${ENDPOINT_ENV}, or pass --endpoint URL.`,
+  });
+}
+
+/** HTTPS everywhere but loopback, unless explicitly allowed. `from` names where the endpoint was set. */
+export function checkEndpoint(endpoint: string, allowInsecure: boolean, from = "--endpoint"): void {
   let u: URL;
   try {
     u = new URL(endpoint);
   } catch {
-    throw new BulkUsersError(ErrorCode.USAGE, `Invalid endpoint URL: ${maskUrlText(endpoint)}`, { hint: "Give a full URL such as https://host:port." });
+    throw new BulkUsersError(ErrorCode.USAGE, `Invalid endpoint URL (${from}): ${maskUrlText(endpoint)}`, { hint: "Give a full URL such as https://host:port." });
   }
   if (u.protocol === "https:" || allowInsecure) return;
   if (u.protocol === "http:" && LOOPBACK.test(u.hostname)) return;
-  throw new BulkUsersError(ErrorCode.ENDPOINT_INSECURE, `Refusing to send credentials over ${u.protocol.replace(":", "")} to ${u.host}`, {
+  throw new BulkUsersError(ErrorCode.ENDPOINT_INSECURE, `Refusing to send credentials over ${u.protocol.replace(":", "")} to ${u.host} (${from})`, {
     hint: "Use an https:// endpoint, or pass --allow-insecure-endpoint if this network is trusted.",
   });
 }

@@ -16,7 +16,7 @@ import { createReportWriter, defaultReportPath, type ReportWriter } from "../rep
 import { urlSecrets } from "../util/url.js";
 import type { MappedUser, ReportRow, SourceRecord, Status } from "../types.js";
 import { batches } from "./batch.js";
-import { checkEndpoint, readEnvFile, resolveCredentials } from "./credentials.js";
+import { checkEndpoint, ENDPOINT_ENV, readEnvFile, resolveCredentials, resolveEndpoint } from "./credentials.js";
 import { httpSend } from "./http.js";
 import { fnv1a, KeySet } from "./key-set.js";
 import { RateLimiter } from "./rate-limiter.js";
@@ -61,7 +61,7 @@ export interface ImportOptions {
   env?: Record<string, string | undefined>;
   /** dotenv file with credentials (values in `env` win). */
   envFile?: string;
-  /** Base URL of the vendor API (or an emulator, a proxy, another region). */
+  /** Base URL of the vendor API (or an emulator, a proxy, another region). @default `BULK_USERS_ENDPOINT` in `env`, else the provider's */
   endpoint?: string;
   allowInsecureEndpoint?: boolean;
   /** Start the provider's emulator in-process with throwaway credentials and send there. */
@@ -281,6 +281,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   // Credentials and endpoint, before anything is read.
   let env: Record<string, string> = {};
   let endpoint = "";
+  /** Where the endpoint was set, for the hint of an endpoint that does not serve the API. */
+  let endpointFrom = "--endpoint";
   let emulator: Emulator | undefined;
   if (!dryRun) {
     if (opts.sandbox) {
@@ -289,6 +291,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       env = def.sandboxEnv();
       emulator = def.create({ env, latencyMs: sb.latencyMs, faults: sb.faults, seed: sb.seed });
       endpoint = await emulator.listen(0);
+      endpointFrom = "the sandbox emulator";
       sb.onEmulator?.(emulator);
       say("info", `Sandbox: ${provider.name} emulator on ${endpoint} with throwaway credentials (nothing leaves this machine)`);
     } else {
@@ -296,14 +299,11 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       const merged: Record<string, string | undefined> = opts.envFile ? readEnvFile(opts.envFile) : {};
       for (const [k, v] of Object.entries(opts.env ?? process.env)) if (v !== undefined && (v !== "" || !merged[k])) merged[k] = v;
       env = resolveCredentials(provider, merged);
-      const ep = opts.endpoint ?? provider.defaultEndpoint(merged as Record<string, string>);
-      if (!ep)
-        throw new BulkUsersError(ErrorCode.CREDENTIALS_MISSING, `Missing endpoint: ${provider.endpointEnv ?? "the base URL"} is not set`, {
-          hint: `Set ${provider.endpointEnv ?? "it"} or pass --endpoint URL.`,
-        });
-      endpoint = ep;
-      checkEndpoint(endpoint, opts.allowInsecureEndpoint === true);
+      ({ endpoint, from: endpointFrom } = resolveEndpoint(provider, opts.endpoint, merged));
+      checkEndpoint(endpoint, opts.allowInsecureEndpoint === true, endpointFrom);
       addEndpointSecrets(redactor, endpoint);
+      if (endpointFrom === ENDPOINT_ENV && provider.endpointEnv && merged[provider.endpointEnv])
+        say("info", `Sending to the endpoint in ${ENDPOINT_ENV}, not to the one ${provider.endpointEnv} gives`);
     }
     for (const v of provider.env) if (v.secret) redactor.add(env[v.name]);
   }
@@ -660,6 +660,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         stop: stopCtl.signal,
         abort: abortCtl.signal,
         redactor,
+        endpointFrom,
         log: (m) => say("info", m),
         onAttempt: journal && ((items) => journal!.mark(items)),
         onOutcomes(items, outcomes) {

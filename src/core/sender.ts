@@ -52,6 +52,8 @@ export interface SenderOptions {
   abort: AbortSignal;
   /** The run's secrets (credentials, tokens): masked in every answer before the adapter reads it. */
   redactor?: Redactor;
+  /** Where the endpoint was set (`--endpoint`, a variable), named when it does not serve the API. */
+  endpointFrom?: string;
   onOutcomes(items: SendItem[], outcomes: SendOutcome[]): void;
   /** Called with a request's items just before it is sent (the sent journal). */
   onAttempt?(items: SendItem[]): void;
@@ -325,7 +327,7 @@ export function createSender(o: SenderOptions) {
         case "endpoint":
           fatalCtl.abort();
           throw new BulkUsersError(ErrorCode.ENDPOINT_WRONG, `[${o.provider.name}] the endpoint does not serve this API: ${result.code} ${result.message}`.trim(), {
-            hint: `Check --endpoint${o.provider.endpointEnv ? ` or ${o.provider.endpointEnv}` : ""}: nothing more is sent to it.`,
+            hint: `Check ${o.endpointFrom ?? `--endpoint${o.provider.endpointEnv ? ` or ${o.provider.endpointEnv}` : ""}`}: nothing more is sent to it.`,
           });
         case "split": {
           if (pending.length === 1) {

@@ -29,7 +29,7 @@ describe("bulk-users providers", () => {
     expect(roy.stdout).not.toMatch(/required false/);
     expect(r.stdout).toMatch(/options \(the mapping's options:\):\n {2}none: an options: key is refused/);
     // No default endpoint: its variable is needed unless --endpoint is given.
-    expect((await runCli(["providers", "imkit"])).stdout).toMatch(/IMKIT_BASE_URL\s+required unless --endpoint —/);
+    expect((await runCli(["providers", "imkit"])).stdout).toMatch(/IMKIT_BASE_URL\s+required unless --endpoint or BULK_USERS_ENDPOINT —/);
     const bad = await runCli(["providers", "imkt"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Did you mean `imkit`\?/);

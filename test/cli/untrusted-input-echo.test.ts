@@ -42,7 +42,7 @@ describe("a URL password in an endpoint that does not parse", () => {
       env: { ZEGO_APP_ID: "1", ZEGO_SERVER_SECRET: "bug-test-secret-00000000000000001" },
     });
     expect(q.code).toBe(2);
-    expect(q.stderr).toContain("Invalid endpoint URL: https://host:99999/?access_token=***&region=eu");
+    expect(q.stderr).toContain("Invalid endpoint URL (--endpoint): https://host:99999/?access_token=***&region=eu");
   });
 });
 
