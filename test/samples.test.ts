@@ -13,6 +13,8 @@ describe("README commands on samples/", () => {
     // The sample holds deliberately bad rows, so the run ends 1 with 16 users created.
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/created 16, invalid 3, duplicate 1/);
+    // Without a mapping only the key is named like a field: the run says what it leaves out.
+    expect(r.stderr).toContain("No --mapping: mapped user_id → UserId (samples/users.csv); columns not imported: first_name, last_name, email, phone, avatar, groups");
     const report = /report: (\S+)/.exec(r.stdout)?.[1];
     expect(report && existsSync(report)).toBe(true);
     expect(readReport(report!)).toHaveLength(20);

@@ -241,6 +241,11 @@ export function autoMappingFor(provider: Provider, file: string, columns: string
   const named = Object.entries(m.fields).filter(([f]) => !guessed.has(f));
   const which = guessed.size > 6 ? `the other ${guessed.size} fields` : [...guessed].join(", ");
   const rest = guessed.size ? `; ${which} from keys so named, in the records that hold one` : "";
-  said?.(`No --mapping: mapped ${named.map(([f, c]) => `${c} → ${f}`).join(", ") || "nothing"}${rest} (${file})`);
+  // Columns that map to no field are not imported: say so, or a migration loses its names unseen.
+  const used = new Set(Object.values(m.fields));
+  const unused = columns.filter((c) => !used.has(c));
+  const list = unused.length > 6 ? `${unused.slice(0, 6).join(", ")} and ${unused.length - 6} more` : unused.join(", ");
+  const left = unused.length ? `; ${jsonl ? "keys" : "columns"} not imported: ${list} (\`bulk-users mapping init ${file} -p ${provider.name}\` proposes a mapping for them)` : "";
+  said?.(`No --mapping: mapped ${named.map(([f, c]) => `${c} → ${f}`).join(", ") || "nothing"}${rest} (${file})${left}`);
   return m;
 }

@@ -271,6 +271,18 @@ describe("automatic mapping (audit)", () => {
     expect(said).toEqual(["No --mapping: mapped username → username, name → name (u.csv)"]);
   });
 
+  it("names the columns (JSONL: keys) it does not import, up to six, then counts them", () => {
+    const said: string[] = [];
+    autoMappingFor(zego, "u.csv", ["user_id", "first", "last", "a", "b", "c", "d", "e"], (m) => said.push(m));
+    expect(said[0]).toBe("No --mapping: mapped user_id → UserId (u.csv); columns not imported: first, last, a, b, c, d and 1 more (`bulk-users mapping init u.csv -p zego` proposes a mapping for them)");
+    said.length = 0;
+    autoMappingFor(zego, "u.jsonl", ["user_id", "nick"], (m) => said.push(m), true);
+    expect(said[0]).toContain("(u.jsonl); keys not imported: nick (");
+    said.length = 0;
+    autoMappingFor(zego, "u.csv", ["user_id", "username"], (m) => said.push(m));
+    expect(said).toEqual(["No --mapping: mapped user_id → UserId, username → UserName (u.csv)"]);
+  });
+
   it("JSONL: a key field only guessed (no record named it) is refused", () => {
     expect(() => autoMappingFor(zego, "u.jsonl", ["name"], undefined, true)).toThrow(/no column of u\.jsonl is named like the key field UserId/);
   });
