@@ -91,7 +91,7 @@ export function addRunOptions(cmd: Command, sending: boolean): Command {
       .option("--retries <n>", "retries of a failed request", int("--retries"), 5)
       .option("--timeout <ms>", "per-request timeout in ms", int("--timeout", 1), 30000)
       .option("--resume <report>", "finish an earlier run from its report: done rows are not sent again")
-      .option("--force", "resume even though the input or mapping changed")
+      .option("--force", "resume even though the input, mapping or endpoint changed")
       .addOption(new Option("--sandbox-latency <ms>", "emulator answer delay (testing)").argParser(int("--sandbox-latency")).hideHelp())
       .addOption(new Option("--sandbox-faults <spec>", "emulator faults, e.g. error=0.1,timeout=0.05 (testing)").argParser(parseFaults).hideHelp())
       .addOption(new Option("--sandbox-seed <n>", "emulator fault seed (testing)").argParser(int("--sandbox-seed", 0, 2 ** 32 - 1)).hideHelp())

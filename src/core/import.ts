@@ -13,7 +13,7 @@ import { checkInput, formatOf, readCsvHeader, readInputBatches, type InputFormat
 import { createFailedOut, failedOutIsCsv, type FailedOutWriter } from "../report/failed-out.js";
 import { Redactor } from "../report/redact.js";
 import { createReportWriter, defaultReportPath, type ReportWriter } from "../report/writer.js";
-import { urlSecrets } from "../util/url.js";
+import { maskUrl, urlSecrets } from "../util/url.js";
 import type { MappedUser, ReportRow, SourceRecord, Status } from "../types.js";
 import { batches } from "./batch.js";
 import { checkEndpoint, ENDPOINT_ENV, readEnvFile, resolveCredentials, resolveEndpoint } from "./credentials.js";
@@ -80,7 +80,7 @@ export interface ImportOptions {
   maxErrors?: number;
   /** Report of an earlier run to finish. */
   resume?: string;
-  /** Resume even if the inputs or mapping changed. */
+  /** Resume even if the inputs, the mapping or the endpoint changed. */
   force?: boolean;
   /** Provider options; override the mapping's `options`. */
   options?: Record<string, unknown>;
@@ -283,6 +283,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   let endpoint = "";
   /** Where the endpoint was set, for the hint of an endpoint that does not serve the API. */
   let endpointFrom = "--endpoint";
+  /** The endpoint as the meta records it (secrets masked): a resume must send to the same place. */
+  let endpointLabel = "sandbox";
   let emulator: Emulator | undefined;
   if (!dryRun) {
     if (opts.sandbox) {
@@ -302,8 +304,9 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       ({ endpoint, from: endpointFrom } = resolveEndpoint(provider, opts.endpoint, merged));
       checkEndpoint(endpoint, opts.allowInsecureEndpoint === true, endpointFrom);
       addEndpointSecrets(redactor, endpoint);
-      if (endpointFrom === ENDPOINT_ENV && provider.endpointEnv && merged[provider.endpointEnv])
-        say("info", `Sending to the endpoint in ${ENDPOINT_ENV}, not to the one ${provider.endpointEnv} gives`);
+      endpointLabel = maskUrl(new URL(endpoint)).href;
+      const overrides = endpointFrom === ENDPOINT_ENV && provider.endpointEnv && merged[provider.endpointEnv] ? `, not to the one ${provider.endpointEnv} gives` : "";
+      say("info", `Sending to ${endpointLabel} (${endpointFrom})${overrides}`);
     }
     for (const v of provider.env) if (v.secret) redactor.add(env[v.name]);
   }
@@ -390,6 +393,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         inputs,
         mapping: { source: mapping?.source ?? "<automatic mapping>", sha256: sha256Text(JSON.stringify(mapping?.fields ?? null) + JSON.stringify(options)) },
         ...(opts.shard && { shard: `${opts.shard.index}/${opts.shard.count}` }),
+        endpoint: endpointLabel,
         startedAt: new Date().toISOString(),
       };
     }

@@ -16,6 +16,8 @@ export interface RunMeta {
   mapping: { source: string; sha256: string };
   /** `--shard K/N` of the run, if any: a shard's report resumes only that shard. */
   shard?: string;
+  /** Where the run sends: the endpoint's URL with its password and tokens masked, or `sandbox`. Absent in older metas. */
+  endpoint?: string;
   startedAt: string;
 }
 
@@ -168,10 +170,11 @@ function metaFault(m: unknown): string | undefined {
   if (!Array.isArray(m.inputs) || !m.inputs.every((f) => isObj(f) && typeof f.file === "string" && typeof f.sha256 === "string")) return "no list of inputs, each with file and sha256";
   if (!isObj(m.mapping) || typeof m.mapping.sha256 !== "string" || typeof m.mapping.source !== "string") return "no mapping with source and sha256";
   if (m.shard !== undefined && typeof m.shard !== "string") return "shard is not text";
+  if (m.endpoint !== undefined && typeof m.endpoint !== "string") return "endpoint is not text";
   return undefined;
 }
 
-/** Refuses to resume a different job: other provider, inputs or mapping (unless forced). */
+/** Refuses to resume a different job: other provider, inputs, mapping or endpoint (unless forced). */
 export function compareMeta(old: RunMeta, cur: RunMeta, force: boolean): void {
   const diffs: string[] = [];
   if (old.provider !== cur.provider) diffs.push(`provider was ${old.provider}, now ${cur.provider}`);
@@ -181,6 +184,8 @@ export function compareMeta(old: RunMeta, cur: RunMeta, force: boolean): void {
     if (c && c.sha256 !== o.sha256) diffs.push(`input ${c.file} changed since the earlier run (checksum)`);
   });
   if (old.mapping.sha256 !== cur.mapping.sha256) diffs.push(`mapping ${cur.mapping.source} changed since the earlier run (checksum)`);
+  // Resuming elsewhere would send the rest there and leave the done rows where they went.
+  if (old.endpoint !== undefined && cur.endpoint !== undefined && old.endpoint !== cur.endpoint) diffs.push(`the earlier run sent to ${old.endpoint}, this one would send to ${cur.endpoint}`);
   if ((old.shard ?? "") !== (cur.shard ?? "")) diffs.push(`the earlier run was ${old.shard ? `shard ${old.shard}` : "not sharded"}, this one is ${cur.shard ? `shard ${cur.shard}` : "not sharded"}`);
   const forceable = old.provider === cur.provider && old.inputs.length === cur.inputs.length && (old.shard ?? "") === (cur.shard ?? "");
   if (diffs.length && !(force && forceable))

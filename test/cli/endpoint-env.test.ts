@@ -67,11 +67,11 @@ describe("BULK_USERS_ENDPOINT: the endpoint from the environment", () => {
     expect(r.code).toBe(0);
     expect(ids(shared, "_id")).toEqual(["e1", "e2"]);
     expect(own.users()).toEqual([]);
-    expect(r.stderr).toContain("Sending to the endpoint in BULK_USERS_ENDPOINT, not to the one IMKIT_BASE_URL gives");
+    expect(r.stderr).toContain(`Sending to ${shared.url}/ (BULK_USERS_ENDPOINT), not to the one IMKIT_BASE_URL gives`);
     // Without the provider's variable set, nothing to say.
     const again = await runCli(["import", input, "-p", "imkit", "-m", imkit, "--report", join(dir, "i2.jsonl")], { env: { ...IMKIT, BULK_USERS_ENDPOINT: shared.url } });
     expect(again.code).toBe(0);
-    expect(again.stderr).not.toContain("Sending to the endpoint in");
+    expect(again.stderr).toContain(`Sending to ${shared.url}/ (BULK_USERS_ENDPOINT)\n`);
   });
 
   it("a missing endpoint names both variables", async () => {
@@ -147,5 +147,69 @@ describe("BULK_USERS_ENDPOINT: the endpoint from the environment", () => {
     expect(r.stdout).toMatch(/IMKIT_BASE_URL\s+required unless --endpoint or BULK_USERS_ENDPOINT/);
     const z = await runCli(["providers", "zego"]);
     expect(z.stdout).toContain("endpoint: https://zim-api.zego.im (BULK_USERS_ENDPOINT or --endpoint sends elsewhere)");
+  });
+});
+
+describe("--resume sends where the earlier run sent", () => {
+  const dir = tmp("bu-ep-resume-");
+  const zego = write(dir, "z.yaml", "fields:\n  UserId: user_id\n  UserName: name\n");
+  // 300 users and a bad row after the first two batches of 100: it stops the run (--max-errors 1)
+  // with at least the first batch sent and the last 50 users left to a resume.
+  const keys = Array.from({ length: 300 }, (_, i) => `r${i + 1}`);
+  const rows = keys.map((k) => [k, `User ${k}`]);
+  rows.splice(250, 0, ["bad id", "X"]);
+  const input = write(dir, "u.csv", csv(["user_id", "name"], rows));
+  const emus: Emulator[] = [];
+  afterAll(() => Promise.all(emus.map((e) => e.close())));
+  const emulator = async () => {
+    const e = await start("zego", ZEGO);
+    emus.push(e);
+    return e;
+  };
+  const first = async (args: string[], report: string, env: Record<string, string> = ZEGO) => {
+    const r = await runCli(["import", input, "-p", "zego", "-m", zego, "--report", report, "--max-errors", "1", "--concurrency", "1", ...args], { env });
+    expect(r.code, r.stderr).toBe(3);
+    return JSON.parse(readFileSync(`${report}.meta.json`, "utf8")) as { endpoint?: string };
+  };
+
+  it("a resume to another endpoint is refused unless forced, and forced sends only the rest there", async () => {
+    const a = await emulator();
+    const b = await emulator();
+    const report = join(dir, "a.jsonl");
+    const meta = await first(["--endpoint", a.url], report);
+    expect(meta.endpoint).toBe(`${a.url}/`);
+    const done = ids(a, "UserId");
+    expect(done.length).toBeGreaterThanOrEqual(100);
+    expect(done.length).toBeLessThan(300);
+    const resumed = join(dir, "a2.jsonl");
+    // The same place through the variable instead of the flag is the same endpoint.
+    const same = await runCli(["import", input, "-p", "zego", "-m", zego, "--resume", report, "--report", join(dir, "same.jsonl"), "--max-errors", "9"], { env: { ...ZEGO, BULK_USERS_ENDPOINT: `${a.url}/` } });
+    expect(same.code, same.stderr).toBe(1);
+    expect(ids(a, "UserId")).toEqual([...keys].sort());
+    const r = await runCli(["import", input, "-p", "zego", "-m", zego, "--resume", report, "--report", resumed, "--endpoint", b.url], { env: ZEGO });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`Cannot resume: the earlier run sent to ${a.url}/, this one would send to ${b.url}/`);
+    expect(b.users()).toEqual([]);
+    const f = await runCli(["import", input, "-p", "zego", "-m", zego, "--resume", report, "--report", resumed, "--endpoint", b.url, "--force", "--max-errors", "9"], { env: ZEGO });
+    expect(f.code, f.stderr).toBe(1);
+    expect(ids(b, "UserId")).toEqual(keys.filter((k) => !done.includes(k)).sort());
+  });
+
+  it("a sandbox run resumes into the sandbox, not elsewhere; a meta from before endpoints were recorded resumes anywhere", async () => {
+    const report = join(dir, "s.jsonl");
+    const meta = await first(["--sandbox"], report, {});
+    expect(meta.endpoint).toBe("sandbox");
+    const again = await runCli(["import", input, "-p", "zego", "-m", zego, "--resume", report, "--report", join(dir, "s2.jsonl"), "--sandbox", "--max-errors", "9"], { env: {} });
+    expect(again.code, again.stderr).toBe(1);
+    const b = await emulator();
+    const elsewhere = await runCli(["import", input, "-p", "zego", "-m", zego, "--resume", report, "--report", join(dir, "s3.jsonl"), "--endpoint", b.url], { env: ZEGO });
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain(`the earlier run sent to sandbox, this one would send to ${b.url}/`);
+    const old = JSON.parse(readFileSync(`${report}.meta.json`, "utf8")) as Record<string, unknown>;
+    delete old.endpoint;
+    write(dir, "s.jsonl.meta.json", JSON.stringify(old));
+    const legacy = await runCli(["import", input, "-p", "zego", "-m", zego, "--resume", report, "--report", join(dir, "s4.jsonl"), "--endpoint", b.url, "--max-errors", "9"], { env: ZEGO });
+    expect(legacy.code, legacy.stderr).toBe(1);
+    expect(b.users().length).toBeGreaterThan(0);
   });
 });

@@ -134,7 +134,8 @@ describe("resume", () => {
     const b = createZegoEmulator({ env });
     await b.listen(0);
     open.push(b);
-    const second = await runImport({ files: [f], provider: "zego", env, endpoint: b.url, report: `${dir}/2.jsonl`, resume: `${dir}/1.jsonl` });
+    // Resumed into a second, empty emulator to see what is sent: another endpoint takes --force.
+    const second = await runImport({ files: [f], provider: "zego", env, endpoint: b.url, report: `${dir}/2.jsonl`, resume: `${dir}/1.jsonl`, force: true });
     expect(b.users().map((u) => u.UserId)).toEqual(["k2"]);
     expect(readReport(`${dir}/2.jsonl`).find((r) => r.key === "k2")?.status).toBe("created");
     expect(second.exitCode).toBe(0);
