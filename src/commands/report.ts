@@ -13,7 +13,7 @@ export function reportCommand(io: CliIO): Command {
     .addHelpText(
       "after",
       `
-Reads the report as a stream, and <report>.meta.json beside it when present (provider, duration,
+Reads the report as a stream, and <report>.meta.json beside it when present (provider, endpoint, duration,
 requests, retries). The chart uses each sent row's \`t\` (ms from the start of the run); reports
 without it get a chart of attempts per row instead.
 
@@ -49,7 +49,7 @@ Examples:
           timedRows: stats.timed,
           seconds: stats.timeline.length,
           unreadable: stats.unreadable,
-          ...(stats.meta && { run: { provider: stats.meta.provider, startedAt: stats.meta.startedAt, shard: stats.meta.shard, summary: s } }),
+          ...(stats.meta && { run: { provider: stats.meta.provider, endpoint: stats.meta.endpoint, startedAt: stats.meta.startedAt, shard: stats.meta.shard, summary: s } }),
           ...(o.html && { html: o.html }),
         };
         return void io.stdout.write(`${JSON.stringify(out)}\n`);
@@ -59,7 +59,7 @@ Examples:
       if (stats.meta) {
         const m = stats.meta;
         // The meta file is as untrusted as the report: a hand-edited one could hold escapes.
-        const facts = [m.provider && `provider ${oneLine(String(m.provider))}`, m.startedAt && `started ${oneLine(String(m.startedAt))}`, m.shard && `shard ${oneLine(String(m.shard))}`];
+        const facts = [m.provider && `provider ${oneLine(String(m.provider))}`, m.endpoint && `to ${oneLine(String(m.endpoint))}`, m.startedAt && `started ${oneLine(String(m.startedAt))}`, m.shard && `shard ${oneLine(String(m.shard))}`];
         if (s && typeof s.durationMs === "number") facts.push(`${(s.durationMs / 1000).toFixed(1)} s`);
         // Its counts too: only numbers are printed (a string there could hold a terminal escape).
         const num = (v: unknown) => (typeof v === "number" ? v : 0);

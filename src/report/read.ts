@@ -9,6 +9,8 @@ import { reportRows, TEXT_FIELDS } from "./rows.js";
 /** What `<report>.meta.json` says about the run, when it is there and readable. */
 export interface ReportMeta {
   provider?: string;
+  /** Where the run sent (masked), or `sandbox`. */
+  endpoint?: string;
   startedAt?: string;
   shard?: string;
   /** The run's final summary (absent while a run is going, or after a crash). */
@@ -67,6 +69,7 @@ export function readReportMeta(file: string): ReportMeta | undefined {
     const str = (v: unknown) => (typeof v === "string" ? v : undefined);
     return {
       provider: str(m.provider),
+      endpoint: str(m.endpoint),
       startedAt: str(m.startedAt),
       shard: str(m.shard),
       summary: m.summary && typeof m.summary === "object" ? (m.summary as Partial<ImportSummary>) : undefined,

@@ -38,7 +38,7 @@ describe("bulk-users report", () => {
     const r = await runCli(["report", `${dir}/r.jsonl`]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/r\.jsonl: 23 row\(s\)\n {2}created 14, invalid 7, duplicate 2\n/);
-    expect(r.stdout).toMatch(/provider zego · started \d{4}-\d\d-\d\dT.* · \d+\.\d s · \d+ request\(s\), 0 retries, 0 throttled, [\d.]+ users\/s/);
+    expect(r.stdout).toMatch(/provider zego · to http:\/\/127\.0\.0\.1:\d+\/ · started \d{4}-\d\d-\d\dT.* · \d+\.\d s · \d+ request\(s\), 0 retries, 0 throttled, [\d.]+ users\/s/);
     expect(r.stdout).toMatch(/BAD_CHARACTERS ×7:\n {4}.*u\.csv:18 \(bad id 0\): UserId may hold only/);
     expect(r.stdout).toMatch(/DUPLICATE ×2:/);
 
@@ -46,7 +46,7 @@ describe("bulk-users report", () => {
     expect(j.counts).toEqual({ created: 14, invalid: 7, duplicate: 2 });
     expect(j.errors.map((e: { code: string; count: number }) => [e.code, e.count])).toEqual([["BAD_CHARACTERS", 7], ["DUPLICATE", 2]]);
     expect(j.errors[0].examples).toHaveLength(5);
-    expect(j.run).toMatchObject({ provider: "zego", summary: { counts: { created: 14 }, dryRun: false } });
+    expect(j.run).toMatchObject({ provider: "zego", endpoint: `${emu.url}/`, summary: { counts: { created: 14 }, dryRun: false } });
     expect(j.timedRows).toBe(14);
     expect(j.attempts).toEqual({ 1: 14 });
   });
