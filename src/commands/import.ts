@@ -195,7 +195,7 @@ async function importAndReport(
     summary = await runImport(opts);
   } catch (e) {
     progress.stop();
-    const stoppedBy = e instanceof BulkUsersError ? ({ [ErrorCode.AUTH_REJECTED]: "the credentials", [ErrorCode.ENDPOINT_WRONG]: "the endpoint" } as Partial<Record<string, string>>)[e.code] : undefined;
+    const stoppedBy = e instanceof BulkUsersError ? ({ [ErrorCode.AUTH_REJECTED]: "the credentials", [ErrorCode.ENDPOINT_WRONG]: "the endpoint", [ErrorCode.PROXY_REFUSED]: "the proxy settings" } as Partial<Record<string, string>>)[e.code] : undefined;
     const resume = stoppedBy && opts.report && resumable ? resumeCommand(argv, opts.report) : undefined;
     if (resume) log.info(`Nothing more was sent. After fixing ${stoppedBy}, finish with: ${resume}`);
     // The job page says why the run stopped, too (the message is already redacted).

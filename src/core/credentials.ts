@@ -55,6 +55,10 @@ export function resolveEndpoint(provider: Provider, flag: string | undefined, en
   });
 }
 
+/** The proxy variables of the process environment that are set (src/core/proxy.ts reads them; its agents load only then). */
+export const proxyValues = (env: NodeJS.ProcessEnv = process.env): string[] =>
+  ["https_proxy", "http_proxy", "all_proxy"].flatMap((k) => [env[k], env[k.toUpperCase()]]).filter((v): v is string => !!v);
+
 /** HTTPS everywhere but loopback, unless explicitly allowed. `from` names where the endpoint was set. */
 export function checkEndpoint(endpoint: string, allowInsecure: boolean, from = "--endpoint"): void {
   let u: URL;

@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpAgent, request as httpRequest, type Agent, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { maskUrl } from "../util/url.js";
 import type { HttpRequest, HttpResponse, ResponseHeaders } from "../providers/define.js";
@@ -13,11 +13,14 @@ export class HttpError extends Error {
   /** A connection that never opened (refused, no such host, no route): the request never left. */
   readonly neverSent: boolean;
 
-  constructor(req: Pick<HttpRequest, "method" | "url">, reason: HttpError["reason"], detail: string, status?: number, body?: string) {
+  /** The forward proxy's status when it refused the tunnel (the request never left). */
+  proxyStatus?: number;
+
+  constructor(req: Pick<HttpRequest, "method" | "url">, reason: HttpError["reason"], detail: string, status?: number, body?: string, neverSent?: boolean) {
     super(`[${req.method}] "${safeUrl(req.url)}": ${status ?? reason} ${detail}`.trim());
     this.name = "HttpError";
     this.reason = reason;
-    this.neverSent = reason === "network" && ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"].includes(detail);
+    this.neverSent = neverSent ?? (reason === "network" && ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"].includes(detail));
     this.status = status;
     this.body = body?.slice(0, 500);
   }
@@ -38,6 +41,8 @@ export interface SendOptions {
   /** Per-request timeout, ms, for the whole exchange up to the last byte of the answer. @default 30000 */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** The agent for a URL when it goes through a forward proxy (src/core/proxy.ts); else the direct ones. */
+  agentFor?: (url: URL) => Agent | undefined;
 }
 
 // node:http with keep-alive rather than the built-in fetch: at a few hundred requests a second,
@@ -72,14 +77,15 @@ export function httpSend(req: HttpRequest, opts: SendOptions = {}): Promise<Http
     let settled = false;
     const headers: Record<string, string | number> = { ...req.headers };
     if (req.body !== undefined) headers["Content-Length"] = Buffer.byteLength(req.body);
-    const out = (https ? httpsRequest : httpRequest)(url, { method: req.method, headers, agent: https ? agents.https : agents.http });
-    const fail = (reason: HttpError["reason"], detail: string) => {
+    const out = (https ? httpsRequest : httpRequest)(url, { method: req.method, headers, agent: opts.agentFor?.(url) ?? (https ? agents.https : agents.http) });
+    const failWith = (e: HttpError) => {
       if (settled) return;
       settled = true;
       cleanup();
       out.destroy();
-      reject(new HttpError(req, reason, detail));
+      reject(e);
     };
+    const fail = (reason: HttpError["reason"], detail: string) => failWith(new HttpError(req, reason, detail));
     const timer = setTimeout(() => fail("timeout", `no answer within ${timeoutMs} ms`), timeoutMs);
     const onAbort = () => fail("abort", "aborted");
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -90,6 +96,14 @@ export function httpSend(req: HttpRequest, opts: SendOptions = {}): Promise<Http
     const network = (e: NodeJS.ErrnoException) => fail("network", e.code ?? e.message);
 
     out.on("error", network);
+    // A proxy that refuses the tunnel (407, 403, 502) answers in the vendor's place: the request
+    // never left, and its status is the proxy's, not one for the adapter to read as the vendor's.
+    out.on("proxyConnect", (res: { statusCode?: number; statusText?: string }) => {
+      if (res.statusCode === 200 || settled) return;
+      const e = new HttpError(req, "network", `the proxy refused the tunnel: ${res.statusCode} ${res.statusText ?? ""}`.trim(), undefined, undefined, true);
+      e.proxyStatus = res.statusCode;
+      failWith(e);
+    });
     out.on("response", (res) => {
       res.setEncoding("utf8");
       let text = "";

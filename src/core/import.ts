@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { Agent } from "node:http";
 import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import * as z from "zod";
@@ -13,10 +14,10 @@ import { checkInput, formatOf, readCsvHeader, readInputBatches, type InputFormat
 import { createFailedOut, failedOutIsCsv, type FailedOutWriter } from "../report/failed-out.js";
 import { Redactor } from "../report/redact.js";
 import { createReportWriter, defaultReportPath, type ReportWriter } from "../report/writer.js";
-import { maskUrl, urlSecrets } from "../util/url.js";
+import { canParseUrl, maskUrl, maskUrlText, urlSecrets } from "../util/url.js";
 import type { MappedUser, ReportRow, SourceRecord, Status } from "../types.js";
 import { batches } from "./batch.js";
-import { checkEndpoint, ENDPOINT_ENV, readEnvFile, resolveCredentials, resolveEndpoint } from "./credentials.js";
+import { checkEndpoint, ENDPOINT_ENV, proxyValues, readEnvFile, resolveCredentials, resolveEndpoint } from "./credentials.js";
 import { httpSend } from "./http.js";
 import { fnv1a, KeySet } from "./key-set.js";
 import { RateLimiter } from "./rate-limiter.js";
@@ -285,6 +286,8 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
   let endpointFrom = "--endpoint";
   /** The endpoint as the meta records it (secrets masked): a resume must send to the same place. */
   let endpointLabel = "sandbox";
+  /** Agents through a forward proxy, when the environment names one. */
+  let agentFor: ((url: URL) => Agent | undefined) | undefined;
   let emulator: Emulator | undefined;
   if (!dryRun) {
     if (opts.sandbox) {
@@ -306,7 +309,18 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       addEndpointSecrets(redactor, endpoint);
       endpointLabel = maskUrl(new URL(endpoint)).href;
       const overrides = endpointFrom === ENDPOINT_ENV && provider.endpointEnv && merged[provider.endpointEnv] ? `, not to the one ${provider.endpointEnv} gives` : "";
-      say("info", `Sending to ${endpointLabel} (${endpointFrom})${overrides}`);
+      // A forward proxy from the process environment, as curl and npm read it (not from --dotenv).
+      let through = "";
+      const proxies = proxyValues();
+      if (proxies.length) {
+        // Its user:password, also when the value has no scheme (`user:pw@proxy:3128`), as the proxy takes it.
+        for (const p of proxies.map((v) => (v.includes("://") ? v : `http://${v}`))) if (canParseUrl(p)) addEndpointSecrets(redactor, p);
+        const px = await import("./proxy.js");
+        agentFor = px.proxyAgentFor;
+        const via = px.proxyFor(new URL(endpoint));
+        if (via) through = ` through the proxy ${canParseUrl(via) ? maskUrl(new URL(via)).href : maskUrlText(via)}`;
+      }
+      say("info", `Sending to ${endpointLabel} (${endpointFrom})${overrides}${through}`);
     }
     for (const v of provider.env) if (v.secret) redactor.add(env[v.name]);
   }
@@ -446,7 +460,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       env,
       endpoint,
       options: options as Record<string, unknown>,
-      fetch: (req, signal) => httpSend(req, { timeoutMs: opts.timeoutMs, signal: signal ?? abortCtl.signal }),
+      fetch: (req, signal) => httpSend(req, { timeoutMs: opts.timeoutMs, signal: signal ?? abortCtl.signal, agentFor }),
       addSecret: (s) => redactor.add(s),
       now: Date.now,
     };
@@ -665,6 +679,7 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
         abort: abortCtl.signal,
         redactor,
         endpointFrom,
+        agentFor,
         log: (m) => say("info", m),
         onAttempt: journal && ((items) => journal!.mark(items)),
         onOutcomes(items, outcomes) {

@@ -4,7 +4,7 @@ import { BulkUsersError, ErrorCode } from "../errors.js";
 import { secretFields, type BatchResult, type HttpRequest, type HttpResponse, type Provider, type ProviderContext, type ProviderSession, type RecordResult } from "../providers/define.js";
 import { Redactor } from "../report/redact.js";
 import type { MappedUser, SourceRecord, SuccessStatus } from "../types.js";
-import { HttpError, httpSend } from "./http.js";
+import { HttpError, httpSend, type SendOptions } from "./http.js";
 import { type RateLimiter, sleep } from "./rate-limiter.js";
 import { backoffMs } from "./retry.js";
 
@@ -52,6 +52,8 @@ export interface SenderOptions {
   abort: AbortSignal;
   /** The run's secrets (credentials, tokens): masked in every answer before the adapter reads it. */
   redactor?: Redactor;
+  /** Agents through a forward proxy (src/core/proxy.ts), for the batch requests as for the adapter's own. */
+  agentFor?: SendOptions["agentFor"];
   /** Where the endpoint was set (`--endpoint`, a variable), named when it does not serve the API. */
   endpointFrom?: string;
   onOutcomes(items: SendItem[], outcomes: SendOutcome[]): void;
@@ -183,6 +185,18 @@ export function createSender(o: SenderOptions) {
    * timestamp, token) built right after, so nothing goes stale while waiting for a slot.
    * Network failures and timeouts are transient, and mark the records as possibly delivered.
    */
+  /**
+   * A forward proxy that refuses its credentials (407) or the vendor's host (403) refuses every
+   * request alike: stop the run, as a refused credential does, instead of failing every row.
+   */
+  const proxyRefused = (e: HttpError): void => {
+    if (e.proxyStatus !== 407 && e.proxyStatus !== 403) return;
+    fatalCtl.abort();
+    throw new BulkUsersError(ErrorCode.PROXY_REFUSED, `[${o.provider.name}] ${e.message}`, {
+      hint: `Check the proxy in HTTPS_PROXY (HTTP_PROXY for http://, or ALL_PROXY)${e.proxyStatus === 407 ? ": its user and password" : ", and whether it lets this host through"}, or list the host in NO_PROXY: nothing more is sent.`,
+    });
+  };
+
   async function exchange(items: SendItem[], signal: AbortSignal): Promise<BatchResult | Unsent | typeof CANCELLED> {
     const users = items.map((i) => i.user);
     const release = await o.limiter.acquire(signal);
@@ -192,7 +206,10 @@ export function createSender(o: SenderOptions) {
     } catch (e) {
       release();
       if (e instanceof BulkUsersError) throw e;
-      if (e instanceof HttpError) return { ...(cutTails({ kind: "retry", code: `TOKEN_${e.reason.toUpperCase()}`, message: e.message }) as Extract<BatchResult, { kind: "retry" }>), unsent: true };
+      if (e instanceof HttpError) {
+        proxyRefused(e);
+        return { ...(cutTails({ kind: "retry", code: `TOKEN_${e.reason.toUpperCase()}`, message: e.message }) as Extract<BatchResult, { kind: "retry" }>), unsent: true };
+      }
       throw e;
     }
     for (const i of items) i.attempts++;
@@ -204,7 +221,7 @@ export function createSender(o: SenderOptions) {
       throw e;
     }
     try {
-      const raw = await httpSend(req, { timeoutMs: o.timeoutMs, signal: hard }).finally(release);
+      const raw = await httpSend(req, { timeoutMs: o.timeoutMs, signal: hard, agentFor: o.agentFor }).finally(release);
       // An empty answer echoes nothing (Huawei's success): no need to know the batch's secrets.
       const batch = raw.text ? batchSecrets(users) : undefined;
       const res = scrub(raw, batch);
@@ -215,6 +232,7 @@ export function createSender(o: SenderOptions) {
       return result;
     } catch (e) {
       if (e instanceof HttpError) {
+        proxyRefused(e);
         if (!e.neverSent) for (const i of items) i.maybeDelivered = true;
         // Cancelled in flight (the grace ran out, a second Ctrl-C, a fatal answer elsewhere): sent, never answered.
         if (e.reason === "abort") return CANCELLED;

@@ -1,0 +1,38 @@
+import type { Agent } from "node:http";
+import { HttpProxyAgent } from "http-proxy-agent";
+import { HttpsProxyAgent } from "https-proxy-agent";
+import { getProxyForUrl } from "proxy-from-env";
+import debug from "debug";
+
+// The agents' debug output (DEBUG=* in a CI job) prints the proxy URL with its password and
+// whole requests with their credentials: those namespaces stay off whatever DEBUG says.
+debug.enable([debug.disable(), "-https-proxy-agent", "-http-proxy-agent", "-agent-base"].filter(Boolean).join(","));
+
+/** Loopback is never proxied: a proxy cannot reach this machine's loopback. */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i;
+
+/**
+ * The forward proxy a request to `url` goes through, as curl and npm choose it: HTTPS_PROXY
+ * (HTTP_PROXY for http://), else ALL_PROXY, unless NO_PROXY names the host; "" for none.
+ */
+export function proxyFor(url: URL): string {
+  if (LOOPBACK.test(url.hostname)) return "";
+  return getProxyForUrl(url);
+}
+
+/** Agents for the proxies in use, keep-alive like the direct ones: one per proxy and scheme. */
+const agents = new Map<string, Agent>();
+
+/** The agent for a request to `url`: through its proxy, or undefined to go direct. */
+export function proxyAgentFor(url: URL): Agent | undefined {
+  const proxy = proxyFor(url);
+  if (!proxy) return undefined;
+  const key = `${url.protocol} ${proxy}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    // https: a CONNECT tunnel, so TLS runs end to end and the proxy sees only the host.
+    agent = url.protocol === "https:" ? new HttpsProxyAgent(proxy, { keepAlive: true }) : new HttpProxyAgent(proxy, { keepAlive: true });
+    agents.set(key, agent);
+  }
+  return agent;
+}
