@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { proxyFor } from "../../src/core/proxy.js";
 import type { Emulator } from "../../src/emulators/_base.js";
+import { createGenauthEmulator } from "../../src/emulators/genauth.js";
 import { createZegoEmulator } from "../../src/emulators/zego.js";
 import { csv, readReport, tmp, write } from "../helpers.js";
 
@@ -42,6 +43,8 @@ describe("a forward proxy from HTTPS_PROXY", () => {
   const mapping = write(dir, "z.yaml", "fields:\n  UserId: user_id\n  UserName: name\n");
   const input = write(dir, "u.csv", csv(["user_id", "name"], [["p1", "Ann"], ["p2", "Bob"], ["p3", "Cy"]]));
   let emu: Emulator;
+  /** The emulator the stand-in forwards to: ZEGO's unless a test points it elsewhere. */
+  let upstream: URL;
   let vendor: TlsServer;
   let proxy: Server;
   /** What the proxy was asked: CONNECT targets, and whether each carried the right credentials. */
@@ -56,7 +59,7 @@ describe("a forward proxy from HTTPS_PROXY", () => {
   beforeAll(async () => {
     emu = createZegoEmulator({ env: ZEGO });
     await emu.listen(0);
-    const upstream = new URL(emu.url);
+    upstream = new URL(emu.url);
     // The vendor stand-in: TLS for zego.example.test in front of the emulator.
     vendor = createTlsServer({ key: readFileSync(join(TLS, "vendor.key")), cert: readFileSync(join(TLS, "vendor.crt")) }, (req: IncomingMessage, res) => {
       const up = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
@@ -100,6 +103,7 @@ describe("a forward proxy from HTTPS_PROXY", () => {
     forwarded = [];
     requireAuth = false;
     refuseWith = undefined;
+    upstream = new URL(emu.url);
   });
   afterAll(async () => {
     for (const s of sockets) s.destroy();
@@ -170,6 +174,25 @@ describe("a forward proxy from HTTPS_PROXY", () => {
     expect(forwarded.some((u) => u.startsWith("http://zego.example.test/?Action=UserRegister"))).toBe(true);
     expect(tunnels).toEqual([]);
     expect((emu.users() as { UserId: string }[]).map((u) => u.UserId)).toContain("h1");
+  }, 70_000);
+
+  it("an adapter's own calls go through it too (GenAuth's management token)", async () => {
+    const env = { GENAUTH_ACCESS_KEY_ID: "AKID-PROXY", GENAUTH_ACCESS_KEY_SECRET: "ak-proxy-secret-0001", GENAUTH_USER_POOL_ID: "pool-proxy" };
+    const genauth = createGenauthEmulator({ env });
+    await genauth.listen(0);
+    try {
+      upstream = new URL(genauth.url);
+      const users = write(dir, "g.csv", csv(["email"], [["g1@x.io"], ["g2@x.io"]]));
+      const gm = write(dir, "g.yaml", "fields:\n  email: email\n");
+      const r = await cli(["import", users, "-p", "genauth", "-m", gm, "--report", join(dir, "h.jsonl")], { ...env, BULK_USERS_ENDPOINT: VENDOR, HTTPS_PROXY: `http://127.0.0.1:${port(proxy)}` });
+      expect(r.code, r.stderr).toBe(0);
+      expect((genauth.users() as { email: string }[]).map((u) => u.email).sort()).toEqual(["g1@x.io", "g2@x.io"]);
+      // The token and the batch each opened a tunnel or shared a kept-alive one; none went direct.
+      expect(tunnels.length).toBeGreaterThan(0);
+      expect(tunnels.every((t) => t.target === "zego.example.test:443")).toBe(true);
+    } finally {
+      await genauth.close();
+    }
   }, 70_000);
 
   it("never proxies loopback: an emulator on 127.0.0.1 is reached directly", async () => {
