@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { extname } from "node:path";
 import type { Readable } from "node:stream";
@@ -7,6 +7,7 @@ import type { SourceRecord } from "../types.js";
 import { readCsvBatches } from "./csv.js";
 import { readFileThreaded, useParseThread, type ParseThread } from "./parse-thread.js";
 import { firstKeys, readJsonlBatches } from "./jsonl.js";
+import { gzipHead, isGzip, openFile, withoutGz } from "./open.js";
 
 export type InputFormat = "csv" | "jsonl";
 
@@ -35,7 +36,7 @@ export interface ReadOptions {
 export function formatOf(file: string, forced?: InputFormat): InputFormat {
   if (forced) return forced;
   if (file === "-") return "csv";
-  const ext = extname(file).toLowerCase();
+  const ext = extname(withoutGz(file)).toLowerCase();
   if (ext === ".csv" || ext === ".tsv" || ext === ".txt") return "csv";
   if (ext === ".jsonl" || ext === ".ndjson" || ext === ".json") return "jsonl";
   throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Unknown input format: cannot tell CSV from JSONL by the name \`${file}\``, {
@@ -58,6 +59,7 @@ export async function checkInput(file: string): Promise<number> {
   // A pipe or device is read ahead (to size the run and check its encoding), which would consume it.
   if (!st.isFile())
     throw new BulkUsersError(ErrorCode.INPUT_NOT_FOUND, `Input is not a regular file (a pipe, device or socket): ${file}`, { context: { file }, hint: `Give it as standard input instead: \`- < ${file}\`.` });
+  if (isGzip(file)) return checkGzipInput(file, st.size);
   const fh = await open(file, "r");
   try {
     const buf = Buffer.alloc(1 << 16);
@@ -90,11 +92,35 @@ export async function checkInput(file: string): Promise<number> {
   }
 }
 
-/** An input as a byte stream: standard input for `-`, else the file. */
-const openInput = (file: string, opts: Pick<ReadOptions, "stdin">): Readable => (file === "-" ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 }));
+const isBlank = (b: number | undefined) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+const bomLength = (b: Buffer) => (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0);
 
-/** The delimiter a CSV file is read with: the one given, a tab for .tsv, else csv-parse's comma (undefined). */
-export const csvDelimiter = (file: string, delimiter: string | undefined) => delimiter ?? (extname(file).toLowerCase() === ".tsv" ? "\t" : undefined);
+/** checkInput for a gzip file: the same checks on its decompressed start; its lines estimated from the first MiB. */
+async function checkGzipInput(file: string, size: number): Promise<number> {
+  // Read on past blank lines to the first other byte, up to 64 MiB (then it is text enough).
+  const hasText = (h: Buffer) => h.subarray(bomLength(h)).some((b) => !isBlank(b));
+  const { head, fed, ended } = await gzipHead(file, 1 << 20, 64 << 20, hasText);
+  if (head.length === 0)
+    throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input file is empty: ${file} (gzip) holds no bytes`, { context: { file, line: 1 }, hint: "Export the users again." });
+  const utf16 = (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff) || (head.length >= 2 && (head[0] === 0 || head[1] === 0));
+  if (utf16)
+    throw new BulkUsersError(ErrorCode.INPUT_ENCODING, `Input file is UTF-16, not UTF-8: ${file} (gzip)`, { context: { file, line: 1 }, hint: "Save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`), then gzip it." });
+  if (!hasText(head)) {
+    if (ended) throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input file is empty: ${file} holds only blank lines`, { context: { file, line: 1 }, hint: "Export the users again." });
+    return 0;
+  }
+  const sample = head.subarray(0, 1 << 20);
+  let breaks = 0;
+  for (let at = sample.indexOf(10); at !== -1; at = sample.indexOf(10, at + 1)) breaks++;
+  const lines = ((breaks + 1) * head.length) / sample.length;
+  return Math.ceil(ended ? lines : (lines * size) / Math.max(fed, 1));
+}
+
+/** An input as a byte stream: standard input for `-`, else the file (decompressed if gzip). */
+const openInput = (file: string, opts: Pick<ReadOptions, "stdin">): Readable => (file === "-" ? (opts.stdin ?? process.stdin) : openFile(file));
+
+/** The delimiter a CSV file is read with: the one given, a tab for .tsv (.tsv.gz), else csv-parse's comma (undefined). */
+export const csvDelimiter = (file: string, delimiter: string | undefined) => delimiter ?? (extname(withoutGz(file)).toLowerCase() === ".tsv" ? "\t" : undefined);
 
 /** A CSV file's header as the reader checks it (same errors), without reading on past it. */
 export async function readCsvHeader(file: string, opts: Pick<ReadOptions, "delimiter"> = {}): Promise<string[] | undefined> {

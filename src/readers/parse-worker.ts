@@ -1,9 +1,9 @@
 // Worker entry of the parse thread (see parse-thread.ts): reads one CSV or JSONL file and posts its chunks.
-import { createReadStream } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { BulkUsersError } from "../errors.js";
 import { readCsvChunks } from "./csv.js";
 import { readJsonlChunks } from "./jsonl.js";
+import { openFile } from "./open.js";
 import type { ThreadInput, ThreadMessage } from "./parse-thread.js";
 
 const input = workerData as ThreadInput;
@@ -30,7 +30,7 @@ const sent = async () => {
 };
 
 try {
-  const src = createReadStream(input.file, { highWaterMark: 1 << 16 });
+  const src = openFile(input.file);
   if (input.format === "csv") {
     for await (const chunk of readCsvChunks(src, input.file, input.fileIndex, { ...input.opts, compact: true }, (cols) => post({ type: "header", columns: cols }))) {
       if (chunk.rows) throw new Error("CSV parse thread: expected compact chunks");

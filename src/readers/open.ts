@@ -1,0 +1,83 @@
+import { closeSync, createReadStream, openSync, readSync } from "node:fs";
+import { extname } from "node:path";
+import { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { BulkUsersError, ErrorCode } from "../errors.js";
+
+/** Bytes read at a time from an input (and handed on by its decompressor). */
+export const READ_CHUNK = 1 << 16;
+
+/**
+ * Whether a file is gzip, by its first two bytes (1f 8b): whatever its name says. No UTF-8 text
+ * starts so (0x8b is a continuation byte), so a plain export is never taken for one.
+ */
+export function isGzip(file: string): boolean {
+  const fd = openSync(file, "r");
+  try {
+    const b = Buffer.alloc(2);
+    return readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A name without its `.gz`, for what the name says of the format (`users.csv.gz` is CSV). */
+export const withoutGz = (file: string) => (extname(file).toLowerCase() === ".gz" ? file.slice(0, -3) : file);
+
+/** zlib's error ("unexpected end of file") as one that names the file. */
+export const gzipError = (file: string, e: NodeJS.ErrnoException, midway = true) =>
+  e.code?.startsWith("Z_")
+    ? new BulkUsersError(ErrorCode.INPUT_FORMAT, `Cannot decompress ${file}: ${e.message} (the gzip file is cut short or damaged${midway ? "; the rows before that point were read" : ""})`, {
+        context: { file },
+        hint: "Download or export the file again; `gzip -t` checks one.",
+      })
+    : e;
+
+/**
+ * An input file's bytes as a stream, decompressed when it is gzip. A file that stops short or is
+ * corrupt fails the stream with an error naming it (the rows read before it stand).
+ */
+export function openFile(file: string): Readable {
+  const raw = createReadStream(file, { highWaterMark: READ_CHUNK });
+  if (!isGzip(file)) return raw;
+  const gunzip = raw.pipe(createGunzip({ chunkSize: READ_CHUNK }));
+  raw.on("error", (e) => gunzip.destroy(e));
+  async function* bytes() {
+    try {
+      for await (const chunk of gunzip) yield chunk as Buffer;
+    } catch (e) {
+      throw gzipError(file, e as NodeJS.ErrnoException);
+    } finally {
+      raw.destroy();
+    }
+  }
+  return Readable.from(bytes(), { objectMode: false, highWaterMark: READ_CHUNK });
+}
+
+/**
+ * The start of a gzip file, decompressed: up to `want` bytes (fewer at its end), and how many
+ * compressed bytes gave them, to scale a line count to the whole file. `until` may stop it sooner
+ * or let it read on (past blank lines) up to `max`.
+ */
+export async function gzipHead(file: string, want: number, max: number, until?: (head: Buffer) => boolean): Promise<{ head: Buffer; fed: number; ended: boolean }> {
+  const raw = createReadStream(file, { highWaterMark: 1 << 14 });
+  let fed = 0;
+  raw.on("data", (c) => (fed += c.length));
+  const gunzip = raw.pipe(createGunzip({ chunkSize: 1 << 14 }));
+  raw.on("error", (e) => gunzip.destroy(e));
+  const parts: Buffer[] = [];
+  let got = 0;
+  try {
+    for await (const c of gunzip) {
+      parts.push(c as Buffer);
+      got += (c as Buffer).length;
+      if (got >= max || (got >= want && (!until || until(Buffer.concat(parts))))) return { head: Buffer.concat(parts), fed, ended: false };
+    }
+    return { head: Buffer.concat(parts), fed, ended: true };
+  } catch (e) {
+    throw gzipError(file, e as NodeJS.ErrnoException, false);
+  } finally {
+    raw.destroy();
+    gunzip.destroy();
+  }
+}
