@@ -181,11 +181,6 @@ export function createSender(o: SenderOptions) {
     finish(items, items.map(() => ({ status: "failed" as const, code, message, retryable })));
 
   /**
-   * One HTTP exchange → what it means. The rate slot is taken first and the request (signature
-   * timestamp, token) built right after, so nothing goes stale while waiting for a slot.
-   * Network failures and timeouts are transient, and mark the records as possibly delivered.
-   */
-  /**
    * A forward proxy that refuses its credentials (407) or the vendor's host (403) refuses every
    * request alike: stop the run, as a refused credential does, instead of failing every row.
    */
@@ -197,6 +192,11 @@ export function createSender(o: SenderOptions) {
     });
   };
 
+  /**
+   * One HTTP exchange → what it means. The rate slot is taken first and the request (signature
+   * timestamp, token) built right after, so nothing goes stale while waiting for a slot.
+   * Network failures and timeouts are transient, and mark the records as possibly delivered.
+   */
   async function exchange(items: SendItem[], signal: AbortSignal): Promise<BatchResult | Unsent | typeof CANCELLED> {
     const users = items.map((i) => i.user);
     const release = await o.limiter.acquire(signal);
