@@ -55,9 +55,35 @@ export function resolveEndpoint(provider: Provider, flag: string | undefined, en
   });
 }
 
+const PROXY_VARS = ["https_proxy", "http_proxy", "all_proxy"].flatMap((k) => [k, k.toUpperCase()]);
+
 /** The proxy variables of the process environment that are set (src/core/proxy.ts reads them; its agents load only then). */
-export const proxyValues = (env: NodeJS.ProcessEnv = process.env): string[] =>
-  ["https_proxy", "http_proxy", "all_proxy"].flatMap((k) => [env[k], env[k.toUpperCase()]]).filter((v): v is string => !!v);
+export const proxyValues = (env: NodeJS.ProcessEnv = process.env): string[] => PROXY_VARS.map((k) => env[k]).filter((v): v is string => !!v);
+
+/**
+ * The proxies the environment names, as URLs (a value without a scheme is http://, as curl reads
+ * it), checked before anything is opened: one that does not parse is a usage error naming its
+ * variable, not a crash at the first request after its rows were journaled as sent.
+ */
+export function checkProxies(env: NodeJS.ProcessEnv = process.env): URL[] {
+  const out: URL[] = [];
+  for (const name of PROXY_VARS) {
+    const value = env[name];
+    if (!value) continue;
+    let u: URL | undefined;
+    try {
+      u = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`);
+    } catch {
+      u = undefined;
+    }
+    if (!u || !u.hostname || (u.protocol !== "http:" && u.protocol !== "https:"))
+      throw new BulkUsersError(ErrorCode.USAGE, `Invalid proxy in ${name}: ${maskUrlText(value)}`, {
+        hint: "Give a URL such as http://proxy.example:3128 (http:// or https://; SOCKS proxies are not supported), or unset it.",
+      });
+    out.push(u);
+  }
+  return out;
+}
 
 /** HTTPS everywhere but loopback, unless explicitly allowed. `from` names where the endpoint was set. */
 export function checkEndpoint(endpoint: string, allowInsecure: boolean, from = "--endpoint"): void {

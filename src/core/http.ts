@@ -77,7 +77,10 @@ export function httpSend(req: HttpRequest, opts: SendOptions = {}): Promise<Http
     let settled = false;
     const headers: Record<string, string | number> = { ...req.headers };
     if (req.body !== undefined) headers["Content-Length"] = Buffer.byteLength(req.body);
-    const out = (https ? httpsRequest : httpRequest)(url, { method: req.method, headers, agent: opts.agentFor?.(url) ?? (https ? agents.https : agents.http) });
+    const proxy = opts.agentFor?.(url);
+    const out = (https ? httpsRequest : httpRequest)(url, { method: req.method, headers, agent: proxy ?? (https ? agents.https : agents.http) });
+    /** The proxy answered the CONNECT with 200: from then on the request may reach the vendor. */
+    let tunnelOpen = false;
     const failWith = (e: HttpError) => {
       if (settled) return;
       settled = true;
@@ -93,18 +96,30 @@ export function httpSend(req: HttpRequest, opts: SendOptions = {}): Promise<Http
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
     };
-    const network = (e: NodeJS.ErrnoException) => fail("network", e.code ?? e.message);
+    // Through a proxy, a failure before its tunnel opened (it hung up, its TLS failed) on a new
+    // socket cannot have reached the vendor.
+    const network = (e: NodeJS.ErrnoException) =>
+      failWith(new HttpError(req, "network", e.code ?? e.message, undefined, undefined, proxy && https && !tunnelOpen && !out.reusedSocket ? true : undefined));
 
     out.on("error", network);
     // A proxy that refuses the tunnel (407, 403, 502) answers in the vendor's place: the request
     // never left, and its status is the proxy's, not one for the adapter to read as the vendor's.
     out.on("proxyConnect", (res: { statusCode?: number; statusText?: string }) => {
+      if (res.statusCode === 200) tunnelOpen = true;
       if (res.statusCode === 200 || settled) return;
-      const e = new HttpError(req, "network", `the proxy refused the tunnel: ${res.statusCode} ${res.statusText ?? ""}`.trim(), undefined, undefined, true);
+      const what = Number.isFinite(res.statusCode) ? `${res.statusCode} ${res.statusText ?? ""}`.trim() : "an answer that is not HTTP";
+      const e = new HttpError(req, "network", `the proxy refused the tunnel: ${what}`, undefined, undefined, true);
       e.proxyStatus = res.statusCode;
       failWith(e);
     });
     out.on("response", (res) => {
+      // Plain http through a proxy has no tunnel: its 407 (only a proxy sends one) comes as the answer.
+      if (proxy && !https && res.statusCode === 407) {
+        const e = new HttpError(req, "network", `the proxy refused the request: 407 ${res.statusMessage ?? ""}`.trim(), undefined, undefined, true);
+        e.proxyStatus = 407;
+        res.resume();
+        return failWith(e);
+      }
       res.setEncoding("utf8");
       let text = "";
       res.on("data", (d: string) => (text += d));

@@ -17,7 +17,7 @@ import { createReportWriter, defaultReportPath, type ReportWriter } from "../rep
 import { canParseUrl, maskUrl, maskUrlText, urlSecrets } from "../util/url.js";
 import type { MappedUser, ReportRow, SourceRecord, Status } from "../types.js";
 import { batches } from "./batch.js";
-import { checkEndpoint, ENDPOINT_ENV, proxyValues, readEnvFile, resolveCredentials, resolveEndpoint } from "./credentials.js";
+import { checkEndpoint, checkProxies, ENDPOINT_ENV, readEnvFile, resolveCredentials, resolveEndpoint } from "./credentials.js";
 import { httpSend } from "./http.js";
 import { fnv1a, KeySet } from "./key-set.js";
 import { RateLimiter } from "./rate-limiter.js";
@@ -219,6 +219,13 @@ function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void
  * A proxy's password in the endpoint (`user:password@`), which node sends as a Basic authorization
  * header, and a token in its query: an answer may echo either (the redactor masks base64 forms too).
  */
+/** An endpoint as the run names it and its meta records it: secrets masked, trailing slashes dropped (the adapters drop them). */
+function endpointLabelOf(endpoint: string): string {
+  const u = maskUrl(new URL(endpoint));
+  u.pathname = u.pathname.replace(/\/+$/, "") || "/";
+  return u.href;
+}
+
 function addEndpointSecrets(redactor: Redactor, endpoint: string): void {
   for (const s of urlSecrets(new URL(endpoint))) redactor.add(s);
 }
@@ -310,14 +317,13 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       ({ endpoint, from: endpointFrom } = resolveEndpoint(provider, opts.endpoint, merged));
       checkEndpoint(endpoint, opts.allowInsecureEndpoint === true, endpointFrom);
       addEndpointSecrets(redactor, endpoint);
-      endpointLabel = maskUrl(new URL(endpoint)).href;
+      endpointLabel = endpointLabelOf(endpoint);
       const overrides = endpointFrom === ENDPOINT_ENV && provider.endpointEnv && merged[provider.endpointEnv] ? `, not to the one ${provider.endpointEnv} gives` : "";
       // A forward proxy from the process environment, as curl and npm read it (not from --dotenv).
       let through = "";
-      const proxies = proxyValues();
+      const proxies = checkProxies();
       if (proxies.length) {
-        // Its user:password, also when the value has no scheme (`user:pw@proxy:3128`), as the proxy takes it.
-        for (const p of proxies.map((v) => (v.includes("://") ? v : `http://${v}`))) if (canParseUrl(p)) addEndpointSecrets(redactor, p);
+        for (const p of proxies) for (const secret of urlSecrets(p)) redactor.add(secret);
         const px = await import("./proxy.js");
         agentFor = px.proxyAgentFor;
         const via = px.proxyFor(new URL(endpoint));

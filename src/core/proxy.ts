@@ -3,10 +3,14 @@ import { HttpProxyAgent } from "http-proxy-agent";
 import { HttpsProxyAgent } from "https-proxy-agent";
 import { getProxyForUrl } from "proxy-from-env";
 import debug from "debug";
+import { proxyValues } from "./credentials.js";
 
 // The agents' debug output (DEBUG=* in a CI job) prints the proxy URL with its password and
 // whole requests with their credentials: those namespaces stay off whatever DEBUG says.
-debug.enable([debug.disable(), "-https-proxy-agent", "-http-proxy-agent", "-agent-base"].filter(Boolean).join(","));
+// Their sub-namespaces too (`https-proxy-agent:parse-proxy-response` prints the proxy's answer).
+debug.enable([debug.disable(), ...["https-proxy-agent", "http-proxy-agent", "agent-base"].flatMap((n) => [`-${n}`, `-${n}:*`])].filter(Boolean).join(","));
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /** Loopback is never proxied: a proxy cannot reach this machine's loopback. */
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i;
@@ -17,7 +21,11 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i;
  */
 export function proxyFor(url: URL): string {
   if (LOOPBACK.test(url.hostname)) return "";
-  return getProxyForUrl(url);
+  const proxy = getProxyForUrl(url);
+  if (!proxy.startsWith(`${url.protocol}//`)) return proxy;
+  // proxy-from-env gives a value without a scheme the target's (https://proxy:3128): curl takes it as http://.
+  const raw = proxy.slice(url.protocol.length + 2);
+  return proxyValues().includes(raw) && !SCHEME.test(raw) ? `http://${raw}` : proxy;
 }
 
 /** Agents for the proxies in use, keep-alive like the direct ones: one per proxy and scheme. */

@@ -187,10 +187,15 @@ export function compareMeta(old: RunMeta, cur: RunMeta, force: boolean): void {
   // Resuming elsewhere would send the rest there and leave the done rows where they went.
   if (old.endpoint !== undefined && cur.endpoint !== undefined && old.endpoint !== cur.endpoint) diffs.push(`the earlier run sent to ${old.endpoint}, this one would send to ${cur.endpoint}`);
   if ((old.shard ?? "") !== (cur.shard ?? "")) diffs.push(`the earlier run was ${old.shard ? `shard ${old.shard}` : "not sharded"}, this one is ${cur.shard ? `shard ${cur.shard}` : "not sharded"}`);
-  const forceable = old.provider === cur.provider && old.inputs.length === cur.inputs.length && (old.shard ?? "") === (cur.shard ?? "");
+  // The sandbox's users are thrown away with it: its report cannot finish a real import, nor the reverse.
+  const sandboxed = (m: RunMeta) => m.endpoint === "sandbox";
+  const sameWorld = old.endpoint === undefined || cur.endpoint === undefined || sandboxed(old) === sandboxed(cur);
+  const forceable = old.provider === cur.provider && old.inputs.length === cur.inputs.length && (old.shard ?? "") === (cur.shard ?? "") && sameWorld;
   if (diffs.length && !(force && forceable))
     throw new BulkUsersError(ErrorCode.RESUME_MISMATCH, `Cannot resume: ${diffs.join("; ")}`, {
-      hint: forceable ? "Resume with the same files, or pass --force if the change is deliberate." : "The provider, the number of inputs and the shard must match (--force does not change that).",
+      hint: forceable
+        ? "Resume with the same files and endpoint, or pass --force if the change is deliberate."
+        : "The provider, the number of inputs, the shard and sandbox or not must match (--force does not change that).",
     });
 }
 

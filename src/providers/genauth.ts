@@ -5,6 +5,7 @@ import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { MappedUser } from "../types.js";
 import { createTokenCache, type TokenCache } from "./_token.js";
 import { defineProvider, type BatchResult, type FieldIssue, type FieldSpec, type HttpRequest, type ProviderContext, type RecordResult } from "./define.js";
+import { apiUrl } from "../util/url.js";
 
 const PROVIDER_NAME = "genauth";
 
@@ -113,7 +114,6 @@ export interface GenauthSession extends TokenCache {}
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined);
-const base = (ctx: ProviderContext<GenauthOptions>) => ctx.endpoint.replace(/\/+$/, "");
 
 /** Normalised unique values of a user or of a UserDto (email compared case-insensitively). */
 function ids(o: Record<string, unknown>): Partial<Record<(typeof GENAUTH_UNIQUE)[number], string>> {
@@ -211,7 +211,7 @@ options:
     const fetchToken = async () => {
       const req: HttpRequest = {
         method: "POST",
-        url: `${base(ctx)}${GENAUTH_PATHS.token}`,
+        url: apiUrl(ctx.endpoint, GENAUTH_PATHS.token),
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ accessKeyId: ctx.env.GENAUTH_ACCESS_KEY_ID, accessKeySecret: ctx.env.GENAUTH_ACCESS_KEY_SECRET }),
       };
@@ -254,7 +254,7 @@ options:
     if (Object.keys(options).length) body.options = options as GenauthOptions;
     return {
       method: "POST",
-      url: `${base(ctx)}${GENAUTH_PATHS.createUsers}`,
+      url: apiUrl(ctx.endpoint, GENAUTH_PATHS.createUsers),
       headers: {
         Authorization: `Bearer ${token}`,
         "x-authing-userpool-id": ctx.env.GENAUTH_USER_POOL_ID!,

@@ -3,6 +3,7 @@ import { HttpError } from "../core/http.js";
 import { retryAfterMs } from "../core/retry.js";
 import { createTokenCache, type TokenCache } from "./_token.js";
 import { defineProvider, type BatchResult, type FieldIssue, type HttpRequest, type ProviderContext } from "./define.js";
+import { apiUrl } from "../util/url.js";
 
 const PROVIDER_NAME = "huawei-workspace";
 
@@ -137,7 +138,7 @@ export default defineProvider<HuaweiWorkspaceOptions, TokenCache>({
         // Huawei IAM "Obtaining a User Token Through Password Authentication".
         const req: HttpRequest = {
           method: "POST",
-          url: `${iam}/v3/auth/tokens`,
+          url: apiUrl(iam, "/v3/auth/tokens"),
           headers: { "Content-Type": "application/json;charset=utf8" },
           body: JSON.stringify({
             auth: {
@@ -183,7 +184,7 @@ export default defineProvider<HuaweiWorkspaceOptions, TokenCache>({
     });
     return {
       method: "POST",
-      url: `${trimSlash(ctx.endpoint)}/v2/${encodeURIComponent(ctx.env.HUAWEI_PROJECT_ID ?? "")}/users/batch-create`,
+      url: apiUrl(ctx.endpoint, `/v2/${encodeURIComponent(ctx.env.HUAWEI_PROJECT_ID ?? "")}/users/batch-create`),
       headers: { "X-Auth-Token": token, "Content-Type": "application/json" },
       body: JSON.stringify({ users: list }),
       authToken: token,

@@ -1,5 +1,6 @@
 import { retryAfterMs } from "../core/retry.js";
 import { defineProvider, type BatchResult } from "./define.js";
+import { apiUrl } from "../util/url.js";
 
 const PROVIDER_NAME = "imkit";
 
@@ -71,7 +72,7 @@ export default defineProvider<ImkitOptions>({
     });
     return {
       method: "POST",
-      url: `${ctx.endpoint.replace(/\/+$/, "")}${IMKIT_PATH}`,
+      url: apiUrl(ctx.endpoint, IMKIT_PATH),
       headers: { "IM-API-KEY": ctx.env.IMKIT_API_KEY!, "Content-Type": IMKIT_CONTENT_TYPE },
       body: JSON.stringify({ data }),
     };

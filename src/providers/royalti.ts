@@ -2,6 +2,7 @@ import * as z from "zod";
 import { retryAfterMs } from "../core/retry.js";
 import { defineProvider, type BatchResult, type RecordResult } from "./define.js";
 import type { MappedUser } from "../types.js";
+import { apiUrl } from "../util/url.js";
 
 const PROVIDER_NAME = "royalti";
 
@@ -165,7 +166,7 @@ options:
     if (ctx.options.message !== undefined) body.message = ctx.options.message;
     return {
       method: "POST",
-      url: `${ctx.endpoint.replace(/\/+$/, "")}/user/bulk`,
+      url: apiUrl(ctx.endpoint, "/user/bulk"),
       headers: { Authorization: `Bearer ${ctx.env.ROYALTI_TOKEN}`, "Content-Type": "application/json" },
       body: JSON.stringify(body),
     };

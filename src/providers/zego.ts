@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { defineProvider, type BatchResult, type RecordResult } from "./define.js";
+import { apiUrl } from "../util/url.js";
 
 const PROVIDER_NAME = "zego";
 
@@ -97,7 +98,7 @@ export default defineProvider<ZegoOptions>({
     });
     return {
       method: "POST",
-      url: `${ctx.endpoint.replace(/\/+$/, "")}/?${q}`,
+      url: apiUrl(ctx.endpoint, "/", q.toString()),
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ UserInfo }),
     };

@@ -59,3 +59,15 @@ export function urlSecrets(u: URL): string[] {
   for (const [k, v] of u.searchParams) if (isSecretQuery(k) && v !== "") out.push(v);
   return out;
 }
+
+/**
+ * An API route under an endpoint: the route's path after the endpoint's own (its trailing slashes
+ * dropped), and the route's query after the endpoint's (a proxy's `?access_token=…` stays first,
+ * and the route's path no longer lands inside it).
+ */
+export function apiUrl(endpoint: string, path: string, query?: string): string {
+  const u = new URL(endpoint);
+  u.pathname = u.pathname.replace(/\/+$/, "") + path;
+  u.search = [u.search.slice(1), query].filter(Boolean).join("&");
+  return u.toString();
+}

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, request, type IncomingMessage, type Server } from "node:http";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:https";
 import { connect, type AddressInfo, type Socket } from "node:net";
@@ -54,6 +54,8 @@ describe("a forward proxy from HTTPS_PROXY", () => {
   let requireAuth = false;
   /** A status the proxy answers every tunnel with instead of opening it. */
   let refuseWith: string | undefined;
+  /** Close the connection without answering the CONNECT. */
+  let hangUp = false;
   const sockets = new Set<Socket>();
 
   beforeAll(async () => {
@@ -72,6 +74,7 @@ describe("a forward proxy from HTTPS_PROXY", () => {
     // Plain http through the proxy: the request line holds the absolute URL.
     proxy = createServer((req, res) => {
       forwarded.push(req.url ?? "");
+      if (requireAuth && req.headers["proxy-authorization"] !== `Basic ${Buffer.from(`pu:${PROXY_PW}`).toString("base64")}`) return void res.writeHead(407, { "Proxy-Authenticate": "Basic" }).end();
       const u = new URL(req.url ?? "/", "http://invalid");
       const up = request({ host: upstream.hostname, port: upstream.port, path: u.pathname + u.search, method: req.method, headers: req.headers }, (r) => {
         res.writeHead(r.statusCode ?? 502, r.headers);
@@ -84,11 +87,13 @@ describe("a forward proxy from HTTPS_PROXY", () => {
       socket.on("close", () => sockets.delete(socket));
       const authorised = req.headers["proxy-authorization"] === `Basic ${Buffer.from(`pu:${PROXY_PW}`).toString("base64")}`;
       tunnels.push({ target: req.url ?? "", authorised });
+      if (hangUp) return void socket.destroy();
       if (refuseWith) return void socket.end(`HTTP/1.1 ${refuseWith}\r\nContent-Length: 0\r\n\r\n`);
       if (requireAuth && !authorised) return void socket.end("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n");
       // Every name leads to the stand-in: the proxy resolves it, not the client.
       const up = connect(port(vendor), "127.0.0.1", () => {
-        socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        // Echoes the credentials it got, as a careless proxy might: they must still show nowhere.
+        socket.write(`HTTP/1.1 200 Connection Established\r\nX-Echo: ${req.headers["proxy-authorization"] ?? "none"}\r\n\r\n`);
         up.write(head);
         up.pipe(socket);
         socket.pipe(up);
@@ -103,6 +108,7 @@ describe("a forward proxy from HTTPS_PROXY", () => {
     forwarded = [];
     requireAuth = false;
     refuseWith = undefined;
+    hangUp = false;
     upstream = new URL(emu.url);
   });
   afterAll(async () => {
@@ -129,7 +135,9 @@ describe("a forward proxy from HTTPS_PROXY", () => {
     expect(ok.stderr).toContain(`through the proxy http://pu:***@127.0.0.1:${port(proxy)}/`);
     expect(tunnels.length).toBeGreaterThan(0);
     expect(tunnels.every((t) => t.authorised)).toBe(true);
-    expect(ok.stdout + ok.stderr + readFileSync(report, "utf8") + readFileSync(`${report}.meta.json`, "utf8")).not.toContain(PROXY_PW);
+    const okAll = ok.stdout + ok.stderr + readFileSync(report, "utf8") + readFileSync(`${report}.meta.json`, "utf8");
+    expect(okAll).not.toContain(PROXY_PW);
+    expect(okAll).not.toContain(Buffer.from(`pu:${PROXY_PW}`).toString("base64"));
 
     // Wrong credentials: the proxy answers 407 to every tunnel, so the run stops (exit 2) at the
     // first, sends nothing, and says how to finish once the proxy settings are fixed.
@@ -193,6 +201,42 @@ describe("a forward proxy from HTTPS_PROXY", () => {
     } finally {
       await genauth.close();
     }
+  }, 70_000);
+
+  it("a proxy given without a scheme is an http:// one; one that does not parse is refused before anything is opened", async () => {
+    const input6 = write(dir, "u6.csv", csv(["user_id", "name"], [["n1", "Ann"]]));
+    const r = await cli(["import", input6, "-p", "zego", "-m", mapping, "--report", join(dir, "i.jsonl")], { ...ZEGO, BULK_USERS_ENDPOINT: VENDOR, HTTPS_PROXY: `127.0.0.1:${port(proxy)}` });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`through the proxy http://127.0.0.1:${port(proxy)}/`);
+    expect(tunnels.map((t) => t.target)).toContain("zego.example.test:443");
+    const report = join(dir, "j.jsonl");
+    for (const bad of ["http://pu:BadProxyPw-1@[bad", "socks5://127.0.0.1:1080", " "]) {
+      const b = await cli(["import", input6, "-p", "zego", "-m", mapping, "--report", report], { ...ZEGO, BULK_USERS_ENDPOINT: VENDOR, ALL_PROXY: bad });
+      expect(b.code, bad).toBe(2);
+      expect(b.stderr).toContain("Invalid proxy in ALL_PROXY");
+      expect(b.stderr).not.toContain("BadProxyPw-1");
+      expect(b.stderr).not.toContain("unexpected failure");
+      expect(existsSync(`${report}.sent`)).toBe(false);
+    }
+  }, 70_000);
+
+  it("a proxy that hangs up before opening the tunnel leaves no doubt that the vendor got the users", async () => {
+    hangUp = true;
+    const report = join(dir, "k.jsonl");
+    const r = await cli(["import", input, "-p", "zego", "-m", mapping, "--report", report, "--retries", "0"], { ...ZEGO, BULK_USERS_ENDPOINT: VENDOR, HTTPS_PROXY: `http://127.0.0.1:${port(proxy)}` });
+    expect(r.code, r.stderr).toBe(1);
+    const rows = readReport(report);
+    expect(rows.map((x) => x.status)).toEqual(["failed", "failed", "failed"]);
+    expect(rows[0]!.message).not.toContain("may have created the user");
+  }, 70_000);
+
+  it("plain http through HTTP_PROXY: a 407 stops the run too", async () => {
+    requireAuth = true;
+    const input7 = write(dir, "u7.csv", csv(["user_id", "name"], [["x1", "Ann"]]));
+    const r = await cli(["import", input7, "-p", "zego", "-m", mapping, "--report", join(dir, "l.jsonl"), "--endpoint", "http://zego.example.test", "--allow-insecure-endpoint"], { ...ZEGO, HTTP_PROXY: `http://pu:wrong@127.0.0.1:${port(proxy)}` });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("the proxy refused the request: 407");
+    expect(forwarded).toHaveLength(1);
   }, 70_000);
 
   it("never proxies loopback: an emulator on 127.0.0.1 is reached directly", async () => {

@@ -63,8 +63,8 @@ function echoingVendor(style: "js" | "php" = "js"): Promise<{ url: string; serve
     req.on("data", (c) => (body += c));
     req.on("end", () => {
       res.setHeader("content-type", "application/json");
-      // An endpoint given with a query (a token in it) puts the query before the route's path.
-      if (req.url!.endsWith("/api/v3/get-management-token")) {
+      // An endpoint given with a query (a token in it) keeps it after the route's path.
+      if (new URL(req.url!, "http://vendor").pathname === "/api/v3/get-management-token") {
         res.end(JSON.stringify({ statusCode: 200, data: { access_token: "tok-issued-9f8e7d6c5b4a", expires_in: 7200 } }));
         return;
       }
