@@ -200,10 +200,11 @@ function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void
       throw new BulkUsersError(ErrorCode.USAGE, `${what} is not a regular file: an import's report is what --resume reads`, { context: { file: path }, hint: "Give a file path; a dry run may write its report anywhere." });
     if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory())
       throw new BulkUsersError(ErrorCode.USAGE, `${what}: the folder ${folder} does not exist`, { context: { file: path }, hint: "Choose a path in a folder that exists." });
-    // Inputs may be gzip; outputs are written as text, which a .gz name would misname.
+  }
+  // Inputs may be gzip; outputs are written as text, which a .gz name would misname.
+  for (const [path, what] of writes)
     if (/\.gz$/i.test(path))
       throw new BulkUsersError(ErrorCode.USAGE, `${what}: outputs are written uncompressed, not as gzip`, { context: { file: path }, hint: "Give a name without .gz (compress it after the run)." });
-  }
   for (let i = 0; i < writes.length; i++) {
     const [path, what] = writes[i]!;
     const other = [...reads, ...writes.slice(0, i)].find(([p]) => samePath(p, path));

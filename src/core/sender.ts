@@ -91,7 +91,9 @@ export function createSender(o: SenderOptions) {
   let fatal: unknown;
   const fatalCtl = new AbortController();
   const hard = AbortSignal.any([o.abort, fatalCtl.signal]);
-  const soft = AbortSignal.any([o.stop, hard]);
+  /** Stops taking new work when the reader fails mid-file (a gzip input cut short). */
+  const readCtl = new AbortController();
+  const soft = AbortSignal.any([o.stop, hard, readCtl.signal]);
   // Every request and wait in flight listens on these (and stops listening when it settles): past
   // ten, node would warn of a leak that is not one.
   setMaxListeners(0, hard, soft);
@@ -410,15 +412,24 @@ export function createSender(o: SenderOptions) {
   }
 
   const run = async (groups: AsyncIterable<SendItem[]>): Promise<void> => {
-    for await (const g of groups) {
-      if (soft.aborted) break;
-      schedule(g);
-      // p-limit queues without bound: wait for a free slot before reading further (backpressure).
-      while (limit.activeCount + limit.pendingCount >= concurrency && !soft.aborted) await Promise.race(tasks);
+    let readFailure: unknown;
+    try {
+      for await (const g of groups) {
+        if (soft.aborted) break;
+        schedule(g);
+        // p-limit queues without bound: wait for a free slot before reading further (backpressure).
+        while (limit.activeCount + limit.pendingCount >= concurrency && !soft.aborted) await Promise.race(tasks);
+      }
+    } catch (e) {
+      // The input failed partway: stop as a Ctrl-C does, letting the requests in flight answer,
+      // so their users reach the report and a resume does not send them again.
+      readFailure = e;
+      readCtl.abort();
     }
     // A group may queue others as it runs (the doubtful users of a refused batch).
     while (tasks.size) await Promise.all([...tasks]);
     if (fatal) throw fatal;
+    if (readFailure) throw readFailure;
   };
 
   return { run, stats };

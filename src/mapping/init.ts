@@ -5,6 +5,7 @@ import { compileMapping } from "./apply.js";
 import { checkMapping } from "./load.js";
 import { valueGetter } from "./path.js";
 import type { FieldDef } from "./schema.js";
+import { withoutGz } from "../readers/open.js";
 
 type Single = Exclude<Meaning, "first+last">;
 
@@ -82,7 +83,7 @@ export interface Proposal {
   unusedColumns: string[];
 }
 
-const isJsonl = (file: string, format?: "csv" | "jsonl") => format === "jsonl" || (format === undefined && /\.(jsonl|ndjson|json)$/i.test(file));
+const isJsonl = (file: string, format?: "csv" | "jsonl") => format === "jsonl" || (format === undefined && /\.(jsonl|ndjson|json)$/i.test(withoutGz(file)));
 
 /** Rows `mapping init` reads: enough to see JSONL keys and to try each guess on real values. */
 export const SAMPLE_ROWS = 50;

@@ -97,22 +97,25 @@ const bomLength = (b: Buffer) => (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xb
 
 /** checkInput for a gzip file: the same checks on its decompressed start; its lines estimated from the first MiB. */
 async function checkGzipInput(file: string, size: number): Promise<number> {
-  // Read on past blank lines to the first other byte, up to 64 MiB (then it is text enough).
-  const hasText = (h: Buffer) => h.subarray(bomLength(h)).some((b) => !isBlank(b));
-  const { head, fed, ended } = await gzipHead(file, 1 << 20, 64 << 20, hasText);
+  // Reads on past blank lines to the first other byte, up to 64 MiB (then it is text enough).
+  const hasText = (chunk: Buffer, first: boolean) => {
+    for (let i = first ? bomLength(chunk) : 0; i < chunk.length; i++) if (!isBlank(chunk[i])) return true;
+    return false;
+  };
+  const { head, got, fed, ended, found } = await gzipHead(file, 1 << 20, 64 << 20, hasText);
   if (head.length === 0)
     throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input file is empty: ${file} (gzip) holds no bytes`, { context: { file, line: 1 }, hint: "Export the users again." });
   const utf16 = (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff) || (head.length >= 2 && (head[0] === 0 || head[1] === 0));
   if (utf16)
     throw new BulkUsersError(ErrorCode.INPUT_ENCODING, `Input file is UTF-16, not UTF-8: ${file} (gzip)`, { context: { file, line: 1 }, hint: "Save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`), then gzip it." });
-  if (!hasText(head)) {
+  if (!found) {
     if (ended) throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input file is empty: ${file} holds only blank lines`, { context: { file, line: 1 }, hint: "Export the users again." });
     return 0;
   }
-  const sample = head.subarray(0, 1 << 20);
   let breaks = 0;
-  for (let at = sample.indexOf(10); at !== -1; at = sample.indexOf(10, at + 1)) breaks++;
-  const lines = ((breaks + 1) * head.length) / sample.length;
+  for (let at = head.indexOf(10); at !== -1; at = head.indexOf(10, at + 1)) breaks++;
+  // Lines in the head, per decompressed byte, over what was decompressed (and, unless it ended, the rest).
+  const lines = ((breaks + 1) * got) / head.length;
   return Math.ceil(ended ? lines : (lines * size) / Math.max(fed, 1));
 }
 

@@ -55,25 +55,35 @@ export function openFile(file: string): Readable {
 }
 
 /**
- * The start of a gzip file, decompressed: up to `want` bytes (fewer at its end), and how many
- * compressed bytes gave them, to scale a line count to the whole file. `until` may stop it sooner
- * or let it read on (past blank lines) up to `max`.
+ * The start of a gzip file, decompressed: about `want` bytes (fewer at its end), how many bytes
+ * were decompressed in all (`got`) and from how many compressed ones (`fed`), to scale a line
+ * count to the whole file. With `found`, it reads on
+ * past `want` (up to `max`) until `found` says a chunk held what it looks for; each chunk is
+ * looked at once, with whether it is the first.
  */
-export async function gzipHead(file: string, want: number, max: number, until?: (head: Buffer) => boolean): Promise<{ head: Buffer; fed: number; ended: boolean }> {
+export async function gzipHead(file: string, want: number, max: number, found?: (chunk: Buffer, first: boolean) => boolean): Promise<{ head: Buffer; got: number; fed: number; ended: boolean; found: boolean }> {
   const raw = createReadStream(file, { highWaterMark: 1 << 14 });
   let fed = 0;
   raw.on("data", (c) => (fed += c.length));
   const gunzip = raw.pipe(createGunzip({ chunkSize: 1 << 14 }));
   raw.on("error", (e) => gunzip.destroy(e));
+  // Past `want`, only whether `found` turned true is kept: the head stays `want` bytes at most.
   const parts: Buffer[] = [];
+  let kept = 0;
   let got = 0;
+  let seen = !found;
   try {
     for await (const c of gunzip) {
-      parts.push(c as Buffer);
-      got += (c as Buffer).length;
-      if (got >= max || (got >= want && (!until || until(Buffer.concat(parts))))) return { head: Buffer.concat(parts), fed, ended: false };
+      const chunk = c as Buffer;
+      if (!seen && found!(chunk, got === 0)) seen = true;
+      got += chunk.length;
+      if (kept < want) {
+        parts.push(chunk);
+        kept += chunk.length;
+      }
+      if (got >= max || (got >= want && seen)) return { head: Buffer.concat(parts), got, fed, ended: false, found: seen };
     }
-    return { head: Buffer.concat(parts), fed, ended: true };
+    return { head: Buffer.concat(parts), got, fed, ended: true, found: seen };
   } catch (e) {
     throw gzipError(file, e as NodeJS.ErrnoException, false);
   } finally {

@@ -155,3 +155,64 @@ describe("gzip on standard input", () => {
     expect(r.stderr).toContain("Give the .gz file itself");
   });
 });
+
+describe("gzip inputs: what a review found", () => {
+  const dir = tmp("bu-gzip-review-");
+  const mapping = write(dir, "m.yaml", "fields:\n  UserId: user_id\n  UserName: name\n");
+
+  it("an import over one cut short lets the requests in flight answer: every user sent has its row, and the resume sends nobody twice", async () => {
+    // 10,000 rows of ~330 bytes (an unmapped pad column), cut at 60%: past the first MiB the run is
+    // checked on, so the cut is met mid-import.
+    const rows = Array.from({ length: 10_000 }, (_, i) => [`cut${i}`, `Name ${i}`, `${i}-`.repeat(300 / `${i}-`.length)]);
+    const whole = gzipSync(csv(["user_id", "name", "pad"], rows));
+    const cut = write(dir, "cut.csv.gz", whole.subarray(0, Math.floor(whole.length * 0.6)));
+    const { createZegoEmulator } = await import("../../src/emulators/zego.js");
+    const env = { ZEGO_APP_ID: "1234567890", ZEGO_SERVER_SECRET: "gzip-cut-zego-secret-000000000001" };
+    // Slow answers, so requests are in flight when the reader meets the cut.
+    const emu = createZegoEmulator({ env, latencyMs: 100 });
+    await emu.listen(0);
+    try {
+      const report = join(dir, "r1.jsonl");
+      const first = await runCli(["import", cut, "-p", "zego", "-m", mapping, "--endpoint", emu.url, "--report", report, "--rate", "1000"], { env });
+      expect(first.code).toBe(2);
+      expect(first.stderr).toContain(`Cannot decompress ${cut}`);
+      const created = (emu.users() as { UserId: string }[]).map((u) => u.UserId);
+      expect(created.length).toBeGreaterThan(0);
+      // Every user the vendor has is in the report as created: none left to a resume to send again.
+      const done = readReport(report).filter((r) => r.status === "created").map((r) => r.key);
+      expect(done.sort()).toEqual([...created].sort());
+      const second = await runCli(["import", cut, "-p", "zego", "-m", mapping, "--endpoint", emu.url, "--resume", report, "--report", join(dir, "r2.jsonl"), "--rate", "1000"], { env });
+      expect(second.code).toBe(2);
+      expect(readReport(join(dir, "r2.jsonl")).filter((r) => r.status === "exists")).toEqual([]);
+    } finally {
+      await emu.close();
+    }
+  }, 60_000);
+
+  it("blank lines past the first MiB are read past, once", async () => {
+    const f = write(dir, "blank-start.csv.gz", gzipSync(`${"\n".repeat(3 << 20)}user_id,name\nb1,Ann\n`));
+    expect(await checkInput(f)).toBeGreaterThan(0);
+    const r = await runCli(["validate", f, "-p", "zego", "-m", mapping, "--report", join(dir, "bs.jsonl")]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readReport(join(dir, "bs.jsonl")).map((x) => [x.key, x.line])).toEqual([["b1", (3 << 20) + 2]]);
+  });
+
+  it("mapping init proposes for a .jsonl.gz what it proposes for the .jsonl", async () => {
+    const plain = "samples/exports/auth0-users.jsonl";
+    const gz = write(dir, "auth0-users.jsonl.gz", gzipSync(readFileSync(plain)));
+    const a = await runCli(["mapping", "init", plain, "-p", "genauth"]);
+    const b = await runCli(["mapping", "init", gz, "-p", "genauth"]);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout.split(gz).join(plain)).toBe(a.stdout);
+  });
+
+  it("JSONL gzip on standard input is refused as CSV is; a --summary named .gz too", async () => {
+    const r = spawnSync(process.execPath, ["bin/bulk-users.js", "validate", "-", "--format", "jsonl", "-p", "zego", "--report", join(dir, "sj.jsonl")], { input: gzipSync('{"user_id":"u1"}\n'), encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("Input is gzip data: standard input is read as text, not decompressed (-, line 1)");
+    const gz = write(dir, "s.csv.gz", gzipSync(csv(["user_id"], [["s1"]])));
+    const s = await runCli(["validate", gz, "-p", "zego", "--report", join(dir, "s.jsonl"), "--summary", join(dir, "sum.md.gz")]);
+    expect(s.code).toBe(2);
+    expect(s.stderr).toContain("outputs are written uncompressed, not as gzip");
+  });
+});
