@@ -216,10 +216,6 @@ function checkOutputs(opts: ImportOptions, reportPath: string | undefined): void
   }
 }
 
-/**
- * A proxy's password in the endpoint (`user:password@`), which node sends as a Basic authorization
- * header, and a token in its query: an answer may echo either (the redactor masks base64 forms too).
- */
 /** An endpoint as the run names it and its meta records it: secrets masked, trailing slashes dropped (the adapters drop them). */
 function endpointLabelOf(endpoint: string): string {
   const u = maskUrl(new URL(endpoint));
@@ -227,6 +223,10 @@ function endpointLabelOf(endpoint: string): string {
   return u.href;
 }
 
+/**
+ * A proxy's password in the endpoint (`user:password@`), which node sends as a Basic authorization
+ * header, and a token in its query: an answer may echo either (the redactor masks base64 forms too).
+ */
 function addEndpointSecrets(redactor: Redactor, endpoint: string): void {
   for (const s of urlSecrets(new URL(endpoint))) redactor.add(s);
 }
