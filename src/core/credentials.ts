@@ -34,7 +34,8 @@ export function resolveCredentials(provider: Provider, env: Record<string, strin
   return out;
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i;
+/** Loopback host names: plain http is allowed there, and no proxy is used. */
+export const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i;
 
 /**
  * The endpoint variable every provider reads (after --endpoint, before its own variable): a
@@ -60,29 +61,40 @@ const PROXY_VARS = ["https_proxy", "http_proxy", "all_proxy"].flatMap((k) => [k,
 /** The proxy variables of the process environment that are set (src/core/proxy.ts reads them; its agents load only then). */
 export const proxyValues = (env: NodeJS.ProcessEnv = process.env): string[] => PROXY_VARS.map((k) => env[k]).filter((v): v is string => !!v);
 
-/**
- * The proxies the environment names, as URLs (a value without a scheme is http://, as curl reads
- * it), checked before anything is opened: one that does not parse is a usage error naming its
- * variable, not a crash at the first request after its rows were journaled as sent.
- */
-export function checkProxies(env: NodeJS.ProcessEnv = process.env): URL[] {
-  const out: URL[] = [];
-  for (const name of PROXY_VARS) {
-    const value = env[name];
-    if (!value) continue;
-    let u: URL | undefined;
+const withScheme = (v: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `http://${v}`);
+
+/** The proxy values of the environment that parse, as URLs (for their secrets). */
+export const proxyUrls = (env: NodeJS.ProcessEnv = process.env): URL[] =>
+  proxyValues(env).flatMap((v) => {
     try {
-      u = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`);
+      return [new URL(withScheme(v))];
     } catch {
-      u = undefined;
+      return [];
     }
-    if (!u || !u.hostname || (u.protocol !== "http:" && u.protocol !== "https:"))
-      throw new BulkUsersError(ErrorCode.USAGE, `Invalid proxy in ${name}: ${maskUrlText(value)}`, {
-        hint: "Give a URL such as http://proxy.example:3128 (http:// or https://; SOCKS proxies are not supported), or unset it.",
-      });
-    out.push(u);
+  });
+
+/**
+ * The variable a request over `protocol` takes its proxy from, as curl (and proxy-from-env)
+ * choose it: `https_proxy` (or `http_proxy`), else `all_proxy`, lower case before upper. It is
+ * checked before anything is opened: a value that does not parse (or a SOCKS proxy) is a usage
+ * error naming it, not a crash at the first request after its rows were journaled as sent.
+ * Variables the run would not use are left alone.
+ */
+export function checkProxy(protocol: string, env: NodeJS.ProcessEnv = process.env): void {
+  const scheme = protocol.replace(/:$/, "");
+  const name = [`${scheme}_proxy`, `${scheme}_proxy`.toUpperCase(), "all_proxy", "ALL_PROXY"].find((k) => env[k]);
+  if (!name) return;
+  const value = env[name]!;
+  let u: URL | undefined;
+  try {
+    u = new URL(withScheme(value));
+  } catch {
+    u = undefined;
   }
-  return out;
+  if (!u || !u.hostname || (u.protocol !== "http:" && u.protocol !== "https:"))
+    throw new BulkUsersError(ErrorCode.USAGE, `Invalid proxy in ${name}: ${maskUrlText(value)}`, {
+      hint: "Give a URL such as http://proxy.example:3128 (http:// or https://; SOCKS proxies are not supported), or unset it.",
+    });
 }
 
 /** HTTPS everywhere but loopback, unless explicitly allowed. `from` names where the endpoint was set. */
@@ -94,7 +106,7 @@ export function checkEndpoint(endpoint: string, allowInsecure: boolean, from = "
     throw new BulkUsersError(ErrorCode.USAGE, `Invalid endpoint URL (${from}): ${maskUrlText(endpoint)}`, { hint: "Give a full URL such as https://host:port." });
   }
   if (u.protocol === "https:" || allowInsecure) return;
-  if (u.protocol === "http:" && LOOPBACK.test(u.hostname)) return;
+  if (u.protocol === "http:" && LOOPBACK_HOST.test(u.hostname)) return;
   throw new BulkUsersError(ErrorCode.ENDPOINT_INSECURE, `Refusing to send credentials over ${u.protocol.replace(":", "")} to ${u.host} (${from})`, {
     hint: "Use an https:// endpoint, or pass --allow-insecure-endpoint if this network is trusted.",
   });

@@ -17,7 +17,7 @@ import { createReportWriter, defaultReportPath, type ReportWriter } from "../rep
 import { canParseUrl, maskUrl, maskUrlText, urlSecrets } from "../util/url.js";
 import type { MappedUser, ReportRow, SourceRecord, Status } from "../types.js";
 import { batches } from "./batch.js";
-import { checkEndpoint, checkProxies, ENDPOINT_ENV, readEnvFile, resolveCredentials, resolveEndpoint } from "./credentials.js";
+import { checkEndpoint, checkProxy, ENDPOINT_ENV, LOOPBACK_HOST, proxyUrls, proxyValues, readEnvFile, resolveCredentials, resolveEndpoint } from "./credentials.js";
 import { httpSend } from "./http.js";
 import { fnv1a, KeySet } from "./key-set.js";
 import { RateLimiter } from "./rate-limiter.js";
@@ -322,9 +322,10 @@ export async function runImport(opts: ImportOptions): Promise<ImportSummary> {
       const overrides = endpointFrom === ENDPOINT_ENV && provider.endpointEnv && merged[provider.endpointEnv] ? `, not to the one ${provider.endpointEnv} gives` : "";
       // A forward proxy from the process environment, as curl and npm read it (not from --dotenv).
       let through = "";
-      const proxies = checkProxies();
-      if (proxies.length) {
-        for (const p of proxies) for (const secret of urlSecrets(p)) redactor.add(secret);
+      if (proxyValues().length) {
+        for (const p of proxyUrls()) for (const secret of urlSecrets(p)) redactor.add(secret);
+        const target = new URL(endpoint);
+        if (!LOOPBACK_HOST.test(target.hostname)) checkProxy(target.protocol);
         const px = await import("./proxy.js");
         agentFor = px.proxyAgentFor;
         const via = px.proxyFor(new URL(endpoint));

@@ -3,7 +3,7 @@ import { HttpProxyAgent } from "http-proxy-agent";
 import { HttpsProxyAgent } from "https-proxy-agent";
 import { getProxyForUrl } from "proxy-from-env";
 import debug from "debug";
-import { proxyValues } from "./credentials.js";
+import { LOOPBACK_HOST, proxyValues } from "./credentials.js";
 
 // The agents' debug output (DEBUG=* in a CI job) prints the proxy URL with its password and
 // whole requests with their credentials: those namespaces stay off whatever DEBUG says.
@@ -12,15 +12,13 @@ debug.enable([debug.disable(), ...["https-proxy-agent", "http-proxy-agent", "age
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
-/** Loopback is never proxied: a proxy cannot reach this machine's loopback. */
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i;
-
 /**
  * The forward proxy a request to `url` goes through, as curl and npm choose it: HTTPS_PROXY
  * (HTTP_PROXY for http://), else ALL_PROXY, unless NO_PROXY names the host; "" for none.
  */
 export function proxyFor(url: URL): string {
-  if (LOOPBACK.test(url.hostname)) return "";
+  // Loopback is never proxied: a proxy cannot reach this machine's loopback.
+  if (LOOPBACK_HOST.test(url.hostname)) return "";
   const proxy = getProxyForUrl(url);
   if (!proxy.startsWith(`${url.protocol}//`)) return proxy;
   // proxy-from-env gives a value without a scheme the target's (https://proxy:3128): curl takes it as http://.

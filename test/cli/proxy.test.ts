@@ -243,6 +243,9 @@ describe("a forward proxy from HTTPS_PROXY", () => {
     const input4 = write(dir, "u4.csv", csv(["user_id", "name"], [["l1", "Ann"]]));
     const r = await cli(["import", input4, "-p", "zego", "-m", mapping, "--report", join(dir, "d.jsonl"), "--endpoint", emu.url], { ...ZEGO, HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9" });
     expect(r.code, r.stderr).toBe(0);
+    // A proxy the run would not use is left alone, even one it could not use (SOCKS).
+    const s = await cli(["import", input4, "-p", "zego", "-m", mapping, "--report", join(dir, "d2.jsonl"), "--endpoint", emu.url], { ...ZEGO, ALL_PROXY: "socks5://127.0.0.1:1080" });
+    expect(s.code, s.stderr).toBe(0);
     expect(r.stderr).toContain(`Sending to ${emu.url}/ (--endpoint)\n`);
     expect(tunnels).toEqual([]);
   }, 70_000);
