@@ -48,7 +48,9 @@ export function openFile(file: string): Readable {
     } catch (e) {
       throw gzipError(file, e as NodeJS.ErrnoException);
     } finally {
+      // Also when the reader stops early (a header read, a stop): the decompressor's memory goes too.
       raw.destroy();
+      gunzip.destroy();
     }
   }
   return Readable.from(bytes(), { objectMode: false, highWaterMark: READ_CHUNK });
@@ -57,9 +59,8 @@ export function openFile(file: string): Readable {
 /**
  * The start of a gzip file, decompressed: about `want` bytes (fewer at its end), how many bytes
  * were decompressed in all (`got`) and from how many compressed ones (`fed`), to scale a line
- * count to the whole file. With `found`, it reads on
- * past `want` (up to `max`) until `found` says a chunk held what it looks for; each chunk is
- * looked at once, with whether it is the first.
+ * count to the whole file. With `found`, it reads on past `want` (up to `max`) until `found`
+ * says a chunk held what it looks for; each chunk is looked at once, with whether it is the first.
  */
 export async function gzipHead(file: string, want: number, max: number, found?: (chunk: Buffer, first: boolean) => boolean): Promise<{ head: Buffer; got: number; fed: number; ended: boolean; found: boolean }> {
   const raw = createReadStream(file, { highWaterMark: 1 << 14 });
