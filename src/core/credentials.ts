@@ -92,7 +92,8 @@ export function checkProxy(protocol: string, env: NodeJS.ProcessEnv = process.en
     u = undefined;
   }
   if (!u || !u.hostname || (u.protocol !== "http:" && u.protocol !== "https:"))
-    throw new BulkUsersError(ErrorCode.USAGE, `Invalid proxy in ${name}: ${maskUrlText(value)}`, {
+    // Masked as the URL it is read as, so a `user:password@` without a scheme is masked too; shown as given.
+    throw new BulkUsersError(ErrorCode.USAGE, `Invalid proxy in ${name}: ${withScheme(value) === value ? maskUrlText(value) : maskUrlText(withScheme(value)).slice("http://".length)}`, {
       hint: "Give a URL such as http://proxy.example:3128 (http:// or https://; SOCKS proxies are not supported), or unset it.",
     });
 }

@@ -210,7 +210,7 @@ describe("a forward proxy from HTTPS_PROXY", () => {
     expect(r.stderr).toContain(`through the proxy http://127.0.0.1:${port(proxy)}/`);
     expect(tunnels.map((t) => t.target)).toContain("zego.example.test:443");
     const report = join(dir, "j.jsonl");
-    for (const bad of ["http://pu:BadProxyPw-1@[bad", "socks5://127.0.0.1:1080", " "]) {
+    for (const bad of ["http://pu:BadProxyPw-1@[bad", "pu:BadProxyPw-1@[bad", "socks5://127.0.0.1:1080", " "]) {
       const b = await cli(["import", input6, "-p", "zego", "-m", mapping, "--report", report], { ...ZEGO, BULK_USERS_ENDPOINT: VENDOR, ALL_PROXY: bad });
       expect(b.code, bad).toBe(2);
       expect(b.stderr).toContain("Invalid proxy in ALL_PROXY");
