@@ -61,7 +61,8 @@ const PROXY_VARS = ["https_proxy", "http_proxy", "all_proxy"].flatMap((k) => [k,
 /** The proxy variables of the process environment that are set (src/core/proxy.ts reads them; its agents load only then). */
 export const proxyValues = (env: NodeJS.ProcessEnv = process.env): string[] => PROXY_VARS.map((k) => env[k]).filter((v): v is string => !!v);
 
-const withScheme = (v: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `http://${v}`);
+/** A proxy value as a URL's text: without a scheme it is an http:// proxy, as curl reads it. */
+export const withScheme = (v: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `http://${v}`);
 
 /** The proxy values of the environment that parse, as URLs (for their secrets). */
 export const proxyUrls = (env: NodeJS.ProcessEnv = process.env): URL[] =>

@@ -3,14 +3,12 @@ import { HttpProxyAgent } from "http-proxy-agent";
 import { HttpsProxyAgent } from "https-proxy-agent";
 import { getProxyForUrl } from "proxy-from-env";
 import debug from "debug";
-import { LOOPBACK_HOST, proxyValues } from "./credentials.js";
+import { LOOPBACK_HOST, proxyValues, withScheme } from "./credentials.js";
 
 // The agents' debug output (DEBUG=* in a CI job) prints the proxy URL with its password and
 // whole requests with their credentials: those namespaces stay off whatever DEBUG says.
 // Their sub-namespaces too (`https-proxy-agent:parse-proxy-response` prints the proxy's answer).
 debug.enable([debug.disable(), ...["https-proxy-agent", "http-proxy-agent", "agent-base"].flatMap((n) => [`-${n}`, `-${n}:*`])].filter(Boolean).join(","));
-
-const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /**
  * The forward proxy a request to `url` goes through, as curl and npm choose it: HTTPS_PROXY
@@ -23,7 +21,7 @@ export function proxyFor(url: URL): string {
   if (!proxy.startsWith(`${url.protocol}//`)) return proxy;
   // proxy-from-env gives a value without a scheme the target's (https://proxy:3128): curl takes it as http://.
   const raw = proxy.slice(url.protocol.length + 2);
-  return proxyValues().includes(raw) && !SCHEME.test(raw) ? `http://${raw}` : proxy;
+  return proxyValues().includes(raw) ? withScheme(raw) : proxy;
 }
 
 /** Agents for the proxies in use, keep-alive like the direct ones: one per proxy and scheme. */

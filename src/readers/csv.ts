@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { parse, type CsvError } from "csv-parse";
 import { BulkUsersError, ErrorCode } from "../errors.js";
 import type { SourceRecord } from "../types.js";
+import { gzipOnStdin, isGzipText } from "./open.js";
 
 export interface CsvReadOptions {
   /** Field delimiter. @default "," */
@@ -37,12 +38,7 @@ function checkHeader(file: string, header: string[], line: number): string[] {
   const seen = new Set<string>();
   header.forEach((h, i) => {
     const name = h.trim();
-    // gzip's magic bytes (1f 8b) as UTF-8 text: only standard input gets here so (files are told apart as they open).
-    if (i === 0 && h.startsWith("\u001f\uFFFD"))
-      throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input is gzip data: standard input is read as text, not decompressed (${file}, line ${line})`, {
-        context: { file, line },
-        hint: "Give the .gz file itself (decompressed as it streams, and the run can be resumed), or pipe it through `gunzip -c`.",
-      });
+    if (i === 0 && isGzipText(h)) throw gzipOnStdin(file, line);
     if (name.indexOf("\0") !== -1)
       throw new BulkUsersError(ErrorCode.INPUT_ENCODING, `Input is not UTF-8 text: the header holds NUL bytes, as a UTF-16 or binary file does (${file}, line ${line})`, {
         context: { file, line },

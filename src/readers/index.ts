@@ -45,6 +45,11 @@ export function formatOf(file: string, forced?: InputFormat): InputFormat {
   });
 }
 
+const isBlank = (b: number | undefined) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+const bomLength = (b: Buffer) => (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0);
+/** UTF-16 by its byte order mark, or by a NUL in its first two of `n` bytes read. */
+const looksUtf16 = (b: Buffer, n: number) => (b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff) || (n >= 2 && (b[0] === 0 || b[1] === 0));
+
 /**
  * Run-level checks before reading: the file exists, is not UTF-16, and holds more than a byte
  * order mark and blank lines (reads up to the first other byte, so normally one block). Returns
@@ -66,8 +71,7 @@ export async function checkInput(file: string): Promise<number> {
     let { bytesRead } = await fh.read(buf, 0, buf.length, 0);
     if (bytesRead === 0)
       throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input file is empty: ${file}`, { context: { file, line: 1 }, hint: "Export the users again." });
-    const utf16 = (buf[0] === 0xff && buf[1] === 0xfe) || (buf[0] === 0xfe && buf[1] === 0xff) || (bytesRead >= 2 && (buf[0] === 0 || buf[1] === 0));
-    if (utf16)
+    if (looksUtf16(buf, bytesRead))
       throw new BulkUsersError(ErrorCode.INPUT_ENCODING, `Input file is UTF-16, not UTF-8: ${file}`, {
         context: { file, line: 1 },
         hint: "Save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`).",
@@ -75,13 +79,10 @@ export async function checkInput(file: string): Promise<number> {
     let breaks = 0;
     for (let at = buf.indexOf(10); at !== -1 && at < bytesRead; at = buf.indexOf(10, at + 1)) breaks++;
     const lines = Math.ceil(((breaks + 1) * st.size) / bytesRead);
-    let i = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+    let i = bomLength(buf);
     let pos = 0;
     while (bytesRead > 0) {
-      for (; i < bytesRead; i++) {
-        const b = buf[i];
-        if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return lines;
-      }
+      for (; i < bytesRead; i++) if (!isBlank(buf[i])) return lines;
       pos += bytesRead;
       i = 0;
       ({ bytesRead } = await fh.read(buf, 0, buf.length, pos));
@@ -92,8 +93,6 @@ export async function checkInput(file: string): Promise<number> {
   }
 }
 
-const isBlank = (b: number | undefined) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
-const bomLength = (b: Buffer) => (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0);
 
 /** checkInput for a gzip file: the same checks on its decompressed start; its lines estimated from the first MiB. */
 async function checkGzipInput(file: string, size: number): Promise<number> {
@@ -105,8 +104,7 @@ async function checkGzipInput(file: string, size: number): Promise<number> {
   const { head, got, fed, ended, found } = await gzipHead(file, 1 << 20, 64 << 20, hasText);
   if (head.length === 0)
     throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input file is empty: ${file} (gzip) holds no bytes`, { context: { file, line: 1 }, hint: "Export the users again." });
-  const utf16 = (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff) || (head.length >= 2 && (head[0] === 0 || head[1] === 0));
-  if (utf16)
+  if (looksUtf16(head, head.length))
     throw new BulkUsersError(ErrorCode.INPUT_ENCODING, `Input file is UTF-16, not UTF-8: ${file} (gzip)`, { context: { file, line: 1 }, hint: "Save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`), then gzip it." });
   if (!found) {
     if (ended) throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input file is empty: ${file} holds only blank lines`, { context: { file, line: 1 }, hint: "Export the users again." });

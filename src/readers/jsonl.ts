@@ -4,7 +4,7 @@ import type { SourceRecord } from "../types.js";
 import { materialize, setCell } from "./csv.js";
 import { deeperThan } from "../util/depth.js";
 import { JsonlScanner } from "./jsonl-scan.js";
-import { BulkUsersError, ErrorCode } from "../errors.js";
+import { gzipOnStdin, isGzipText } from "./open.js";
 
 export interface JsonlReadOptions {
   /** Longest line accepted, in characters; a longer one is an invalid row. @default 1048576 */
@@ -19,12 +19,7 @@ const CR_HINT = " (the line holds a CR: JSONL lines end in LF or CRLF, so lines 
 /** `replaced`: the text this line came from holds U+FFFD (a byte that was not UTF-8, or the character itself). */
 function parseLine(text: string, line: number, file: string, fileIndex: number, maxLine: number, keepText: boolean, replaced: boolean): SourceRecord | undefined {
   if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  // gzip's magic bytes (1f 8b) as text: only standard input gets here so (files are told apart as they open).
-  if (line === 1 && text.startsWith("\u001f\uFFFD"))
-    throw new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input is gzip data: standard input is read as text, not decompressed (${file}, line 1)`, {
-      context: { file, line },
-      hint: "Give the .gz file itself (decompressed as it streams, and the run can be resumed), or pipe it through `gunzip -c`.",
-    });
+  if (line === 1 && isGzipText(text)) throw gzipOnStdin(file, line);
   if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
   // Blank: JSON's whitespace only (a line of U+00A0 or U+2028 is not JSON, and gets its row).
   // Almost every line starts with `{`: the regex only runs for the others.

@@ -24,6 +24,17 @@ export function isGzip(file: string): boolean {
 /** A name without its `.gz`, for what the name says of the format (`users.csv.gz` is CSV). */
 export const withoutGz = (file: string) => (extname(file).toLowerCase() === ".gz" ? file.slice(0, -3) : file);
 
+/**
+ * Text that starts with gzip's magic bytes (1f 8b read as UTF-8): only standard input gets that
+ * far (files are told apart as they open), and it is read as text, not decompressed.
+ */
+export const isGzipText = (text: string) => text.startsWith("\u001f\uFFFD");
+export const gzipOnStdin = (file: string, line: number) =>
+  new BulkUsersError(ErrorCode.INPUT_FORMAT, `Input is gzip data: standard input is read as text, not decompressed (${file}, line ${line})`, {
+    context: { file, line },
+    hint: "Give the .gz file itself (decompressed as it streams, and the run can be resumed), or pipe it through `gunzip -c`.",
+  });
+
 /** zlib's error ("unexpected end of file") as one that names the file. */
 export const gzipError = (file: string, e: NodeJS.ErrnoException, midway = true) =>
   e.code?.startsWith("Z_")
