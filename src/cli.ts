@@ -15,6 +15,8 @@ Examples:
   $ bulk-users import users.csv -p zego -m zego.mapping.yaml --dotenv .env --resume run1.jsonl
 
 Credentials come from the environment or --dotenv, never from flags (see: bulk-users providers <name>).
+BULK_USERS_ENDPOINT sets the endpoint for any provider; a forward proxy comes from HTTPS_PROXY
+(HTTP_PROXY, ALL_PROXY; NO_PROXY) in the process environment. Inputs may be gzip (users.csv.gz).
 Exit codes: 0 all rows succeeded, 1 some rows invalid/duplicate/failed, 2 usage, mapping,
 credential or authentication error, 3 interrupted or stopped by --max-errors.`;
 

@@ -140,6 +140,12 @@ describe("BULK_USERS_ENDPOINT: the endpoint from the environment", () => {
     expect(d.code).toBe(0);
   });
 
+  it("import --help names it, the proxy variables and gzip inputs", async () => {
+    const r = await runCli(["import", "--help"]);
+    expect(r.stdout).toContain("BULK_USERS_ENDPOINT sets the endpoint for any provider; a forward proxy comes from HTTPS_PROXY");
+    expect(r.stdout).toContain("Inputs may be gzip (users.csv.gz).");
+  });
+
   it("bulk-users providers names it", async () => {
     const r = await runCli(["providers", "imkit"]);
     expect(r.code).toBe(0);
